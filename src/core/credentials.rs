@@ -1,0 +1,93 @@
+//! Finding the session token in a request: the session cookie or an
+//! `Authorization: Bearer` header.
+
+use crate::core::cookie::find_cookie;
+use crate::core::token::{SessionToken, TokenError};
+use std::fmt;
+
+/// Largest `Cookie` header we read. Browsers cap one cookie near 4 KiB; a larger header
+/// is refused before any parsing.
+pub const COOKIE_HEADER_MAX_LEN: usize = 16 * 1024;
+
+/// Largest `Authorization` header we read.
+pub const AUTHORIZATION_HEADER_MAX_LEN: usize = 1024;
+
+/// Where the token came from. Cookie-borne requests need CSRF (Origin) checks; bearer
+/// tokens are never attached by a browser on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialSource {
+    Cookie,
+    Bearer,
+}
+
+#[derive(Debug)]
+pub struct Credential {
+    pub token: SessionToken,
+    pub source: CredentialSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialError {
+    Missing,
+    HeaderTooLarge,
+    /// The session cookie appears twice.
+    DuplicateCookie,
+    /// `Authorization` is present but not `Bearer <token>`.
+    NotBearer,
+    /// A cookie and a bearer token that are not the same token.
+    Conflicting,
+    Invalid(TokenError),
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialError::Missing => f.write_str("no session cookie or bearer token was sent"),
+            CredentialError::HeaderTooLarge => f.write_str("the Cookie or Authorization header is too large"),
+            CredentialError::DuplicateCookie => f.write_str("the session cookie appears more than once"),
+            CredentialError::NotBearer => f.write_str("Authorization must use the Bearer scheme"),
+            CredentialError::Conflicting => {
+                f.write_str("the session cookie and the bearer token are different tokens")
+            }
+            CredentialError::Invalid(e) => write!(f, "malformed session token: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CredentialError {}
+
+/// The request's session token, from the `Cookie` and `Authorization` header values.
+/// Both may be sent (a frontend that mirrors the cookie); they must then agree.
+pub fn extract_credential(
+    cookie_header: Option<&str>,
+    authorization_header: Option<&str>,
+    cookie_name: &str,
+) -> Result<Credential, CredentialError> {
+    let from_cookie = match cookie_header {
+        Some(h) if h.len() > COOKIE_HEADER_MAX_LEN => return Err(CredentialError::HeaderTooLarge),
+        Some(h) => find_cookie(h, cookie_name).map_err(|_| CredentialError::DuplicateCookie)?,
+        None => None,
+    };
+    let from_bearer = match authorization_header {
+        Some(h) if h.len() > AUTHORIZATION_HEADER_MAX_LEN => return Err(CredentialError::HeaderTooLarge),
+        Some(h) => Some(bearer_value(h).ok_or(CredentialError::NotBearer)?),
+        None => None,
+    };
+    let (raw, source) = match (from_cookie, from_bearer) {
+        (None, None) => return Err(CredentialError::Missing),
+        (Some(c), None) => (c, CredentialSource::Cookie),
+        (None, Some(b)) => (b, CredentialSource::Bearer),
+        // Equality of two presented strings: both are the caller's own input, so this
+        // comparison leaks nothing worth a constant-time compare.
+        (Some(c), Some(b)) if c == b => (c, CredentialSource::Cookie),
+        (Some(_), Some(_)) => return Err(CredentialError::Conflicting),
+    };
+    let token = SessionToken::parse(raw).map_err(CredentialError::Invalid)?;
+    Ok(Credential { token, source })
+}
+
+/// The credential of `Bearer <credential>`; the scheme is case-insensitive (RFC 9110).
+pub fn bearer_value(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim()).filter(|v| !v.is_empty())
+}

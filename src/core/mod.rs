@@ -1,0 +1,16 @@
+//! The platform-free session core. Nothing here reads the clock, draws random bytes or
+//! touches a Workers API: callers pass `now` (unix seconds) and random bytes in.
+
+pub mod account;
+pub mod admin_key;
+pub mod config;
+pub mod cookie;
+pub mod credentials;
+pub mod origin;
+pub mod policy;
+pub mod record;
+pub mod timestamp;
+pub mod token;
+
+/// Seconds since the unix epoch. Every deadline in the core is one of these.
+pub type UnixSeconds = i64;

@@ -1,0 +1,222 @@
+//! Lifecycle rules: when a session is valid, when use extends it, how long KV keeps it,
+//! and which sessions make room when an account reaches its limit.
+
+use crate::core::account::AccountId;
+use crate::core::record::{SessionMeta, SessionRecord, RECORD_VERSION};
+use crate::core::token::SessionId;
+use crate::core::UnixSeconds;
+use std::fmt;
+
+/// Workers KV refuses an `expiration_ttl` below 60 seconds.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+
+/// Upper bound on any configured lifetime (10 years): keeps every deadline far inside
+/// both i64 and JavaScript's safe-integer range.
+pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
+
+/// Upper bound on `MAX_SESSIONS_PER_ACCOUNT`: one account's index and listings stay small.
+pub const MAX_SESSIONS_LIMIT: u32 = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub idle_timeout_secs: i64,
+    pub absolute_lifetime_secs: i64,
+    /// Minimum time between two idle extensions of one session: bounds KV writes.
+    pub touch_interval_secs: i64,
+    pub max_sessions: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            idle_timeout_secs: 30 * 60,
+            absolute_lifetime_secs: 30 * 24 * 3600,
+            touch_interval_secs: 5 * 60,
+            max_sessions: 10,
+        }
+    }
+}
+
+/// A policy that cannot work. Names the setting so the operator knows what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// The outcome of checking a record at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    ExpiredIdle,
+    ExpiredAbsolute,
+}
+
+/// The outcome of a touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Touch {
+    /// The session is valid and its idle deadline moved: store this record.
+    Extended(SessionRecord),
+    /// Valid, but the touch interval has not passed (or the deadline is already at the
+    /// absolute cap): nothing to write.
+    NotDue,
+    /// The session is no longer valid; touching never revives it.
+    Expired(Validity),
+}
+
+/// Shorter lifetimes an origin may ask for on one session. They can only shorten the
+/// policy's, never lengthen it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LifetimeOverrides {
+    pub idle_timeout_secs: Option<i64>,
+    pub absolute_lifetime_secs: Option<i64>,
+}
+
+/// One row of an account's index, as eviction needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub session_id: SessionId,
+    pub created_at: UnixSeconds,
+}
+
+impl Policy {
+    pub fn new(
+        idle_timeout_secs: i64,
+        absolute_lifetime_secs: i64,
+        touch_interval_secs: i64,
+        max_sessions: u32,
+    ) -> Result<Self, PolicyError> {
+        let err = |setting, reason: &str| Err(PolicyError { setting, reason: reason.to_owned() });
+        if !(1..=MAX_LIFETIME_SECS).contains(&idle_timeout_secs) {
+            return err("IDLE_TTL_SECS", "must be between 1 and 315360000 seconds");
+        }
+        if !(1..=MAX_LIFETIME_SECS).contains(&absolute_lifetime_secs) {
+            return err("ABSOLUTE_TTL_SECS", "must be between 1 and 315360000 seconds");
+        }
+        if idle_timeout_secs > absolute_lifetime_secs {
+            return err("IDLE_TTL_SECS", "must not exceed ABSOLUTE_TTL_SECS");
+        }
+        if touch_interval_secs < 0 || touch_interval_secs >= idle_timeout_secs {
+            return err("TOUCH_INTERVAL_SECS", "must be at least 0 and less than IDLE_TTL_SECS");
+        }
+        if !(1..=MAX_SESSIONS_LIMIT).contains(&max_sessions) {
+            return err("MAX_SESSIONS_PER_ACCOUNT", "must be between 1 and 1000");
+        }
+        Ok(Policy { idle_timeout_secs, absolute_lifetime_secs, touch_interval_secs, max_sessions })
+    }
+
+    /// The record for a session created at `now`. Overrides may only shorten lifetimes.
+    pub fn start(
+        &self,
+        account_id: AccountId,
+        session_id: SessionId,
+        meta: SessionMeta,
+        overrides: LifetimeOverrides,
+        now: UnixSeconds,
+    ) -> Result<SessionRecord, PolicyError> {
+        let idle = shorten("idle_ttl_secs", overrides.idle_timeout_secs, self.idle_timeout_secs)?;
+        let absolute = shorten(
+            "absolute_ttl_secs",
+            overrides.absolute_lifetime_secs,
+            self.absolute_lifetime_secs,
+        )?;
+        let absolute_expires_at = now + absolute;
+        Ok(SessionRecord {
+            v: RECORD_VERSION,
+            account_id,
+            session_id,
+            created_at: now,
+            last_seen_at: now,
+            idle_timeout_secs: idle,
+            idle_expires_at: (now + idle).min(absolute_expires_at),
+            absolute_expires_at,
+            meta,
+        })
+    }
+
+    /// Valid while `now` is strictly before both deadlines. The absolute cap is reported
+    /// first: once it has passed, no amount of use could have helped.
+    pub fn check(&self, record: &SessionRecord, now: UnixSeconds) -> Validity {
+        if now >= record.absolute_expires_at {
+            Validity::ExpiredAbsolute
+        } else if now >= record.idle_expires_at {
+            Validity::ExpiredIdle
+        } else {
+            Validity::Valid
+        }
+    }
+
+    /// Use of the session at `now`: extends the idle deadline only once the touch
+    /// interval has passed since the last extension, and never past the absolute cap.
+    pub fn touch(&self, record: &SessionRecord, now: UnixSeconds) -> Touch {
+        match self.check(record, now) {
+            Validity::Valid => {}
+            expired => return Touch::Expired(expired),
+        }
+        if now - record.last_seen_at < self.touch_interval_secs {
+            return Touch::NotDue;
+        }
+        self.extend(record, now)
+    }
+
+    /// An explicit refresh: like [`Policy::touch`] but ignores the touch interval.
+    pub fn refresh(&self, record: &SessionRecord, now: UnixSeconds) -> Touch {
+        match self.check(record, now) {
+            Validity::Valid => self.extend(record, now),
+            expired => Touch::Expired(expired),
+        }
+    }
+
+    fn extend(&self, record: &SessionRecord, now: UnixSeconds) -> Touch {
+        let idle_expires_at = (now + record.idle_timeout_secs).min(record.absolute_expires_at);
+        if idle_expires_at <= record.idle_expires_at {
+            return Touch::NotDue;
+        }
+        Touch::Extended(SessionRecord { last_seen_at: now, idle_expires_at, ..record.clone() })
+    }
+
+    /// KV `expiration_ttl` for a record written at `now`: until the idle deadline (a
+    /// touch rewrites the key when it moves), never below KV's 60-second minimum.
+    /// KV expiry is only garbage collection: validation always checks the record's own
+    /// deadlines, because KV expires lazily.
+    pub fn kv_ttl(&self, record: &SessionRecord, now: UnixSeconds) -> u64 {
+        let remaining = record.idle_expires_at.saturating_sub(now);
+        u64::try_from(remaining).unwrap_or(0).max(KV_MIN_TTL_SECS)
+    }
+
+    /// Which sessions to drop so that adding one more keeps the account within
+    /// `max_sessions`: the oldest first (ties broken by id, so the choice is stable).
+    pub fn evict(&self, index: &[IndexEntry]) -> Vec<SessionId> {
+        evict_oldest(index, self.max_sessions)
+    }
+}
+
+/// Which entries to drop so that `index` plus one new session holds at most `max`.
+pub fn evict_oldest(index: &[IndexEntry], max: u32) -> Vec<SessionId> {
+    let excess = (index.len() + 1).saturating_sub(max as usize);
+    if excess == 0 {
+        return Vec::new();
+    }
+    let mut by_age: Vec<&IndexEntry> = index.iter().collect();
+    by_age.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.session_id.cmp(&b.session_id)));
+    by_age.into_iter().take(excess).map(|e| e.session_id.clone()).collect()
+}
+
+fn shorten(field: &'static str, requested: Option<i64>, limit: i64) -> Result<i64, PolicyError> {
+    match requested {
+        None => Ok(limit),
+        Some(secs) if (1..=limit).contains(&secs) => Ok(secs),
+        Some(_) => Err(PolicyError {
+            setting: field,
+            reason: format!("must be between 1 and the configured maximum of {limit} seconds"),
+        }),
+    }
+}

@@ -1,0 +1,133 @@
+//! The session record: the value stored in KV under the token hash, and the row the
+//! account's Durable Object keeps in its index.
+//!
+//! The JSON encoding is versioned (`"v": 1`) and pinned by a golden test: records
+//! outlive deployments, so a change here must stay able to read what is already stored.
+
+use crate::core::account::AccountId;
+use crate::core::token::SessionId;
+use crate::core::UnixSeconds;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The encoding version this build writes and reads.
+pub const RECORD_VERSION: u8 = 1;
+
+/// Bounds on captured metadata, so a record always fits comfortably in KV metadata
+/// budgets and a listing page stays small.
+pub const IP_MAX_LEN: usize = 64;
+pub const USER_AGENT_MAX_LEN: usize = 512;
+pub const LABEL_MAX_LEN: usize = 128;
+
+/// What the origin tells us about the device a session was created for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaError {
+    TooLong(&'static str),
+    ControlCharacter(&'static str),
+}
+
+impl fmt::Display for MetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetaError::TooLong(field) => write!(f, "{field} is too long"),
+            MetaError::ControlCharacter(field) => write!(f, "{field} contains control characters"),
+        }
+    }
+}
+
+impl SessionMeta {
+    /// Checks bounds and refuses control characters, which would otherwise flow into
+    /// log lines and listings.
+    pub fn validate(&self) -> Result<(), MetaError> {
+        let fields = [
+            ("ip", &self.ip, IP_MAX_LEN),
+            ("user_agent", &self.user_agent, USER_AGENT_MAX_LEN),
+            ("label", &self.label, LABEL_MAX_LEN),
+        ];
+        for (name, value, max) in fields {
+            let Some(value) = value else { continue };
+            if value.len() > max {
+                return Err(MetaError::TooLong(name));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(MetaError::ControlCharacter(name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One session. Deadlines are exclusive: the session is valid while `now` is strictly
+/// before both of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRecord {
+    pub v: u8,
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub created_at: UnixSeconds,
+    /// When the session was last touched (or created). Moves at most once per touch
+    /// interval, so it is accurate to that interval.
+    pub last_seen_at: UnixSeconds,
+    /// This session's idle window, which may be shorter than the policy's.
+    pub idle_timeout_secs: i64,
+    pub idle_expires_at: UnixSeconds,
+    pub absolute_expires_at: UnixSeconds,
+    #[serde(default)]
+    pub meta: SessionMeta,
+}
+
+#[derive(Debug)]
+pub enum DecodeError {
+    /// Not JSON, or JSON of another shape.
+    Malformed(serde_json::Error),
+    /// Written by a newer (or much older) build.
+    UnsupportedVersion(u8),
+    /// JSON of the right shape whose deadlines cannot belong to a real session.
+    Inconsistent,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Malformed(e) => write!(f, "malformed session record: {e}"),
+            DecodeError::UnsupportedVersion(v) => write!(f, "unsupported session record version {v}"),
+            DecodeError::Inconsistent => f.write_str("session record deadlines are inconsistent"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl SessionRecord {
+    pub fn encode(&self) -> String {
+        // Serialising a struct of strings and integers to a String cannot fail.
+        serde_json::to_string(self).expect("session record serialises")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let record: SessionRecord = serde_json::from_slice(bytes).map_err(DecodeError::Malformed)?;
+        if record.v != RECORD_VERSION {
+            return Err(DecodeError::UnsupportedVersion(record.v));
+        }
+        let ordered = record.created_at <= record.last_seen_at
+            && record.idle_expires_at <= record.absolute_expires_at
+            && record.created_at < record.absolute_expires_at
+            && record.idle_timeout_secs > 0;
+        if !ordered {
+            return Err(DecodeError::Inconsistent);
+        }
+        Ok(record)
+    }
+}

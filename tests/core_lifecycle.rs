@@ -1,0 +1,220 @@
+//! The session record and the lifecycle policy.
+
+use edge_sessions::core::account::AccountId;
+use edge_sessions::core::policy::*;
+use edge_sessions::core::record::*;
+use edge_sessions::core::token::{SessionId, SessionToken};
+
+const T0: i64 = 1_790_000_000;
+
+fn sid(n: u8) -> SessionId {
+    SessionToken::from_random_bytes([n; 32]).session_id()
+}
+
+fn policy() -> Policy {
+    // idle 30 min, absolute 2 h, touch every 5 min, 3 sessions.
+    Policy::new(1800, 7200, 300, 3).unwrap()
+}
+
+fn record_at(now: i64) -> SessionRecord {
+    policy()
+        .start(AccountId::parse("acct-1").unwrap(), sid(1), SessionMeta::default(), LifetimeOverrides::default(), now)
+        .unwrap()
+}
+
+#[test]
+fn defaults_are_30_minutes_idle_30_days_absolute_10_sessions() {
+    let p = Policy::default();
+    assert_eq!((p.idle_timeout_secs, p.absolute_lifetime_secs, p.max_sessions), (1800, 2_592_000, 10));
+    assert!(p.touch_interval_secs > 0 && p.touch_interval_secs < p.idle_timeout_secs);
+}
+
+#[test]
+fn start_sets_both_deadlines_from_now() {
+    let r = record_at(T0);
+    assert_eq!((r.created_at, r.last_seen_at), (T0, T0));
+    assert_eq!(r.idle_expires_at, T0 + 1800);
+    assert_eq!(r.absolute_expires_at, T0 + 7200);
+    assert_eq!(r.idle_timeout_secs, 1800);
+}
+
+#[test]
+fn overrides_may_only_shorten() {
+    let p = policy();
+    let acct = AccountId::parse("a").unwrap();
+    let short = LifetimeOverrides { idle_timeout_secs: Some(60), absolute_lifetime_secs: Some(600) };
+    let r = p.start(acct.clone(), sid(1), SessionMeta::default(), short, T0).unwrap();
+    assert_eq!((r.idle_expires_at, r.absolute_expires_at, r.idle_timeout_secs), (T0 + 60, T0 + 600, 60));
+
+    let idle_longer = LifetimeOverrides { idle_timeout_secs: Some(1801), ..Default::default() };
+    assert_eq!(p.start(acct.clone(), sid(1), SessionMeta::default(), idle_longer, T0).unwrap_err().setting, "idle_ttl_secs");
+    let abs_zero = LifetimeOverrides { absolute_lifetime_secs: Some(0), ..Default::default() };
+    assert_eq!(p.start(acct.clone(), sid(1), SessionMeta::default(), abs_zero, T0).unwrap_err().setting, "absolute_ttl_secs");
+    // An absolute lifetime shorter than the idle timeout caps the idle deadline too.
+    let abs_short = LifetimeOverrides { absolute_lifetime_secs: Some(100), ..Default::default() };
+    let r = p.start(acct, sid(1), SessionMeta::default(), abs_short, T0).unwrap();
+    assert_eq!((r.idle_expires_at, r.absolute_expires_at), (T0 + 100, T0 + 100));
+}
+
+#[test]
+fn check_is_valid_until_exactly_the_idle_deadline() {
+    let p = policy();
+    let r = record_at(T0);
+    assert_eq!(p.check(&r, T0), Validity::Valid);
+    assert_eq!(p.check(&r, T0 + 1799), Validity::Valid);
+    assert_eq!(p.check(&r, T0 + 1800), Validity::ExpiredIdle, "deadline itself is expired");
+    assert_eq!(p.check(&r, T0 + 1801), Validity::ExpiredIdle);
+}
+
+#[test]
+fn check_reports_absolute_when_both_deadlines_passed() {
+    let p = policy();
+    let mut r = record_at(T0);
+    r.idle_expires_at = r.absolute_expires_at;
+    assert_eq!(p.check(&r, T0 + 7199), Validity::Valid);
+    assert_eq!(p.check(&r, T0 + 7200), Validity::ExpiredAbsolute);
+}
+
+#[test]
+fn touch_waits_for_the_touch_interval() {
+    let p = policy();
+    let r = record_at(T0);
+    assert_eq!(p.touch(&r, T0), Touch::NotDue);
+    assert_eq!(p.touch(&r, T0 + 299), Touch::NotDue);
+    let Touch::Extended(t) = p.touch(&r, T0 + 300) else { panic!("due at exactly the interval") };
+    assert_eq!((t.last_seen_at, t.idle_expires_at), (T0 + 300, T0 + 300 + 1800));
+    assert_eq!((t.created_at, t.absolute_expires_at), (r.created_at, r.absolute_expires_at));
+    // The next touch is measured from the last extension.
+    assert_eq!(p.touch(&t, T0 + 599), Touch::NotDue);
+    assert!(matches!(p.touch(&t, T0 + 600), Touch::Extended(_)));
+}
+
+#[test]
+fn touch_just_before_the_absolute_cap_is_clamped() {
+    let p = policy();
+    let mut r = record_at(T0);
+    r.last_seen_at = T0 + 5000;
+    r.idle_expires_at = T0 + 6800;
+    let Touch::Extended(t) = p.touch(&r, T0 + 6799) else { panic!("valid one second before its idle deadline") };
+    assert_eq!(t.idle_expires_at, T0 + 7200, "clamped to the absolute deadline");
+    // Once clamped, further touches have nothing to extend.
+    assert_eq!(p.touch(&t, T0 + 7199), Touch::NotDue);
+    assert_eq!(p.refresh(&t, T0 + 7199), Touch::NotDue);
+    assert_eq!(p.touch(&t, T0 + 7200), Touch::Expired(Validity::ExpiredAbsolute));
+}
+
+#[test]
+fn touch_never_revives_an_expired_session() {
+    let p = policy();
+    let r = record_at(T0);
+    assert_eq!(p.touch(&r, T0 + 1800), Touch::Expired(Validity::ExpiredIdle));
+    assert_eq!(p.refresh(&r, T0 + 1800), Touch::Expired(Validity::ExpiredIdle));
+}
+
+#[test]
+fn steady_touching_never_passes_the_absolute_cap() {
+    let p = policy();
+    let mut r = record_at(T0);
+    let mut now = T0;
+    while p.check(&r, now) == Validity::Valid {
+        if let Touch::Extended(t) = p.touch(&r, now) {
+            assert!(t.idle_expires_at <= t.absolute_expires_at);
+            r = t;
+        }
+        now += 60;
+    }
+    assert_eq!(p.check(&r, now), Validity::ExpiredAbsolute);
+    assert!(now >= T0 + 7200 && now < T0 + 7200 + 60);
+}
+
+#[test]
+fn refresh_ignores_the_touch_interval() {
+    let p = policy();
+    let r = record_at(T0);
+    let Touch::Extended(t) = p.refresh(&r, T0 + 1) else { panic!() };
+    assert_eq!(t.idle_expires_at, T0 + 1 + 1800);
+}
+
+#[test]
+fn kv_ttl_follows_the_idle_deadline_with_a_60_second_floor() {
+    let p = policy();
+    let r = record_at(T0);
+    assert_eq!(p.kv_ttl(&r, T0), 1800);
+    assert_eq!(p.kv_ttl(&r, T0 + 1700), 100);
+    assert_eq!(p.kv_ttl(&r, T0 + 1790), 60);
+    assert_eq!(p.kv_ttl(&r, T0 + 1800), 60);
+    assert_eq!(p.kv_ttl(&r, T0 + 100_000), 60);
+}
+
+#[test]
+fn evict_drops_the_oldest_to_make_room() {
+    let p = policy(); // max 3
+    let entry = |n, at| IndexEntry { session_id: sid(n), created_at: at };
+    assert!(p.evict(&[]).is_empty());
+    assert!(p.evict(&[entry(1, 10), entry(2, 20)]).is_empty());
+    assert_eq!(p.evict(&[entry(1, 30), entry(2, 10), entry(3, 20)]), vec![sid(2)]);
+    // Already over the limit (e.g. the limit was lowered): drop enough to fit.
+    let five = [entry(1, 50), entry(2, 40), entry(3, 30), entry(4, 20), entry(5, 10)];
+    assert_eq!(p.evict(&five), vec![sid(5), sid(4), sid(3)]);
+    assert_eq!(evict_oldest(&five, 1).len(), 5);
+}
+
+#[test]
+fn evict_breaks_ties_by_session_id() {
+    let a = IndexEntry { session_id: sid(1), created_at: 10 };
+    let b = IndexEntry { session_id: sid(2), created_at: 10 };
+    let first = if a.session_id < b.session_id { a.session_id.clone() } else { b.session_id.clone() };
+    assert_eq!(evict_oldest(&[a.clone(), b.clone()], 2), vec![first.clone()]);
+    assert_eq!(evict_oldest(&[b, a], 2), vec![first]);
+}
+
+#[test]
+fn policy_rejects_settings_that_cannot_work() {
+    assert_eq!(Policy::new(0, 100, 0, 1).unwrap_err().setting, "IDLE_TTL_SECS");
+    assert_eq!(Policy::new(200, 100, 0, 1).unwrap_err().setting, "IDLE_TTL_SECS");
+    assert_eq!(Policy::new(100, 0, 0, 1).unwrap_err().setting, "ABSOLUTE_TTL_SECS");
+    assert_eq!(Policy::new(100, 200, 100, 1).unwrap_err().setting, "TOUCH_INTERVAL_SECS");
+    assert_eq!(Policy::new(100, 200, -1, 1).unwrap_err().setting, "TOUCH_INTERVAL_SECS");
+    assert_eq!(Policy::new(100, 200, 0, 0).unwrap_err().setting, "MAX_SESSIONS_PER_ACCOUNT");
+    assert_eq!(Policy::new(100, 200, 0, 1001).unwrap_err().setting, "MAX_SESSIONS_PER_ACCOUNT");
+    assert!(Policy::new(2, 2, 0, 1).is_ok());
+}
+
+#[test]
+fn record_encoding_is_pinned() {
+    let mut r = record_at(T0);
+    r.session_id = SessionId::parse("sid_0123456789abcdef0123456789abcdef").unwrap();
+    r.meta = SessionMeta { ip: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()), label: None };
+    let golden = r#"{"v":1,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"}}"#;
+    assert_eq!(r.encode(), golden);
+    assert_eq!(SessionRecord::decode(golden.as_bytes()).unwrap(), r);
+}
+
+#[test]
+fn decode_refuses_other_versions_junk_and_inconsistent_deadlines() {
+    let good = record_at(T0).encode();
+    assert!(matches!(
+        SessionRecord::decode(good.replace("\"v\":1", "\"v\":2").as_bytes()),
+        Err(DecodeError::UnsupportedVersion(2))
+    ));
+    for junk in ["", "null", "{}", "[]", "{\"v\":1}", "\u{0}\u{1}", "{\"v\":1,"] {
+        assert!(matches!(SessionRecord::decode(junk.as_bytes()), Err(DecodeError::Malformed(_))), "{junk:?}");
+    }
+    assert!(SessionRecord::decode(&[0xff, 0xfe, 0x00]).is_err());
+    let unknown_field = good.replacen('{', "{\"token\":\"x\",", 1);
+    assert!(matches!(SessionRecord::decode(unknown_field.as_bytes()), Err(DecodeError::Malformed(_))));
+    let bad_account = good.replace("acct-1", "../x");
+    assert!(matches!(SessionRecord::decode(bad_account.as_bytes()), Err(DecodeError::Malformed(_))));
+    let inverted = good.replace("\"idle_expires_at\":1790001800", "\"idle_expires_at\":1790009999");
+    assert!(matches!(SessionRecord::decode(inverted.as_bytes()), Err(DecodeError::Inconsistent)));
+}
+
+#[test]
+fn meta_is_bounded_and_free_of_control_characters() {
+    let ok = SessionMeta { ip: Some("2001:db8::1".into()), user_agent: Some("Mozilla/5.0 (X11)".into()), label: Some("Laptop – home".into()) };
+    assert_eq!(ok.validate(), Ok(()));
+    let long = SessionMeta { user_agent: Some("a".repeat(USER_AGENT_MAX_LEN + 1)), ..Default::default() };
+    assert_eq!(long.validate(), Err(MetaError::TooLong("user_agent")));
+    let ctrl = SessionMeta { label: Some("evil\nlog line".into()), ..Default::default() };
+    assert_eq!(ctrl.validate(), Err(MetaError::ControlCharacter("label")));
+}
