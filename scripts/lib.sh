@@ -1,0 +1,26 @@
+# Shared by the scripts in this folder: where things are, and how to build.
+# Sourced, not run.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+export PATH="$HOME/.cargo/bin:$REPO_ROOT/node_modules/.bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The version of a crate as resolved in Cargo.lock (the single source of truth for
+# both the wasm-bindgen CLI and worker-build, which must match their libraries).
+locked_crate_version() {
+  awk -v name="$1" '
+    $0 == "name = \"" name "\"" { found = 1; next }
+    found && /^version = / { gsub(/"/, "", $3); print $3; exit }
+  ' Cargo.lock
+}
+
+# worker-build downloads wasm-bindgen, esbuild and wasm-opt on first use; those
+# downloads fail without internet, so point it at the tools setup.sh installed.
+export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export ESBUILD_BIN="$REPO_ROOT/node_modules/.bin/esbuild"
+export WASM_OPT_BIN="$REPO_ROOT/node_modules/.bin/wasm-opt"

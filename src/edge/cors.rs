@@ -1,0 +1,41 @@
+//! CORS for browser frontends that call the session endpoints with credentials.
+//!
+//! Only origins listed in `ALLOWED_ORIGINS` are echoed back, always with
+//! `Access-Control-Allow-Credentials: true` and `Vary: Origin` (so a shared cache never
+//! serves one origin's answer to another). Never `*`. The admin API gets no CORS at all:
+//! it is for servers, and a browser has no business calling it.
+
+use crate::core::origin::AllowedOrigins;
+use crate::edge::http::ApiError;
+use worker::{Headers, Response};
+
+const ALLOWED_METHODS: &str = "GET, POST, DELETE";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
+const PREFLIGHT_MAX_AGE_SECS: &str = "600";
+
+/// Adds the CORS response headers when `origin` is allowed; only `Vary` otherwise.
+pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Option<&str>) {
+    let headers = response.headers_mut();
+    let _ = headers.append("Vary", "Origin");
+    if let Some(origin) = origin.filter(|o| allowed.allows(o)) {
+        let _ = headers.set("Access-Control-Allow-Origin", origin);
+        let _ = headers.set("Access-Control-Allow-Credentials", "true");
+    }
+}
+
+/// The answer to an `OPTIONS` preflight.
+pub fn preflight(allowed: &AllowedOrigins, origin: Option<&str>) -> Response {
+    let Some(origin) = origin.filter(|o| allowed.allows(o)) else {
+        let mut response = ApiError::new(403, "origin_not_allowed", "this origin may not call the session API").into_response();
+        let _ = response.headers_mut().append("Vary", "Origin");
+        return response;
+    };
+    let headers = Headers::new();
+    let _ = headers.set("Access-Control-Allow-Origin", origin);
+    let _ = headers.set("Access-Control-Allow-Credentials", "true");
+    let _ = headers.set("Access-Control-Allow-Methods", ALLOWED_METHODS);
+    let _ = headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    let _ = headers.set("Access-Control-Max-Age", PREFLIGHT_MAX_AGE_SECS);
+    let _ = headers.set("Vary", "Origin");
+    Response::empty().expect("empty response").with_status(204).with_headers(headers)
+}

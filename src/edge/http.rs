@@ -1,0 +1,123 @@
+//! The one funnel from handler errors to HTTP responses, and JSON helpers.
+//!
+//! Every handler returns `Result<Response, ApiError>`; the router turns an `ApiError`
+//! into `{"error": "<code>", "message": "..."}` with its status. Messages are written
+//! here or in the core and never contain a token.
+
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Headers, Request, Response};
+
+/// Largest JSON body any endpoint accepts.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(401, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(404, "not_found", "no such endpoint")
+    }
+
+    /// A failure of the platform (KV, the Durable Object, the RNG). The detail goes to
+    /// the log, not to the client.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        worker::console_error!("{{\"level\":\"error\",\"context\":{:?},\"error\":{:?}}}", context, err.to_string());
+        Self::new(500, "internal_error", "the session service failed; try again")
+    }
+
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.code, message: &self.message };
+        let mut response = json_response(self.status, &body);
+        if self.status == 401 {
+            let challenge = format!("Bearer realm=\"session\", error=\"{}\"", self.code);
+            let _ = response.headers_mut().set("WWW-Authenticate", &challenge);
+        }
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    message: &'a str,
+}
+
+/// A JSON response that no cache may keep: every body here describes a session.
+pub fn json_response<T: Serialize>(status: u16, body: &T) -> Response {
+    let json = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
+    let _ = headers.set("Cache-Control", "no-store");
+    Response::from_bytes(json.into_bytes())
+        .unwrap_or_else(|_| Response::empty().expect("empty response"))
+        .with_status(status)
+        .with_headers(headers)
+}
+
+/// 204 with `Cache-Control: no-store`.
+pub fn no_content() -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("Cache-Control", "no-store");
+    Response::empty().expect("empty response").with_status(204).with_headers(headers)
+}
+
+/// A request header, or `None` if absent.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Reads the body up to [`MAX_BODY_BYTES`], refusing more without buffering it all.
+pub async fn read_body_limited(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::new(413, "body_too_large", format!("request body exceeds {MAX_BODY_BYTES} bytes"));
+    if let Some(len) = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok()) {
+        if len > MAX_BODY_BYTES as u64 {
+            return Err(too_large());
+        }
+    }
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else { return Ok(body) };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses an optional JSON body: empty means `T::default()`. Unknown fields are refused
+/// by the types themselves (`deny_unknown_fields`).
+pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request) -> Result<T, ApiError> {
+    let body = read_body_limited(req).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let is_json = header(req, "Content-Type")
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if is_json == Some(false) {
+        return Err(ApiError::new(415, "unsupported_media_type", "send the body as application/json"));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        // serde_json's message names the field or position, never echoes long input.
+        ApiError::bad_request("invalid_json", format!("request body is not valid: {e}"))
+    })
+}

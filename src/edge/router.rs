@@ -1,0 +1,66 @@
+//! Maps method and path to a handler, and wraps every answer in CORS. Paths are matched
+//! exactly as sent (no percent-decoding), so `/v1/session%2Frefresh` is not
+//! `/v1/session/refresh`.
+
+use crate::edge::cors::{apply_cors, preflight};
+use crate::edge::http::{header, json_response, ApiError};
+use crate::edge::settings::load_config;
+use crate::edge::{admin_routes, session_routes};
+use serde::Serialize;
+use worker::{Context, Env, Method, Request, Response};
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    name: &'static str,
+    version: &'static str,
+}
+
+pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
+    let path = req.path();
+    let method = req.method();
+    let segments: Vec<&str> = path.split('/').collect();
+    let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
+
+    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"health") && segments.len() == 3 {
+        return match method {
+            Method::Get => json_response(200, &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") }),
+            _ => method_not_allowed("GET"),
+        };
+    }
+
+    let config = match load_config(&env) {
+        Ok(config) => config,
+        Err(err) => return err.into_response(),
+    };
+    let origin = header(&req, "Origin");
+
+    if method == Method::Options && !is_admin {
+        return preflight(&config.allowed_origins, origin.as_deref());
+    }
+
+    let result = match (method.clone(), &segments[1..]) {
+        (Method::Get, ["v1", "session"]) => session_routes::handle_validate(&req, &env, &ctx, &config).await,
+        (Method::Delete, ["v1", "session"]) => session_routes::handle_logout(&req, &env, &config).await,
+        (_, ["v1", "session"]) => Ok(method_not_allowed("GET, DELETE")),
+        (Method::Post, ["v1", "session", "refresh"]) => session_routes::handle_refresh(&req, &env, &config).await,
+        (_, ["v1", "session", "refresh"]) => Ok(method_not_allowed("POST")),
+        (Method::Post, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+            let account_id = account_id.to_string();
+            admin_routes::handle_create(req, &env, &config, &account_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("POST")),
+        _ => Err(ApiError::not_found()),
+    };
+    let mut response = result.unwrap_or_else(ApiError::into_response);
+    if !is_admin {
+        apply_cors(&mut response, &config.allowed_origins, origin.as_deref());
+    }
+    response
+}
+
+fn method_not_allowed(allow: &str) -> Response {
+    let mut response = ApiError::new(405, "method_not_allowed", format!("use {allow}")).into_response();
+    let _ = response.headers_mut().set("Allow", allow);
+    response
+}

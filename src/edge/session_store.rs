@@ -1,0 +1,79 @@
+//! The Workers KV namespace `SESSIONS`: the edge's fast copy of every live session,
+//! keyed by token hash. The account's Durable Object is the only writer; the edge only
+//! reads (one `get` per validation).
+
+use crate::core::record::SessionRecord;
+use crate::core::token::TokenHash;
+use crate::core::UnixSeconds;
+use serde::Serialize;
+use worker::{Env, KvStore};
+
+pub const SESSIONS_BINDING: &str = "SESSIONS";
+
+pub struct SessionStore {
+    kv: KvStore,
+}
+
+/// Stored beside each record so a KV `list` can describe sessions without a `get` per
+/// key (the admin listing across accounts). Holds no secret.
+#[derive(Serialize)]
+struct KeyMetadata<'a> {
+    account_id: &'a str,
+    session_id: &'a str,
+    expires_at: UnixSeconds,
+    absolute_expires_at: UnixSeconds,
+}
+
+/// A record that is stored but cannot be read: corrupt, or from a newer build.
+#[derive(Debug)]
+pub enum StoreError {
+    Kv(String),
+    Undecodable(crate::core::record::DecodeError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Kv(e) => write!(f, "KV: {e}"),
+            StoreError::Undecodable(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl SessionStore {
+    pub fn from_env(env: &Env) -> Result<Self, StoreError> {
+        env.kv(SESSIONS_BINDING).map(|kv| SessionStore { kv }).map_err(|e| StoreError::Kv(e.to_string()))
+    }
+
+    /// The one KV read of the hot path.
+    pub async fn get(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
+        let bytes = self.kv.get(&hash.kv_key()).bytes().await.map_err(|e| StoreError::Kv(e.to_string()))?;
+        match bytes {
+            None => Ok(None),
+            Some(bytes) => SessionRecord::decode(&bytes).map(Some).map_err(StoreError::Undecodable),
+        }
+    }
+
+    pub async fn put(&self, hash: &TokenHash, record: &SessionRecord, ttl_secs: u64) -> Result<(), StoreError> {
+        let metadata = KeyMetadata {
+            account_id: record.account_id.as_str(),
+            session_id: record.session_id.as_str(),
+            expires_at: record.idle_expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+        };
+        let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
+        self.kv
+            .put(&hash.kv_key(), record.encode())
+            .map_err(kv_err)?
+            .expiration_ttl(ttl_secs)
+            .metadata(metadata)
+            .map_err(kv_err)?
+            .execute()
+            .await
+            .map_err(kv_err)
+    }
+
+    pub async fn delete(&self, kv_key: &str) -> Result<(), StoreError> {
+        self.kv.delete(kv_key).await.map_err(|e| StoreError::Kv(e.to_string()))
+    }
+}
