@@ -1,0 +1,103 @@
+// Starts the built worker (build/index.js, the file wrangler.toml's `main` names) in
+// the real workerd runtime through Miniflare, with the bindings and vars read from
+// wrangler.toml itself, so the tests cannot drift from what `wrangler dev` serves.
+
+import { Miniflare } from "miniflare";
+import { parse } from "smol-toml";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = new URL("../../", import.meta.url);
+export const wranglerConfig = parse(readFileSync(new URL("wrangler.toml", root), "utf8"));
+
+export const ADMIN_KEY = "e2e-admin-key-0123456789abcdef-0123456789";
+
+const sqliteClasses = new Set(
+  (wranglerConfig.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []),
+);
+
+/**
+ * Starts a worker. `vars` override wrangler.toml's [vars] (as `wrangler dev --var`
+ * would); `adminKey: null` leaves ADMIN_KEY unset. Returns helpers bound to it.
+ */
+export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo } = {}) {
+  const logs = [];
+  const collect = (stream) => {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => logs.push(...chunk.split("\n").filter(Boolean)));
+  };
+  const bindings = { ...wranglerConfig.vars, ...vars };
+  if (adminKey !== null) bindings.ADMIN_KEY = adminKey;
+  const mf = new Miniflare({
+    scriptPath: fileURLToPath(new URL(wranglerConfig.main, root)),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: wranglerConfig.compatibility_date,
+    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding),
+    durableObjects: Object.fromEntries(
+      wranglerConfig.durable_objects.bindings.map((b) => [
+        b.name,
+        { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) },
+      ]),
+    ),
+    bindings,
+    kvPersist: persistTo ? `${persistTo}/kv` : false,
+    durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
+    handleRuntimeStdio(stdout, stderr) {
+      collect(stdout);
+      collect(stderr);
+    },
+  });
+  const url = await mf.ready;
+  const kv = await mf.getKVNamespace("SESSIONS");
+
+  const worker = {
+    mf,
+    url,
+    kv,
+    logs,
+    /** A request to the worker; `path` is relative to its URL. */
+    fetch(path, init = {}) {
+      return mf.dispatchFetch(new URL(path, url), { redirect: "manual", ...init });
+    },
+    /** Creates a session through the admin API and returns the parsed 201 body. */
+    async createSession(accountId, body, { headers = {} } = {}) {
+      const res = await worker.fetch(`/v1/admin/accounts/${accountId}/sessions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = await res.json();
+      if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(json)}`);
+      return { ...json, setCookie: res.headers.get("set-cookie") };
+    },
+    /** GET /v1/session with a bearer token; returns { status, body }. */
+    async validate(token, { query = "" } = {}) {
+      const res = await worker.fetch(`/v1/session${query}`, { headers: { Authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
+    },
+    /** Every KV key with its value and metadata. */
+    async dumpKv() {
+      const entries = [];
+      let cursor;
+      do {
+        const page = await kv.list({ cursor });
+        for (const key of page.keys) {
+          entries.push({ name: key.name, value: await kv.get(key.name), metadata: key.metadata, expiration: key.expiration });
+        }
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      return entries;
+    },
+    dispose: () => mf.dispose(),
+  };
+  return worker;
+}
+
+/** The blake3 KV key of a token, computed independently of the worker. */
+export async function kvKeyOf(token) {
+  const { hash } = await import("blake3-wasm");
+  return `session:${hash(token).toString("hex")}`;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
