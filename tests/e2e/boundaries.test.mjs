@@ -71,11 +71,8 @@ describe("bad input", () => {
 
   test("a 64 KB header", async () => {
     const huge = "x".repeat(64 * 1024);
-    const cookieRes = await get({ Cookie: `pad=${huge}; __Host-session=${victim.token}` });
-    assert.ok(cookieRes.status >= 400 && cookieRes.status < 500, `got ${cookieRes.status}`);
-    if (cookieRes.status === 431) await expectJsonError(cookieRes, 431, "header_too_large");
-    const authRes = await get({ Authorization: `Bearer ${huge}` });
-    assert.ok(authRes.status >= 400 && authRes.status < 500, `got ${authRes.status}`);
+    await expectJsonError(await get({ Cookie: `pad=${huge}; __Host-session=${victim.token}` }), 431, "header_too_large");
+    await expectJsonError(await get({ Authorization: `Bearer ${huge}` }), 431, "header_too_large");
   });
 
   const create = (account, init) =>
