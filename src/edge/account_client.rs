@@ -40,10 +40,35 @@ impl AccountClient {
         self.call(&command).await
     }
 
-    pub async fn revoke(&self, session_id: &SessionId, reason: &str) -> Result<bool, ApiError> {
-        let command = AccountCommand::Revoke { session_id: session_id.clone(), reason: reason.to_owned() };
+    /// Revokes one session. `caller`: the session holder making the request, who must
+    /// still be live in the index.
+    pub async fn revoke(&self, session_id: &SessionId, reason: &str, caller: Option<&SessionId>) -> Result<bool, ApiError> {
+        let command = AccountCommand::Revoke {
+            session_id: session_id.clone(),
+            reason: reason.to_owned(),
+            caller: caller.cloned(),
+        };
         let reply: RevokeReply = self.call(&command).await?;
         Ok(reply.revoked)
+    }
+
+    /// Revokes every session except `except`; returns how many.
+    pub async fn revoke_all(&self, except: Option<&SessionId>, reason: &str, caller: Option<&SessionId>) -> Result<u32, ApiError> {
+        let command = AccountCommand::RevokeAll { except: except.cloned(), reason: reason.to_owned(), caller: caller.cloned() };
+        let reply: RevokeAllReply = self.call(&command).await?;
+        Ok(reply.revoked)
+    }
+
+    pub async fn list(&self, limit: u32, caller: Option<&SessionId>) -> Result<Vec<SessionRecord>, ApiError> {
+        let reply: ListReply = self.call(&AccountCommand::List { limit, caller: caller.cloned() }).await?;
+        Ok(reply.sessions)
+    }
+
+    /// The index's record for a session, if it is indexed under this hash.
+    pub async fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+        let command = AccountCommand::Verify { session_id: session_id.clone(), token_hash: hash.as_str().to_owned() };
+        let reply: VerifyReply = self.call(&command).await?;
+        Ok(reply.record)
     }
 
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {
@@ -62,19 +87,29 @@ impl AccountClient {
         let status = response.status_code();
         let bytes = response.bytes().await.map_err(|e| ApiError::internal("account: read reply", e))?;
         if status != 200 {
-            // The object already logged the cause; pass its config errors through.
-            let message = String::from_utf8_lossy(&bytes).into_owned();
-            return Err(if message.contains("\"invalid_config\"") {
-                ApiError::new(500, "invalid_config", extract_message(&bytes).unwrap_or(message))
-            } else {
-                ApiError::new(500, "internal_error", "the session service failed; try again")
-            });
+            return Err(passed_through_error(status, &bytes));
         }
         serde_json::from_slice(&bytes).map_err(|e| ApiError::internal("account: decode reply", e))
     }
 }
 
-fn extract_message(bytes: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    value.get("message")?.as_str().map(str::to_owned)
+/// The object's own errors that mean something to the caller (its session is gone, the
+/// configuration is bad) pass through; anything else was logged by the object and
+/// becomes a plain 500.
+fn passed_through_error(status: u16, bytes: &[u8]) -> ApiError {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: String,
+        message: String,
+    }
+    let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
+        return ApiError::new(500, "internal_error", "the session service failed; try again");
+    };
+    let code = match body.error.as_str() {
+        "session_not_found" => "session_not_found",
+        "session_expired" => "session_expired",
+        "invalid_config" => "invalid_config",
+        _ => return ApiError::new(500, "internal_error", "the session service failed; try again"),
+    };
+    ApiError::new(status, code, body.message)
 }

@@ -25,10 +25,10 @@ use crate::edge::session_store::SessionStore;
 use crate::edge::settings::load_config;
 use futures_util::lock::Mutex;
 use serde::Deserialize;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State};
 
 /// How long to wait before retrying KV deletes that failed.
-const PENDING_RETRY_SECS: i64 = 30;
+const PENDING_RETRY_SECS: i64 = 10;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -125,9 +125,26 @@ impl AccountSessions {
                 let reply = self.touch(&policy, &store, &session_id, &token_hash, forced, now).await?;
                 Ok(json_response(200, &reply))
             }
-            AccountCommand::Revoke { session_id, reason } => {
+            AccountCommand::Revoke { session_id, reason, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
                 let revoked = self.revoke(&store, &session_id, &reason, now).await?;
                 Ok(json_response(200, &RevokeReply { revoked }))
+            }
+            AccountCommand::RevokeAll { except, reason, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                let revoked = self.revoke_all(&store, except.as_ref(), &reason, now).await?;
+                Ok(json_response(200, &RevokeAllReply { revoked }))
+            }
+            AccountCommand::List { limit, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                Ok(json_response(200, &ListReply { sessions: self.list(limit, now)? }))
+            }
+            AccountCommand::Verify { session_id, token_hash } => {
+                let record = match self.row(&self.sql(), &session_id)? {
+                    Some(row) if row.token_hash == token_hash => Some(decode_row(&row)?),
+                    _ => None,
+                };
+                Ok(json_response(200, &VerifyReply { record }))
             }
         }
     }
@@ -196,7 +213,7 @@ impl AccountSessions {
         if row.token_hash != token_hash {
             return Ok(not_found);
         }
-        let record = SessionRecord::decode(row.record.as_bytes()).map_err(|e| ApiError::internal("account: index row", e))?;
+        let record = decode_row(&row)?;
         let decision = if forced { policy.refresh(&record, now) } else { policy.touch(&record, now) };
         match decision {
             Touch::NotDue => Ok(TouchReply { outcome: TouchOutcome::NotDue, record: Some(record) }),
@@ -243,6 +260,65 @@ impl AccountSessions {
         Ok(true)
     }
 
+    /// Revokes every session of the account except `except`; returns how many.
+    async fn revoke_all(
+        &self,
+        store: &SessionStore,
+        except: Option<&SessionId>,
+        reason: &str,
+        now: UnixSeconds,
+    ) -> std::result::Result<u32, ApiError> {
+        let sql = self.sql();
+        let rows: Vec<SessionRow> = query(&sql, "SELECT session_id, token_hash, record FROM sessions", vec![])?;
+        let mut revoked = 0;
+        for row in rows {
+            let Some(session_id) = SessionId::parse(&row.session_id) else { continue };
+            if Some(&session_id) == except {
+                continue;
+            }
+            self.drop_row(&sql, &session_id)?;
+            revoked += 1;
+            if let Ok(record) = decode_row(&row) {
+                emit(EventType::SessionRevoked, &record.account_id, &session_id, reason, now);
+            }
+        }
+        self.flush_pending_deletes(store).await;
+        self.schedule_housekeeping(&sql, now).await;
+        Ok(revoked)
+    }
+
+    /// Live sessions, newest first. Expired rows never show, even before the alarm
+    /// has removed them.
+    fn list(&self, limit: u32, now: UnixSeconds) -> std::result::Result<Vec<SessionRecord>, ApiError> {
+        let rows: Vec<SessionRow> = query(
+            &self.sql(),
+            "SELECT session_id, token_hash, record FROM sessions
+             WHERE idle_expires_at > ? AND absolute_expires_at > ?
+             ORDER BY created_at DESC, session_id DESC LIMIT ?",
+            vec![now.into(), now.into(), i64::from(limit).into()],
+        )?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    /// Account-scoped commands from a session holder run only while the caller's own
+    /// session is live in the index: a revoked session cannot list or revoke others,
+    /// even while KV still has its stale copy.
+    fn require_live_caller(
+        &self,
+        policy: &Policy,
+        caller: Option<&SessionId>,
+        now: UnixSeconds,
+    ) -> std::result::Result<(), ApiError> {
+        let Some(caller) = caller else { return Ok(()) };
+        let Some(row) = self.row(&self.sql(), caller)? else {
+            return Err(ApiError::unauthorized("session_not_found", "no session matches this token"));
+        };
+        match policy.check(&decode_row(&row)?, now) {
+            Validity::Valid => Ok(()),
+            _ => Err(ApiError::unauthorized("session_expired", "the session has expired")),
+        }
+    }
+
     fn row(&self, sql: &SqlStorage, session_id: &SessionId) -> std::result::Result<Option<SessionRow>, ApiError> {
         let rows: Vec<SessionRow> = query(
             sql,
@@ -277,6 +353,9 @@ impl AccountSessions {
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
     async fn flush_pending_deletes(&self, store: &SessionStore) {
         let sql = self.sql();
+        if self.simulating_kv_delete_failure() {
+            return;
+        }
         let Ok(keys) = query::<KeyRow>(&sql, "SELECT kv_key FROM pending_kv_deletes", vec![]) else { return };
         for KeyRow { kv_key } in keys {
             match store.delete(&kv_key).await {
@@ -289,6 +368,14 @@ impl AccountSessions {
                 }
             }
         }
+    }
+
+    /// `TEST_ONLY_FAIL_KV_DELETES=true` makes every KV delete "fail" (they stay queued),
+    /// so the end-to-end tests can observe the window between an index change and its KV
+    /// deletes. It only ever delays deletes; validation with `consistency=strong` and
+    /// every listing stay correct while it is set. Never set it in production.
+    fn simulating_kv_delete_failure(&self) -> bool {
+        self.env.var("TEST_ONLY_FAIL_KV_DELETES").map(|v| v.to_string() == "true").unwrap_or(false)
     }
 
     /// Arms the alarm for the next thing housekeeping must do: a retry of pending
@@ -306,9 +393,15 @@ impl AccountSessions {
         let current = storage.get_alarm().await.ok().flatten();
         let next_ms = next.max(now + 1) * 1000;
         if current.is_none_or(|at| at > next_ms) {
-            let _ = storage.set_alarm(next_ms).await;
+            // An absolute time: workers-rs reads a bare i64 as an offset from now.
+            let at = ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(next_ms as f64)));
+            let _ = storage.set_alarm(at).await;
         }
     }
+}
+
+fn decode_row(row: &SessionRow) -> std::result::Result<SessionRecord, ApiError> {
+    SessionRecord::decode(row.record.as_bytes()).map_err(|e| ApiError::internal("account: index row", e))
 }
 
 fn exec(sql: &SqlStorage, statement: &str, bindings: Vec<SqlStorageValue>) -> std::result::Result<(), ApiError> {

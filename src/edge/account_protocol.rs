@@ -16,7 +16,14 @@ pub enum AccountCommand {
     /// `forced` ignores the touch interval (an explicit refresh).
     Touch { session_id: SessionId, token_hash: String, forced: bool },
     /// Revoke one session of this account. Ids of other accounts are simply not found.
-    Revoke { session_id: SessionId, reason: String },
+    /// With `caller`, the command is refused unless the caller's own session is live.
+    Revoke { session_id: SessionId, reason: String, caller: Option<SessionId> },
+    /// Revoke every session of the account except `except` (log out everywhere / others).
+    RevokeAll { except: Option<SessionId>, reason: String, caller: Option<SessionId> },
+    /// The account's live sessions, newest first.
+    List { limit: u32, caller: Option<SessionId> },
+    /// Strong validation: the index's own view of one session.
+    Verify { session_id: SessionId, token_hash: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -45,4 +52,20 @@ pub struct TouchReply {
 #[derive(Serialize, Deserialize)]
 pub struct RevokeReply {
     pub revoked: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RevokeAllReply {
+    pub revoked: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ListReply {
+    pub sessions: Vec<SessionRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct VerifyReply {
+    /// The indexed record, if the session is in the index (valid or not).
+    pub record: Option<SessionRecord>,
 }

@@ -121,3 +121,21 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request
         ApiError::bad_request("invalid_json", format!("request body is not valid: {e}"))
     })
 }
+
+/// A query parameter's decoded value, if present.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    let url = req.url().ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// `?limit=`: a whole number from 1 to `cap`, or `default` when absent.
+pub fn limit_param(req: &Request, default: u32, cap: u32) -> Result<u32, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=cap).contains(n))
+            .ok_or_else(|| ApiError::bad_request("invalid_limit", format!("limit must be a whole number from 1 to {cap}"))),
+    }
+}

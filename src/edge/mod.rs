@@ -4,6 +4,7 @@
 mod account_client;
 mod account_object;
 mod account_protocol;
+mod account_routes;
 mod admin_routes;
 mod cors;
 mod events;

@@ -5,7 +5,7 @@
 use crate::edge::cors::{apply_cors, preflight};
 use crate::edge::http::{header, json_response, ApiError};
 use crate::edge::settings::load_config;
-use crate::edge::{admin_routes, session_routes};
+use crate::edge::{account_routes, admin_routes, session_routes};
 use serde::Serialize;
 use worker::{Context, Env, Method, Request, Response};
 
@@ -45,11 +45,30 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         (_, ["v1", "session"]) => Ok(method_not_allowed("GET, DELETE")),
         (Method::Post, ["v1", "session", "refresh"]) => session_routes::handle_refresh(&req, &env, &config).await,
         (_, ["v1", "session", "refresh"]) => Ok(method_not_allowed("POST")),
+        (Method::Get, ["v1", "sessions"]) => account_routes::handle_list(&req, &env, &config).await,
+        (Method::Delete, ["v1", "sessions"]) => account_routes::handle_revoke_all(&req, &env, &config).await,
+        (_, ["v1", "sessions"]) => Ok(method_not_allowed("GET, DELETE")),
+        (Method::Delete, ["v1", "sessions", session_id]) => {
+            account_routes::handle_revoke_one(&req, &env, &config, session_id).await
+        }
+        (_, ["v1", "sessions", _]) => Ok(method_not_allowed("DELETE")),
+        (Method::Get, ["v1", "admin", "sessions"]) => admin_routes::handle_list_fleet(&req, &env).await,
+        (_, ["v1", "admin", "sessions"]) => Ok(method_not_allowed("GET")),
         (Method::Post, ["v1", "admin", "accounts", account_id, "sessions"]) => {
             let account_id = account_id.to_string();
             admin_routes::handle_create(req, &env, &config, &account_id).await
         }
-        (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("POST")),
+        (Method::Get, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+            admin_routes::handle_list_account(&req, &env, account_id).await
+        }
+        (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+            admin_routes::handle_revoke_account(&req, &env, account_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("GET, POST, DELETE")),
+        (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
+            admin_routes::handle_revoke_session(&req, &env, account_id, session_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions", _]) => Ok(method_not_allowed("DELETE")),
         _ => Err(ApiError::not_found()),
     };
     let mut response = result.unwrap_or_else(ApiError::into_response);

@@ -11,7 +11,7 @@ use crate::core::token::TokenHash;
 use crate::core::UnixSeconds;
 use crate::edge::account_client::AccountClient;
 use crate::edge::account_protocol::TouchOutcome;
-use crate::edge::http::{header, json_response, no_content, ApiError};
+use crate::edge::http::{header, json_response, no_content, query_param, ApiError};
 use crate::edge::platform;
 use crate::edge::session_store::{SessionStore, StoreError};
 use serde::Serialize;
@@ -95,7 +95,7 @@ fn session_expired() -> ApiError {
 }
 
 /// Refuses cookie-authenticated writes from foreign browser origins (CSRF).
-fn require_trusted_origin(req: &Request, config: &Config, source: CredentialSource) -> Result<(), ApiError> {
+pub fn require_trusted_origin(req: &Request, config: &Config, source: CredentialSource) -> Result<(), ApiError> {
     if source != CredentialSource::Cookie {
         return Ok(());
     }
@@ -115,9 +115,26 @@ fn require_trusted_origin(req: &Request, config: &Config, source: CredentialSour
 
 /// `GET /v1/session`: the hot path. One KV read; the idle touch, when due, goes to the
 /// account's Durable Object after the response (`wait_until`).
+///
+/// `?consistency=strong` also asks the account's Durable Object, whose index is the
+/// source of truth: a session revoked moments ago is refused even where KV still has
+/// its copy (KV deletes take up to 60 s to reach every location).
 pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, ApiError> {
+    let strong = match query_param(req, "consistency").as_deref() {
+        None | Some("eventual") => false,
+        Some("strong") => true,
+        Some(_) => return Err(ApiError::bad_request("invalid_consistency", "consistency must be 'strong' or 'eventual'")),
+    };
     let now = platform::now();
-    let auth = authenticate(req, env, config, now).await?;
+    let mut auth = authenticate(req, env, config, now).await?;
+    if strong {
+        let client = AccountClient::for_account(env, &auth.record.account_id)?;
+        let indexed = client.verify(&auth.record.session_id, &auth.hash).await?.ok_or_else(session_not_found)?;
+        if config.policy.check(&indexed, now) != Validity::Valid {
+            return Err(session_expired());
+        }
+        auth.record = indexed;
+    }
     if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
         let client = AccountClient::for_account(env, &auth.record.account_id)?;
         let session_id = auth.record.session_id.clone();
@@ -151,7 +168,7 @@ pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<
     require_trusted_origin(req, config, source)?;
     let hash = token.hash();
     if let Some(record) = load_record(env, &hash).await? {
-        AccountClient::for_account(env, &record.account_id)?.revoke(&record.session_id, "logout").await?;
+        AccountClient::for_account(env, &record.account_id)?.revoke(&record.session_id, "logout", None).await?;
     }
     let mut response = no_content();
     let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));

@@ -5,7 +5,7 @@
 use crate::core::record::SessionRecord;
 use crate::core::token::TokenHash;
 use crate::core::UnixSeconds;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use worker::{Env, KvStore};
 
 pub const SESSIONS_BINDING: &str = "SESSIONS";
@@ -22,6 +22,15 @@ struct KeyMetadata<'a> {
     session_id: &'a str,
     expires_at: UnixSeconds,
     absolute_expires_at: UnixSeconds,
+}
+
+/// A session as the fleet-wide listing shows it, read back from key metadata.
+#[derive(Serialize, Deserialize)]
+pub struct ListedKey {
+    pub account_id: String,
+    pub session_id: String,
+    pub expires_at: UnixSeconds,
+    pub absolute_expires_at: UnixSeconds,
 }
 
 /// A record that is stored but cannot be read: corrupt, or from a newer build.
@@ -71,6 +80,30 @@ impl SessionStore {
             .execute()
             .await
             .map_err(kv_err)
+    }
+
+    /// One page of live sessions across all accounts, from key metadata (no value reads).
+    /// Expired entries KV has not yet collected are skipped, so a page may hold fewer
+    /// than `limit` even when more follow.
+    pub async fn list_live(
+        &self,
+        limit: u32,
+        cursor: Option<String>,
+        now: UnixSeconds,
+    ) -> Result<(Vec<ListedKey>, Option<String>), StoreError> {
+        let mut request = self.kv.list().prefix(crate::core::token::KV_KEY_PREFIX.to_owned()).limit(u64::from(limit));
+        if let Some(cursor) = cursor {
+            request = request.cursor(cursor);
+        }
+        let page = request.execute().await.map_err(|e| StoreError::Kv(e.to_string()))?;
+        let sessions = page
+            .keys
+            .into_iter()
+            .filter_map(|key| serde_json::from_value::<ListedKey>(key.metadata?).ok())
+            .filter(|s| s.expires_at > now && s.absolute_expires_at > now)
+            .collect();
+        let cursor = if page.list_complete { None } else { page.cursor };
+        Ok((sessions, cursor))
     }
 
     pub async fn delete(&self, kv_key: &str) -> Result<(), StoreError> {

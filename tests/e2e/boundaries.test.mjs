@@ -104,9 +104,10 @@ describe("bad input", () => {
     await expectJsonError(await create("a%2Fb", {}), 400, "invalid_account_id");
     await expectJsonError(await create("x".repeat(1000), {}), 400, "invalid_account_id");
     await expectJsonError(await create("a%00b", {}), 400, "invalid_account_id");
-    // A literal slash or dot segments never reach an account: they are other paths.
+    // A literal slash or dot segments never reach an account: they are other paths
+    // (`/v1/admin/accounts/../sessions` normalises to `/v1/admin/sessions`, GET only).
     await expectJsonError(await create("a/b", {}), 404, "not_found");
-    await expectJsonError(await create("..", {}), 404, "not_found");
+    await expectJsonError(await create("..", {}), 405, "method_not_allowed");
   });
 
   test("wrong methods get 405 with Allow", async () => {

@@ -170,12 +170,16 @@ describe("lifecycle with short TTLs", () => {
     const worker = await startWorker({ vars: { IDLE_TTL_SECS: "2", ABSOLUTE_TTL_SECS: "60", TOUCH_INTERVAL_SECS: "1" } });
     try {
       const created = await worker.createSession("idle");
+      const key = await kvKeyOf(created.token);
+      const stored = await worker.kv.get(key);
       assert.equal((await worker.validate(created.token)).status, 200);
       await sleep(3100);
+      // KV expires lazily (and its TTL has a 60 s floor): put the record back as a KV
+      // location that has not collected it yet would serve it. The record's own
+      // deadline must refuse it.
+      await worker.kv.put(key, stored);
       const expired = await worker.validate(created.token);
       assert.deepEqual([expired.status, expired.body.error], [401, "session_expired"]);
-      // KV still holds it (its TTL has a 60 s floor): the record's own deadline refused it.
-      assert.notEqual(await worker.kv.get(await kvKeyOf(created.token)), null);
     } finally {
       await worker.dispose();
     }
@@ -198,11 +202,11 @@ describe("lifecycle with short TTLs", () => {
       assert.ok(lastOk.at > 3, `touched past the 2 s idle window (last ok at ${lastOk.at.toFixed(1)} s)`);
       assert.ok(lastOk.at < 5.5, `never valid past the 5 s cap (last ok at ${lastOk.at.toFixed(1)} s)`);
       for (const s of ok) assert.ok(secs(s.expires_at) <= start + 5, "idle deadline clamped to the cap");
+      assert.equal(secs(lastOk.expires_at), start + 5, "touches reached the cap and stopped there");
       const after = seen.filter((s) => s.at > 5.5);
       assert.ok(after.length > 0);
-      for (const s of after) assert.deepEqual([s.status, s.error], [401, "session_expired"]);
-      const record = JSON.parse(await worker.kv.get(await kvKeyOf(created.token)));
-      assert.equal(record.idle_expires_at, start + 5);
+      // Expired, or already removed from KV by the account's housekeeping alarm.
+      for (const s of after) assert.ok(s.status === 401 && ["session_expired", "session_not_found"].includes(s.error), JSON.stringify(s));
     } finally {
       await worker.dispose();
     }
