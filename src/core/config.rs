@@ -5,6 +5,7 @@
 //! default nobody chose.
 
 use crate::core::cookie::is_valid_cookie_name;
+use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::Policy;
 use std::fmt;
@@ -16,6 +17,8 @@ pub struct Config {
     pub policy: Policy,
     pub cookie_name: String,
     pub allowed_origins: AllowedOrigins,
+    /// Gatekeeper mode: on when `ORIGIN_URL` is set.
+    pub gate: Option<GateConfig>,
 }
 
 /// A variable whose value cannot be used. Carries no secret values: only settings that
@@ -64,7 +67,9 @@ impl Config {
         let allowed_origins = AllowedOrigins::parse(&var("ALLOWED_ORIGINS").unwrap_or_default())
             .map_err(|reason| ConfigError { variable: "ALLOWED_ORIGINS", reason })?;
 
-        Ok(Config { policy, cookie_name, allowed_origins })
+        let gate = GateConfig::from_vars(&var).map_err(|e| ConfigError { variable: e.0, reason: e.1 })?;
+
+        Ok(Config { policy, cookie_name, allowed_origins, gate })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin_key;
 pub mod config;
 pub mod cookie;
 pub mod credentials;
+pub mod gate;
 pub mod origin;
 pub mod policy;
 pub mod record;
