@@ -8,6 +8,7 @@ mod account_routes;
 mod admin_routes;
 mod cors;
 mod events;
+mod gatekeeper;
 mod http;
 mod platform;
 mod router;

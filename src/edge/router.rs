@@ -35,6 +35,15 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
     };
     let origin = header(&req, "Origin");
 
+    if segments.get(1) != Some(&"v1") {
+        let response = match &config.gate {
+            Some(gate) => crate::edge::gatekeeper::handle_gated(req, &env, &ctx, &config, gate).await,
+            None => Err(ApiError::not_found()),
+        };
+        // The origin's response goes back exactly as it came: no CORS headers added.
+        return response.unwrap_or_else(ApiError::into_response);
+    }
+
     if method == Method::Options && !is_admin {
         return preflight(&config.allowed_origins, origin.as_deref());
     }

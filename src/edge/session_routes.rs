@@ -135,6 +135,13 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
         }
         auth.record = indexed;
     }
+    schedule_touch(ctx, env, config, &auth, now)?;
+    Ok(json_response(200, &SessionView::from(&auth.record)))
+}
+
+/// When use should extend the session, asks the account's Durable Object to do it after
+/// the response has gone (`waitUntil`): the hot path never waits for a write.
+pub fn schedule_touch(ctx: &Context, env: &Env, config: &Config, auth: &Authenticated, now: UnixSeconds) -> Result<(), ApiError> {
     if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
         let client = AccountClient::for_account(env, &auth.record.account_id)?;
         let session_id = auth.record.session_id.clone();
@@ -144,7 +151,7 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
             let _ = client.touch(&session_id, &hash, false).await;
         });
     }
-    Ok(json_response(200, &SessionView::from(&auth.record)))
+    Ok(())
 }
 
 /// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).

@@ -18,9 +18,11 @@ const sqliteClasses = new Set(
 
 /**
  * Starts a worker. `vars` override wrangler.toml's [vars] (as `wrangler dev --var`
- * would); `adminKey: null` leaves ADMIN_KEY unset. Returns helpers bound to it.
+ * would); `adminKey: null` leaves ADMIN_KEY unset. `extraWorkers` are Miniflare worker
+ * options run beside it in the same runtime (they can bind this one as the service
+ * "edge-sessions"). Returns helpers bound to it.
  */
-export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo } = {}) {
+export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [] } = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -28,7 +30,8 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo }
   };
   const bindings = { ...wranglerConfig.vars, ...vars };
   if (adminKey !== null) bindings.ADMIN_KEY = adminKey;
-  const mf = new Miniflare({
+  const sessionsWorker = {
+    name: wranglerConfig.name,
     scriptPath: fileURLToPath(new URL(wranglerConfig.main, root)),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -41,6 +44,9 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo }
       ]),
     ),
     bindings,
+  };
+  const mf = new Miniflare({
+    workers: [sessionsWorker, ...extraWorkers],
     kvPersist: persistTo ? `${persistTo}/kv` : false,
     durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
     handleRuntimeStdio(stdout, stderr) {
