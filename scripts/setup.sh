@@ -7,7 +7,13 @@
 #   wasm-bindgen CLI       version of the `wasm-bindgen` crate in Cargo.lock (must match exactly)
 #   wrangler, miniflare,
 #   esbuild, binaryen ...  package-lock.json (npm ci)
+#
+# `setup.sh test` also installs what only the test suite needs:
+#   nightly toolchain      rustup (cargo fuzz needs it)
+#   cargo-fuzz             CARGO_FUZZ_VERSION below
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CARGO_FUZZ_VERSION=0.13.1
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
@@ -35,4 +41,12 @@ if ! cmp -s package-lock.json node_modules/.package-lock.json.ci-stamp 2>/dev/nu
   log "installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund
   cp package-lock.json node_modules/.package-lock.json.ci-stamp
+fi
+
+if [ "${1:-}" = "test" ]; then
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    log "installing the nightly toolchain (for cargo fuzz)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  install_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION"
 fi
