@@ -97,6 +97,7 @@ fn credential_errors() {
     assert_eq!(err(Some(&format!("s={a}; s={b}")), None), CredentialError::DuplicateCookie);
     assert_eq!(err(Some(&format!("s={a}")), Some(&format!("Bearer {b}"))), CredentialError::Conflicting);
     assert_eq!(err(None, Some(&format!("Basic {a}"))), CredentialError::NotBearer);
+    assert_eq!(err(None, Some("Bearer eyJhbGciOi.jwt")), CredentialError::Invalid(TokenError::WrongPrefix));
     assert_eq!(err(None, Some("Bearer")), CredentialError::NotBearer);
     assert_eq!(err(None, Some("Bearer ")), CredentialError::NotBearer);
     assert_eq!(err(Some("s=garbage"), None), CredentialError::Invalid(TokenError::WrongPrefix));
@@ -104,6 +105,22 @@ fn credential_errors() {
     let big = format!("s={a}; pad={}", "x".repeat(COOKIE_HEADER_MAX_LEN));
     assert_eq!(err(Some(&big), None), CredentialError::HeaderTooLarge);
     assert_eq!(err(None, Some(&format!("Bearer {}", "x".repeat(64 * 1024)))), CredentialError::HeaderTooLarge);
+}
+
+#[test]
+fn with_a_cookie_other_authorization_schemes_and_foreign_bearers_are_left_alone() {
+    let t = token(1);
+    let cookie = format!("s={t}");
+    for auth in ["Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "Digest x", "Bearer"] {
+        let c = extract_credential(Some(&cookie), Some(auth), "s").unwrap();
+        assert_eq!((c.token.expose_secret(), c.source), (t.as_str(), CredentialSource::Cookie), "{auth}");
+    }
+    // One of ours that disagrees is still a conflict.
+    let other = token(2);
+    assert_eq!(
+        extract_credential(Some(&cookie), Some(&format!("Bearer {other}")), "s").unwrap_err(),
+        CredentialError::Conflicting
+    );
 }
 
 #[test]

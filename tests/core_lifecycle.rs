@@ -149,7 +149,7 @@ fn kv_ttl_follows_the_idle_deadline_with_a_60_second_floor() {
 #[test]
 fn evict_drops_the_oldest_to_make_room() {
     let p = policy(); // max 3
-    let entry = |n, at| IndexEntry { session_id: sid(n), created_at: at };
+    let entry = |n: u8, at| IndexEntry { session_id: sid(n), created_at: at, seq: i64::from(n) };
     assert!(p.evict(&[]).is_empty());
     assert!(p.evict(&[entry(1, 10), entry(2, 20)]).is_empty());
     assert_eq!(p.evict(&[entry(1, 30), entry(2, 10), entry(3, 20)]), vec![sid(2)]);
@@ -160,12 +160,13 @@ fn evict_drops_the_oldest_to_make_room() {
 }
 
 #[test]
-fn evict_breaks_ties_by_session_id() {
-    let a = IndexEntry { session_id: sid(1), created_at: 10 };
-    let b = IndexEntry { session_id: sid(2), created_at: 10 };
-    let first = if a.session_id < b.session_id { a.session_id.clone() } else { b.session_id.clone() };
-    assert_eq!(evict_oldest(&[a.clone(), b.clone()], 2), vec![first.clone()]);
-    assert_eq!(evict_oldest(&[b, a], 2), vec![first]);
+fn evict_breaks_same_second_ties_by_insertion_order() {
+    // Two sessions created in the same second: the one indexed first goes first,
+    // whatever their (random) ids are.
+    let first = IndexEntry { session_id: sid(9), created_at: 10, seq: 1 };
+    let second = IndexEntry { session_id: sid(1), created_at: 10, seq: 2 };
+    assert_eq!(evict_oldest(&[second.clone(), first.clone()], 2), vec![sid(9)]);
+    assert_eq!(evict_oldest(&[first, second], 2), vec![sid(9)]);
 }
 
 #[test]
@@ -217,4 +218,8 @@ fn meta_is_bounded_and_free_of_control_characters() {
     assert_eq!(long.validate(), Err(MetaError::TooLong("user_agent")));
     let ctrl = SessionMeta { label: Some("evil\nlog line".into()), ..Default::default() };
     assert_eq!(ctrl.validate(), Err(MetaError::ControlCharacter("label")));
+    for spoof in ["Chrome\u{202E}cod.exe", "zero\u{200B}width", "line\u{2028}sep", "bom\u{FEFF}"] {
+        let meta = SessionMeta { user_agent: Some(spoof.into()), ..Default::default() };
+        assert_eq!(meta.validate(), Err(MetaError::ControlCharacter("user_agent")), "{spoof:?}");
+    }
 }

@@ -2,7 +2,7 @@
 //! `Authorization: Bearer` header.
 
 use crate::core::cookie::find_cookie;
-use crate::core::token::{SessionToken, TokenError};
+use crate::core::token::{SessionToken, TokenError, TOKEN_PREFIX};
 use std::fmt;
 
 /// Largest `Cookie` header we read. Browsers cap one cookie near 4 KiB; a larger header
@@ -57,7 +57,9 @@ impl fmt::Display for CredentialError {
 impl std::error::Error for CredentialError {}
 
 /// The request's session token, from the `Cookie` and `Authorization` header values.
-/// Both may be sent (a frontend that mirrors the cookie); they must then agree.
+/// Both may be sent (a frontend that mirrors the cookie); they must then agree. With a
+/// session cookie, an `Authorization` header that is not `Bearer est_…` is someone
+/// else's credential and is left alone.
 pub fn extract_credential(
     cookie_header: Option<&str>,
     authorization_header: Option<&str>,
@@ -70,6 +72,10 @@ pub fn extract_credential(
     };
     let from_bearer = match authorization_header {
         Some(h) if h.len() > AUTHORIZATION_HEADER_MAX_LEN => return Err(CredentialError::HeaderTooLarge),
+        // Behind a gatekeeper the site may use `Authorization` for its own scheme or
+        // its own bearer tokens: with a session cookie present, only a bearer that
+        // looks like one of our tokens counts (and must then agree with the cookie).
+        Some(h) if from_cookie.is_some() => bearer_value(h).filter(|v| v.starts_with(TOKEN_PREFIX)),
         Some(h) => Some(bearer_value(h).ok_or(CredentialError::NotBearer)?),
         None => None,
     };

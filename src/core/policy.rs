@@ -85,6 +85,9 @@ pub struct LifetimeOverrides {
 pub struct IndexEntry {
     pub session_id: SessionId,
     pub created_at: UnixSeconds,
+    /// Insertion order in the index. Breaks ties between sessions created in the same
+    /// second, which is common (two devices logging in together).
+    pub seq: i64,
 }
 
 impl Policy {
@@ -193,7 +196,7 @@ impl Policy {
     }
 
     /// Which sessions to drop so that adding one more keeps the account within
-    /// `max_sessions`: the oldest first (ties broken by id, so the choice is stable).
+    /// `max_sessions`: the oldest first (same second: the first indexed).
     pub fn evict(&self, index: &[IndexEntry]) -> Vec<SessionId> {
         evict_oldest(index, self.max_sessions)
     }
@@ -206,7 +209,7 @@ pub fn evict_oldest(index: &[IndexEntry], max: u32) -> Vec<SessionId> {
         return Vec::new();
     }
     let mut by_age: Vec<&IndexEntry> = index.iter().collect();
-    by_age.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.session_id.cmp(&b.session_id)));
+    by_age.sort_by_key(|e| (e.created_at, e.seq));
     by_age.into_iter().take(excess).map(|e| e.session_id.clone()).collect()
 }
 

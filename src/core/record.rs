@@ -41,7 +41,7 @@ impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MetaError::TooLong(field) => write!(f, "{field} is too long"),
-            MetaError::ControlCharacter(field) => write!(f, "{field} contains control characters"),
+            MetaError::ControlCharacter(field) => write!(f, "{field} contains control or invisible formatting characters"),
         }
     }
 }
@@ -60,12 +60,22 @@ impl SessionMeta {
             if value.len() > max {
                 return Err(MetaError::TooLong(name));
             }
-            if value.chars().any(char::is_control) {
+            if value.chars().any(is_disallowed_in_metadata) {
                 return Err(MetaError::ControlCharacter(name));
             }
         }
         Ok(())
     }
+}
+
+/// Control characters, plus the invisible and direction-changing characters that would
+/// let a label or user agent disguise itself in a device listing (U+202E and friends)
+/// or break a line (U+2028/9).
+fn is_disallowed_in_metadata(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// One session. Deadlines are exclusive: the session is valid while `now` is strictly

@@ -62,6 +62,7 @@ struct SessionRow {
 struct EntryRow {
     session_id: String,
     created_at: i64,
+    seq: i64,
 }
 
 #[derive(Deserialize)]
@@ -95,8 +96,8 @@ impl DurableObject for AccountSessions {
         let store = SessionStore::from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let sql = self.sql();
         self.purge_expired(&sql, now).map_err(|e| worker::Error::RustError(e.message))?;
-        self.flush_pending_deletes(&store).await;
         self.schedule_housekeeping(&sql, now).await;
+        self.flush_pending_deletes(&store).await;
         Response::ok("")
     }
 }
@@ -158,18 +159,16 @@ impl AccountSessions {
         now: UnixSeconds,
     ) -> std::result::Result<Vec<SessionId>, ApiError> {
         let sql = self.sql();
-        // One synchronous block: expired rows dropped, the oldest evicted, the new row
-        // inserted, and every dropped key queued for deletion, all in one transaction.
+        // Index first, then KV: a KV record the index does not know could never be
+        // revoked. Evictions are decided now but applied only once the new session is
+        // published, so a failed create evicts nobody.
         self.purge_expired(&sql, now)?;
-        let entries: Vec<EntryRow> = query(&sql, "SELECT session_id, created_at FROM sessions", vec![])?;
+        let entries: Vec<EntryRow> = query(&sql, "SELECT session_id, created_at, rowid AS seq FROM sessions", vec![])?;
         let index: Vec<IndexEntry> = entries
             .into_iter()
-            .filter_map(|e| Some(IndexEntry { session_id: SessionId::parse(&e.session_id)?, created_at: e.created_at }))
+            .filter_map(|e| Some(IndexEntry { session_id: SessionId::parse(&e.session_id)?, created_at: e.created_at, seq: e.seq }))
             .collect();
         let evicted = policy.evict(&index);
-        for session_id in &evicted {
-            self.drop_row(&sql, session_id)?;
-        }
         exec(
             &sql,
             "INSERT INTO sessions (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record)
@@ -183,18 +182,27 @@ impl AccountSessions {
                 record.encode().into(),
             ],
         )?;
+        self.schedule_housekeeping(&sql, now).await;
 
         if let Err(e) = store.put(&hash, &record, policy.kv_ttl(&record, now)).await {
-            // The session was never published: take it out of the index again.
-            let _ = exec(&sql, "DELETE FROM sessions WHERE session_id = ?", vec![record.session_id.as_str().into()]);
+            // Not published (or published despite the error): drop the row and queue
+            // its key, so nothing the index does not know can stay in KV.
+            self.drop_row(&sql, &record.session_id)?;
+            self.schedule_housekeeping(&sql, now).await;
+            self.flush_pending_deletes(store).await;
             return Err(ApiError::internal("account: publish new session", e));
+        }
+        for session_id in &evicted {
+            self.drop_row(&sql, session_id)?;
         }
         emit(EventType::SessionCreated, &record.account_id, &record.session_id, "created", now);
         for session_id in &evicted {
             emit(EventType::SessionEvicted, &record.account_id, session_id, "session_limit", now);
         }
-        self.flush_pending_deletes(store).await;
+        // The alarm is armed before the deletes are awaited, so a reset mid-flush
+        // still leaves a retry scheduled.
         self.schedule_housekeeping(&sql, now).await;
+        self.flush_pending_deletes(store).await;
         Ok(evicted)
     }
 
@@ -225,16 +233,19 @@ impl AccountSessions {
                 Ok(TouchReply { outcome, record: Some(record) })
             }
             Touch::Extended(extended) => {
+                let hash = TokenHash::parse(token_hash).ok_or_else(|| ApiError::internal("account: touch", "bad hash"))?;
+                // KV first, then the index: if the write fails, the index still holds
+                // the old deadline, so the next touch is due again and retries it.
+                // (The lock keeps a revoke from running in between.)
+                store
+                    .put(&hash, &extended, policy.kv_ttl(&extended, now))
+                    .await
+                    .map_err(|e| ApiError::internal("account: publish touch", e))?;
                 exec(
                     &sql,
                     "UPDATE sessions SET idle_expires_at = ?, record = ? WHERE session_id = ?",
                     vec![extended.idle_expires_at.into(), extended.encode().into(), session_id.as_str().into()],
                 )?;
-                let hash = TokenHash::parse(token_hash).ok_or_else(|| ApiError::internal("account: touch", "bad hash"))?;
-                store
-                    .put(&hash, &extended, policy.kv_ttl(&extended, now))
-                    .await
-                    .map_err(|e| ApiError::internal("account: publish touch", e))?;
                 let reason = if forced { "refresh" } else { "touch" };
                 emit(EventType::SessionRefreshed, &extended.account_id, session_id, reason, now);
                 Ok(TouchReply { outcome: TouchOutcome::Extended, record: Some(extended) })
@@ -255,8 +266,8 @@ impl AccountSessions {
         if let Ok(record) = SessionRecord::decode(row.record.as_bytes()) {
             emit(EventType::SessionRevoked, &record.account_id, session_id, reason, now);
         }
-        self.flush_pending_deletes(store).await;
         self.schedule_housekeeping(&sql, now).await;
+        self.flush_pending_deletes(store).await;
         Ok(true)
     }
 
@@ -269,6 +280,8 @@ impl AccountSessions {
         now: UnixSeconds,
     ) -> std::result::Result<u32, ApiError> {
         let sql = self.sql();
+        // Expired rows are housekeeping, not revocations: neither counted nor logged.
+        self.purge_expired(&sql, now)?;
         let rows: Vec<SessionRow> = query(&sql, "SELECT session_id, token_hash, record FROM sessions", vec![])?;
         let mut revoked = 0;
         for row in rows {
@@ -282,8 +295,8 @@ impl AccountSessions {
                 emit(EventType::SessionRevoked, &record.account_id, &session_id, reason, now);
             }
         }
-        self.flush_pending_deletes(store).await;
         self.schedule_housekeeping(&sql, now).await;
+        self.flush_pending_deletes(store).await;
         Ok(revoked)
     }
 
@@ -364,7 +377,7 @@ impl AccountSessions {
                 }
                 Err(e) => {
                     // The key is a hash, not a token, but there is no need to log it.
-                    worker::console_error!("{{\"level\":\"warn\",\"context\":\"account: KV delete failed, will retry\",\"error\":{:?}}}", e.to_string());
+                    crate::edge::http::log_error("warn", "account: KV delete failed, will retry", &e);
                 }
             }
         }

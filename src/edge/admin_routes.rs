@@ -149,10 +149,18 @@ pub async fn handle_list_fleet(req: &Request, env: &Env) -> Result<Response, Api
     require_admin(req, env)?;
     let limit = limit_param(req, FLEET_LIST_DEFAULT, FLEET_LIST_CAP)?;
     let cursor = query_param(req, "cursor");
+    let invalid_cursor = || ApiError::bad_request("invalid_cursor", "cursor must be one returned by a previous page");
+    if let Some(c) = &cursor {
+        let plausible = !c.is_empty() && c.len() <= 1024 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=+/.".contains(&b));
+        if !plausible {
+            return Err(invalid_cursor());
+        }
+    }
+    let supplied_cursor = cursor.is_some();
     let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
-    let (sessions, cursor) = store
-        .list_live(limit, cursor, platform::now())
-        .await
-        .map_err(|e| ApiError::internal("SESSIONS list", e))?;
+    let (sessions, cursor) = store.list_live(limit, cursor, platform::now()).await.map_err(|e| {
+        // KV rejects a cursor it did not issue; that is the caller's mistake.
+        if supplied_cursor { invalid_cursor() } else { ApiError::internal("SESSIONS list", e) }
+    })?;
     Ok(json_response(200, &FleetListing { sessions, cursor }))
 }

@@ -3,12 +3,13 @@
 //! anything.
 
 use crate::core::config::Config;
+use crate::core::credentials::CredentialSource;
 use crate::core::gate::{is_html_navigation, is_identity_header, login_redirect, return_to, strip_cookie, GateConfig};
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
 use crate::edge::http::{header, ApiError};
 use crate::edge::platform;
-use crate::edge::session_routes::{authenticate, schedule_touch};
+use crate::edge::session_routes::{authenticate, require_trusted_origin, schedule_touch};
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use worker::{AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
@@ -29,8 +30,14 @@ pub async fn handle_gated(req: Request, env: &Env, ctx: &Context, config: &Confi
     let now = platform::now();
     match authenticate(&req, env, config, now).await {
         Ok(auth) => {
+            // A cookie rides along on cross-site requests too: state-changing methods
+            // must come from this site or an allowed origin (CSRF), as on the API.
+            if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+                require_trusted_origin(&req, config, auth.source)?;
+            }
             schedule_touch(ctx, env, config, &auth, now)?;
-            forward(req, gate, &config.cookie_name, Some(&auth.record), &path, query.as_deref()).await
+            let identity = Identity { record: &auth.record, source: auth.source };
+            forward(req, gate, &config.cookie_name, Some(identity), &path, query.as_deref()).await
         }
         Err(refused) if refused.status < 500 => {
             let method = req.method().to_string();
@@ -52,19 +59,27 @@ fn redirect(location: &str) -> Response {
     Response::empty().expect("empty response").with_status(302).with_headers(headers)
 }
 
+/// Who the forwarded request is, and how they proved it.
+struct Identity<'a> {
+    record: &'a SessionRecord,
+    source: CredentialSource,
+}
+
 /// Sends the request on to the origin and returns the origin's response as it is.
 ///
 /// - Incoming `X-Session-*` headers are always dropped: a client can never speak for
 ///   the gatekeeper.
 /// - With a session, `X-Session-Account`, `X-Session-Id` and `X-Session-Expires` are
-///   added, and the session cookie is removed unless `FORWARD_SESSION_COOKIE=true`.
+///   added, and the credential that proved it (the session cookie, or an
+///   `Authorization: Bearer` token) is removed unless `FORWARD_SESSION_COOKIE=true`:
+///   the origin never needs the token.
 /// - Method, query, body and all other headers pass through; redirects from the origin
 ///   are returned to the client, not followed.
 async fn forward(
     req: Request,
     gate: &GateConfig,
     cookie_name: &str,
-    identity: Option<&SessionRecord>,
+    identity: Option<Identity<'_>>,
     path: &str,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -73,15 +88,20 @@ async fn forward(
         if is_identity_header(&name) || name.eq_ignore_ascii_case("host") {
             continue;
         }
-        if identity.is_some() && !gate.forward_session_cookie && name.eq_ignore_ascii_case("cookie") {
+        let strip_credentials = identity.is_some() && !gate.forward_session_cookie;
+        if strip_credentials && name.eq_ignore_ascii_case("cookie") {
             if let Some(rest) = strip_cookie(&value, cookie_name) {
                 let _ = headers.append("Cookie", &rest);
             }
             continue;
         }
+        let bearer_session = identity.as_ref().is_some_and(|i| i.source == CredentialSource::Bearer);
+        if strip_credentials && bearer_session && name.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
         let _ = headers.append(&name, &value);
     }
-    if let Some(record) = identity {
+    if let Some(Identity { record, .. }) = identity {
         let _ = headers.set("X-Session-Account", record.account_id.as_str());
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
@@ -114,7 +134,7 @@ async fn forward(
     match outcome {
         Some(Ok(response)) => Ok(response),
         Some(Err(e)) => {
-            worker::console_error!("{{\"level\":\"error\",\"context\":\"gatekeeper: origin unreachable\",\"error\":{:?}}}", e.to_string());
+            crate::edge::http::log_error("error", "gatekeeper: origin unreachable", &e);
             Err(ApiError::new(502, "origin_unreachable", "the origin could not be reached"))
         }
         None => {

@@ -39,7 +39,7 @@ impl ApiError {
     /// A failure of the platform (KV, the Durable Object, the RNG). The detail goes to
     /// the log, not to the client.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        worker::console_error!("{{\"level\":\"error\",\"context\":{:?},\"error\":{:?}}}", context, err.to_string());
+        log_error("error", context, &err);
         Self::new(500, "internal_error", "the session service failed; try again")
     }
 
@@ -52,6 +52,13 @@ impl ApiError {
         }
         response
     }
+}
+
+/// One JSON line on stderr for operators. Callers pass platform errors and fixed
+/// context strings, never request data, so no token can reach it.
+pub fn log_error(level: &str, context: &str, err: &dyn std::fmt::Display) {
+    let line = serde_json::json!({ "level": level, "context": context, "error": err.to_string() });
+    worker::console_error!("{line}");
 }
 
 #[derive(Serialize)]
@@ -117,8 +124,10 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request
         return Err(ApiError::new(415, "unsupported_media_type", "send the body as application/json"));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        // serde_json's message names the field or position, never echoes long input.
-        ApiError::bad_request("invalid_json", format!("request body is not valid: {e}"))
+        // serde_json's message names the offending field and can quote the caller's own
+        // value; it goes back only to that caller, cut short so it stays a message.
+        let detail: String = e.to_string().chars().take(120).collect();
+        ApiError::bad_request("invalid_json", format!("request body is not valid: {detail}"))
     })
 }
 

@@ -79,7 +79,7 @@ async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord
         Ok(record) => Ok(record),
         // A record this build cannot read opens nothing: fail closed, and say so in the log.
         Err(StoreError::Undecodable(e)) => {
-            worker::console_error!("{{\"level\":\"error\",\"context\":\"undecodable session record\",\"error\":{:?}}}", e.to_string());
+            crate::edge::http::log_error("error", "undecodable session record", &e);
             Ok(None)
         }
         Err(e) => Err(ApiError::internal("SESSIONS get", e)),
@@ -168,16 +168,29 @@ pub async fn handle_refresh(req: &Request, env: &Env, config: &Config) -> Result
     }
 }
 
-/// `DELETE /v1/session`: logout. Idempotent: an unknown or expired session still gets
-/// 204 and a cleared cookie.
+/// `DELETE /v1/session`: logout. Idempotent: an unknown, expired or unreadable session
+/// still gets 204 and a cleared cookie.
 pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
-    let Credential { token, source } = credential(req, config)?;
+    let cleared = || {
+        let mut response = no_content();
+        let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));
+        response
+    };
+    let Credential { token, source } = match credential(req, config) {
+        Ok(credential) => credential,
+        Err(e) if e.status == 431 => return Err(e),
+        Err(_) => {
+            // A cookie we cannot read (garbage, duplicated) is still cleared, but only
+            // for a request that could legitimately clear it.
+            let source = if header(req, "Cookie").is_some() { CredentialSource::Cookie } else { CredentialSource::Bearer };
+            require_trusted_origin(req, config, source)?;
+            return Ok(cleared());
+        }
+    };
     require_trusted_origin(req, config, source)?;
     let hash = token.hash();
     if let Some(record) = load_record(env, &hash).await? {
         AccountClient::for_account(env, &record.account_id)?.revoke(&record.session_id, "logout", None).await?;
     }
-    let mut response = no_content();
-    let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));
-    Ok(response)
+    Ok(cleared())
 }

@@ -167,6 +167,10 @@ describe("admin account control", () => {
       assert.ok(pages >= 2, "paged");
       const expected = made.slice(0, 4).map((s) => s.session_id).sort();
       assert.deepEqual(seen.map((s) => s.session_id).sort(), expected);
+      for (const junk of ["not a cursor!", "%00", "x".repeat(2000)]) {
+        const bad = await fleet.fetch(`/v1/admin/sessions?cursor=${encodeURIComponent(junk)}`, { headers: admin });
+        assert.equal((await json(bad, 400)).error, "invalid_cursor");
+      }
       const f3 = seen.filter((s) => s.account_id === "f3");
       assert.equal(f3.length, 2);
       assert.ok(seen.every((s) => Number.isInteger(s.expires_at) && Number.isInteger(s.absolute_expires_at)));

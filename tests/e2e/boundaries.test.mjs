@@ -55,8 +55,11 @@ describe("bad input", () => {
       400,
       "ambiguous_token",
     );
-    // Non-Bearer schemes are refused too.
+    // Without a cookie, a non-Bearer scheme is refused.
     await expectJsonError(await get({ Authorization: `Basic ${victim.token}` }), 401, "invalid_token");
+    // With the cookie, another scheme is the site's own business and is ignored.
+    const withBasic = await get({ Cookie: `__Host-session=${victim.token}`, Authorization: "Basic dXNlcjpwYXNz" });
+    assert.equal(withBasic.status, 200);
   });
 
   test("tokens of the wrong length or alphabet", async () => {
@@ -92,6 +95,9 @@ describe("bad input", () => {
     await expectJsonError(await create("victim", { body: "x=1", headers: { "Content-Type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type");
     await expectJsonError(await create("victim", { body: JSON.stringify({ label: "line\nbreak" }) }), 400, "invalid_metadata");
     await expectJsonError(await create("victim", { body: JSON.stringify({ user_agent: "u".repeat(513) }) }), 400, "invalid_metadata");
+    await expectJsonError(await create("victim", { body: JSON.stringify({ label: "Chrome\u202Eexe.pdf" }) }), 400, "invalid_metadata");
+    const echoed = await expectJsonError(await create("victim", { body: JSON.stringify({ label: 5, pad: "p".repeat(10_000) }) }), 400, "invalid_json");
+    assert.ok(echoed.message.length < 200, "error messages stay short");
   });
 
   test("hostile account ids", async () => {

@@ -114,6 +114,31 @@ describe("gatekeeper", () => {
     assert.equal(seen.headers["x-session-account"], "gk-bob");
     assert.equal(seen.headers["x-session-id"], s.session_id);
     assert.equal(seen.headers["x-session-extra"], undefined);
+    assert.equal(seen.headers.authorization, undefined, "the bearer token is not passed on");
+    assert.ok(!JSON.stringify(seen).includes(s.token.slice(4)));
+    // A non-session Authorization header on a cookie-authenticated request is the
+    // origin's business and passes through.
+    const own = await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: "Basic b3JpZ2luOmF1dGg=" } });
+    assert.equal((await own.json()).headers.authorization, "Basic b3JpZ2luOmF1dGg=");
+  });
+
+  test("cookie-authenticated writes from a foreign origin never reach the origin", async () => {
+    const s = await worker.createSession("gk-csrf");
+    const before = origin.received.length;
+    const res = await worker.fetch("/transfer", {
+      method: "POST",
+      headers: { Cookie: cookie(s.token), Origin: "https://evil.example", "Content-Type": "application/x-www-form-urlencoded" },
+      body: "to=mallory&amount=1000",
+    });
+    assert.equal(res.status, 403);
+    assert.equal((await res.json()).error, "origin_not_allowed");
+    assert.equal(origin.received.length, before);
+    const same = await worker.fetch("/transfer", {
+      method: "POST",
+      headers: { Cookie: cookie(s.token), Origin: worker.url.origin },
+      body: "to=friend",
+    });
+    assert.equal(same.status, 200, "same-origin writes pass");
   });
 
   test("the origin's response comes back intact", async () => {
