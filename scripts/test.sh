@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing, then runs every test:
 #   1. host tests of the platform-free core (cargo test), property tests included;
-#   2. the worker built for wasm32 and driven end to end in workerd (node --test);
-#   3. a short fuzz run of every parser (FUZZ_SECONDS per target, default 60).
+#   2. a short fuzz run of every parser (FUZZ_SECONDS per target, default 60);
+#   3. the worker built for wasm32 and driven end to end in workerd (node --test).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bash scripts/setup.sh test
 
 log "core tests (cargo test)"
 cargo test --quiet
 
+bash scripts/fuzz.sh
+
 bash scripts/build.sh
 
 log "end-to-end tests in workerd (node --test tests/e2e)"
 node --test --test-concurrency=1 tests/e2e/
-
-bash scripts/fuzz.sh
