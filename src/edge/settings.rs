@@ -1,15 +1,28 @@
 //! Reads the core's `Config` and the admin key from the worker's environment.
 
 use crate::core::admin_key::AdminKeyState;
-use crate::core::config::Config;
+use crate::core::config::{Config, ConfigError};
+use std::cell::RefCell;
+use std::rc::Rc;
 use crate::edge::http::ApiError;
 use worker::Env;
 
+thread_local! {
+    /// Parsed once per isolate: vars are fixed for a deployment's lifetime, and reading
+    /// a dozen of them across the JS boundary on every request is measurable on the
+    /// validation path. An invalid configuration is remembered too, and keeps failing.
+    static CONFIG: RefCell<Option<Result<Rc<Config>, ConfigError>>> = const { RefCell::new(None) };
+}
+
 /// The worker's settings. A bad value is a 500 naming the variable (never a silent
 /// fallback to the default).
-pub fn load_config(env: &Env) -> Result<Config, ApiError> {
-    Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
-        .map_err(|e| ApiError::new(500, "invalid_config", e.to_string()))
+pub fn load_config(env: &Env) -> Result<Rc<Config>, ApiError> {
+    let parsed = CONFIG.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string())).map(Rc::new))
+            .clone()
+    });
+    parsed.map_err(|e| ApiError::new(500, "invalid_config", e.to_string()))
 }
 
 /// The `ADMIN_KEY` secret (`.dev.vars` locally, `wrangler secret put` in production).

@@ -20,9 +20,10 @@ const sqliteClasses = new Set(
  * Starts a worker. `vars` override wrangler.toml's [vars] (as `wrangler dev --var`
  * would); `adminKey: null` leaves ADMIN_KEY unset. `extraWorkers` are Miniflare worker
  * options run beside it in the same runtime (they can bind this one as the service
- * "edge-sessions"). Returns helpers bound to it.
+ * "edge-sessions"). `scriptPath` replaces the built script (the benchmark wraps it to
+ * count binding calls). Returns helpers bound to it.
  */
-export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [] } = {}) {
+export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath } = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -32,9 +33,12 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
   if (adminKey !== null) bindings.ADMIN_KEY = adminKey;
   const sessionsWorker = {
     name: wranglerConfig.name,
-    scriptPath: fileURLToPath(new URL(wranglerConfig.main, root)),
+    scriptPath: scriptPath ?? fileURLToPath(new URL(wranglerConfig.main, root)),
     modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
     compatibilityDate: wranglerConfig.compatibility_date,
     kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding),
     durableObjects: Object.fromEntries(

@@ -1,0 +1,242 @@
+// The validation benchmark: a script that prints numbers, never a test.
+//
+//   npm run bench                      (BENCH_SESSIONS=1000 BENCH_SECONDS=5 by default)
+//
+// It starts the built worker in workerd (Miniflare, persistence off, the bindings of
+// wrangler.toml), creates BENCH_SESSIONS sessions through the admin API, and drives
+// GET /v1/session with them from a keep-alive HTTP client on loopback at several
+// concurrencies. In the same run it loads a baseline worker in the same runtime that
+// answers after one KV get of a fixed key and nothing else: the floor any KV-backed
+// validator pays. It also reports the wasm size, startup time, binding calls per 1,000
+// validations, and creation throughput for one account and for many.
+//
+// Results: a table on stdout and JSON in bench/results/ (latest.json and a dated copy).
+
+import { Miniflare } from "miniflare";
+import http from "node:http";
+import os from "node:os";
+import { gzipSync } from "node:zlib";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startWorker, wranglerConfig, ADMIN_KEY } from "../tests/e2e/harness.mjs";
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").map(Number);
+const root = new URL("../", import.meta.url);
+const countingEntry = fileURLToPath(new URL("bench/counting-entry.mjs", root));
+
+const BASELINE_SCRIPT = `
+  export default {
+    async fetch(request, env) {
+      const value = await env.BASELINE.get("fixed");
+      return new Response(value, { headers: { "Content-Type": "application/json" } });
+    },
+  };`;
+
+function startBaseline() {
+  return new Miniflare({
+    modules: true,
+    script: BASELINE_SCRIPT,
+    compatibilityDate: wranglerConfig.compatibility_date,
+    kvNamespaces: ["BASELINE"],
+  });
+}
+
+/** Drives `concurrency` keep-alive connections for `seconds`; returns rps and latencies. */
+async function load(url, { concurrency, seconds, headersFor }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies = [];
+  let errors = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const once = (headers) =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const req = http.request(url, { agent, headers }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode !== 200) errors++;
+          latencies.push(performance.now() - started);
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        errors++;
+        resolve();
+      });
+      req.end();
+    });
+  const loop = async () => {
+    while (performance.now() < deadline) await once(headersFor(next++));
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return {
+    requests: latencies.length,
+    errors,
+    rps: Math.round(latencies.length / elapsed),
+    p50_ms: round(pct(0.5)),
+    p99_ms: round(pct(0.99)),
+  };
+}
+
+const round = (n) => Math.round(n * 100) / 100;
+
+async function timeCreates(worker, accounts, total, concurrency) {
+  let i = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < total) {
+        const n = i++;
+        await worker.createSession(accounts(n));
+      }
+    }),
+  );
+  return Math.round(total / ((performance.now() - started) / 1000));
+}
+
+/** Median time from a new runtime to the first answered request, over three starts. */
+async function startupMs(start, path) {
+  const samples = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const mf = await start();
+    const url = await mf.ready;
+    await (await mf.dispatchFetch(new URL(path, url))).arrayBuffer();
+    samples.push(performance.now() - t0);
+    await mf.dispose();
+  }
+  return round(samples.sort((a, b) => a - b)[1]);
+}
+
+async function counters(worker, method = "GET") {
+  return (await worker.fetch("/__bench/counters", { method })).json();
+}
+
+async function main() {
+  const wasm = readFileSync(new URL("build/index_bg.wasm", root));
+  const results = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+    sessions: SESSIONS,
+    seconds_per_run: SECONDS,
+    wasm_bytes: wasm.length,
+    wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
+  };
+
+  const sessionsOptions = { scriptPath: countingEntry };
+  results.startup_ms = {
+    worker: await startupMs(async () => (await startWorker(sessionsOptions)).mf, "/v1/health"),
+    baseline: await startupMs(async () => startBaseline(), "/"),
+  };
+
+  // Creation: one account (serialised by its Durable Object) against sixteen, each
+  // object warmed up first so neither side pays for creating objects.
+  {
+    const worker = await startWorker({ ...sessionsOptions, vars: { MAX_SESSIONS_PER_ACCOUNT: "1000" } });
+    try {
+      for (let i = 0; i < 16; i++) await worker.createSession(`account-${i}`);
+      results.create_per_sec = {
+        one_account_c16: await timeCreates(worker, () => "account-0", 400, 16),
+        many_accounts_c16: await timeCreates(worker, (n) => `account-${n % 16}`, 400, 16),
+      };
+    } finally {
+      await worker.dispose();
+    }
+  }
+
+  const worker = await startWorker(sessionsOptions);
+  const baseline = startBaseline();
+  try {
+    const baselineUrl = await baseline.ready;
+    await (await baseline.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
+
+    const tokens = [];
+    for (let i = 0; i < SESSIONS; i += 50) {
+      const batch = Array.from({ length: Math.min(50, SESSIONS - i) }, (_, j) => worker.createSession(`bench-${(i + j) % 100}`));
+      for (const s of await Promise.all(batch)) tokens.push(s.token);
+    }
+    const validateUrl = new URL("/v1/session", worker.url);
+    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+
+    await load(validateUrl, { concurrency: 16, seconds: 1, headersFor }); // warm-up
+    await counters(worker, "DELETE");
+    results.validate = {};
+    results.baseline = {};
+    for (const concurrency of CONCURRENCIES) {
+      results.validate[concurrency] = await load(validateUrl, { concurrency, seconds: SECONDS, headersFor });
+      results.baseline[concurrency] = await load(baselineUrl, { concurrency, seconds: SECONDS, headersFor: () => ({}) });
+      results.validate[concurrency].ratio_to_baseline = round(results.validate[concurrency].rps / results.baseline[concurrency].rps);
+    }
+
+    // Binding calls per 1,000 validations at the default touch interval (300 s): the
+    // load above ran well inside one interval, which is what steady use looks like.
+    const counted = await counters(worker, "DELETE");
+    const validations = Object.values(results.validate).reduce((n, r) => n + r.requests, 0);
+    results.per_1000_validations = perThousand(counted, validations);
+  } finally {
+    await worker.dispose();
+    await baseline.dispose();
+  }
+
+  // The same with a 1 s touch interval, so touches happen within the run: each of 50
+  // sessions is used ~continuously for 4 s, so about 4 touches per session are due.
+  {
+    const fast = await startWorker({ ...sessionsOptions, vars: { TOUCH_INTERVAL_SECS: "1" } });
+    try {
+      const tokens = [];
+      for (let i = 0; i < 50; i++) tokens.push((await fast.createSession(`touch-${i % 5}`)).token);
+      await counters(fast, "DELETE");
+      const run = await load(new URL("/v1/session", fast.url), { concurrency: 16, seconds: 4, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % 50]}` }) });
+      await new Promise((r) => setTimeout(r, 500));
+      results.per_1000_validations_touch_interval_1s = { ...perThousand(await counters(fast), run.requests), validations: run.requests };
+    } finally {
+      await fast.dispose();
+    }
+  }
+
+  mkdirSync(new URL("bench/results/", root), { recursive: true });
+  const json = JSON.stringify(results, null, 2);
+  writeFileSync(new URL("bench/results/latest.json", root), json + "\n");
+  writeFileSync(new URL(`bench/results/${results.date.slice(0, 10)}.json`, root), json + "\n");
+  printTable(results);
+}
+
+function perThousand(counted, validations) {
+  const per = (n) => round((n * 1000) / Math.max(validations, 1));
+  return { kv_reads: per(counted.kv_get), kv_writes: per(counted.kv_put), kv_deletes: per(counted.kv_delete), do_requests: per(counted.do_requests) };
+}
+
+function printTable(r) {
+  const line = (cells) => console.log(`| ${cells.join(" | ")} |`);
+  console.log(`\nedge-sessions benchmark, ${r.date.slice(0, 10)}, ${r.machine}`);
+  console.log(`${r.sessions} sessions, ${r.seconds_per_run} s per run, loopback keep-alive HTTP client\n`);
+  line(["concurrency", "validate req/s", "p50 ms", "p99 ms", "baseline req/s", "baseline p50/p99 ms", "ratio"]);
+  line(["---", "---", "---", "---", "---", "---", "---"]);
+  for (const c of Object.keys(r.validate)) {
+    const v = r.validate[c];
+    const b = r.baseline[c];
+    line([c, v.rps, v.p50_ms, v.p99_ms, b.rps, `${b.p50_ms} / ${b.p99_ms}`, v.ratio_to_baseline]);
+  }
+  console.log("");
+  line(["measure", "value"]);
+  line(["---", "---"]);
+  line(["wasm size", `${r.wasm_bytes} B raw, ${r.wasm_gzip_bytes} B gzip`]);
+  line(["startup to first response (median of 3)", `${r.startup_ms.worker} ms (baseline JS worker: ${r.startup_ms.baseline} ms)`]);
+  line(["creates/s, one account, 16 concurrent", r.create_per_sec.one_account_c16]);
+  line(["creates/s, many accounts, 16 concurrent", r.create_per_sec.many_accounts_c16]);
+  const p = r.per_1000_validations;
+  line(["per 1,000 validations (default 300 s touch interval)", `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`]);
+  const f = r.per_1000_validations_touch_interval_1s;
+  line(["per 1,000 validations (1 s touch interval, 50 busy sessions)", `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`]);
+  const errors = Object.values(r.validate).reduce((n, v) => n + v.errors, 0);
+  if (errors) console.log(`\n${errors} validation requests failed`);
+}
+
+await main();
