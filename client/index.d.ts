@@ -1,0 +1,71 @@
+/** Error codes the worker answers with. */
+export type SessionErrorCode =
+  | "missing_token"
+  | "invalid_token"
+  | "session_not_found"
+  | "session_expired"
+  | "ambiguous_token"
+  | "header_too_large"
+  | "origin_not_allowed"
+  | "invalid_consistency"
+  | "invalid_scope"
+  | "method_not_allowed"
+  | "not_found"
+  | "invalid_config"
+  | "internal_error"
+  | "unexpected_response"
+  | (string & {});
+
+/** A 4xx or 5xx answer, carrying the server's error code. */
+export declare class SessionApiError extends Error {
+  readonly name: "SessionApiError";
+  readonly status: number;
+  readonly code: SessionErrorCode;
+  constructor(status: number, code: SessionErrorCode, message?: string);
+}
+
+/** `GET /v1/session` and `POST /v1/session/refresh`. Timestamps are RFC 3339. */
+export interface Session {
+  account_id: string;
+  session_id: string;
+  created_at: string;
+  /** The idle deadline: the session ends here unless it is used. */
+  expires_at: string;
+  absolute_expires_at: string;
+}
+
+/** One entry of `GET /v1/sessions`. */
+export interface ListedSession {
+  session_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  absolute_expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  label: string | null;
+  current: boolean;
+}
+
+export interface SessionClientOptions {
+  /** The worker's origin, e.g. "https://auth.example.com". */
+  baseUrl: string;
+  /** Send this token as a bearer instead of relying on the cookie. */
+  token?: string;
+  /** A fetch implementation; defaults to `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+export interface SessionClient {
+  validate(options?: { strong?: boolean }): Promise<Session>;
+  refresh(): Promise<Session>;
+  logout(): Promise<void>;
+  listSessions(): Promise<ListedSession[]>;
+  revokeSession(sessionId: string): Promise<void>;
+  /** Resolves to the number of sessions revoked. */
+  logoutOthers(): Promise<number>;
+  /** Resolves to the number of sessions revoked, this one included. */
+  logoutEverywhere(): Promise<number>;
+}
+
+export declare function createSessionClient(options: SessionClientOptions): SessionClient;

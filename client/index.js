@@ -1,0 +1,59 @@
+// A browser (and Node) client for the edge-sessions worker's session-holder API.
+// ESM, no dependencies. Every call sends credentials ("include"), so the session cookie
+// travels with cross-origin requests to the worker; the worker must list the page's
+// origin in ALLOWED_ORIGINS.
+
+/** A 4xx or 5xx answer, carrying the server's error code (`session_expired`, ...). */
+export class SessionApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.name = "SessionApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * @param {object} options
+ * @param {string} options.baseUrl   the worker's origin, e.g. "https://auth.example.com"
+ * @param {string} [options.token]   send this token as a bearer instead of relying on the cookie
+ * @param {typeof fetch} [options.fetch]  a fetch implementation (defaults to globalThis.fetch)
+ */
+export function createSessionClient({ baseUrl, token, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
+  const base = baseUrl.replace(/\/+$/, "");
+
+  async function call(method, path, expected) {
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetchImpl(`${base}${path}`, { method, headers, credentials: "include" });
+    if (response.status === expected && response.status === 204) return undefined;
+    const text = await response.text();
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON: a proxy or platform error page. Reported below with its status.
+    }
+    if (response.status !== expected) {
+      throw new SessionApiError(response.status, body?.error ?? "unexpected_response", body?.message ?? text.slice(0, 200));
+    }
+    return body;
+  }
+
+  return {
+    /** The current session (`GET /v1/session`). Pass `{ strong: true }` for a check against the index. */
+    validate: ({ strong = false } = {}) => call("GET", strong ? "/v1/session?consistency=strong" : "/v1/session", 200),
+    /** Extends the idle deadline now (`POST /v1/session/refresh`). */
+    refresh: () => call("POST", "/v1/session/refresh", 200),
+    /** Logs this session out and clears the cookie (`DELETE /v1/session`). */
+    logout: () => call("DELETE", "/v1/session", 204),
+    /** The account's live sessions, newest first; `current` marks this one. */
+    listSessions: async () => (await call("GET", "/v1/sessions", 200)).sessions,
+    /** Revokes one of the account's sessions by id. */
+    revokeSession: (sessionId) => call("DELETE", `/v1/sessions/${encodeURIComponent(sessionId)}`, 204),
+    /** Revokes every session but this one; resolves to how many. */
+    logoutOthers: async () => (await call("DELETE", "/v1/sessions?scope=others", 200)).revoked,
+    /** Revokes every session, this one included; resolves to how many. */
+    logoutEverywhere: async () => (await call("DELETE", "/v1/sessions", 200)).revoked,
+  };
+}

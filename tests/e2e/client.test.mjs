@@ -1,0 +1,103 @@
+// The JavaScript client (client/index.js) against the worker running in workerd. Real
+// HTTP requests; the only helper is a cookie jar, standing in for the browser's.
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createSessionClient, SessionApiError } from "../../client/index.js";
+import { startWorker } from "./harness.mjs";
+
+/** A fetch that keeps cookies like a browser does for credentials: "include". */
+function cookieJarFetch(initialSetCookie) {
+  const jar = new Map();
+  const store = (setCookie) => {
+    if (!setCookie) return;
+    const [pair, ...attributes] = setCookie.split(";");
+    const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+    if (attributes.some((a) => a.trim().toLowerCase() === "max-age=0")) jar.delete(name);
+    else jar.set(name, value);
+  };
+  store(initialSetCookie);
+  const fetchWithJar = async (url, init = {}) => {
+    assert.equal(init.credentials, "include", "the client always sends credentials");
+    const headers = { ...init.headers };
+    if (jar.size) headers.Cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const response = await fetch(url, { ...init, headers });
+    for (const c of response.headers.getSetCookie()) store(c);
+    return response;
+  };
+  fetchWithJar.jar = jar;
+  return fetchWithJar;
+}
+
+describe("the JavaScript client", () => {
+  let worker;
+  before(async () => { worker = await startWorker(); });
+  after(async () => { await worker?.dispose(); });
+
+  const clientFor = (created) => {
+    const fetchImpl = cookieJarFetch(created.setCookie);
+    return { client: createSessionClient({ baseUrl: worker.url.origin, fetch: fetchImpl }), jar: fetchImpl.jar };
+  };
+
+  test("validate and refresh return the session", async () => {
+    const created = await worker.createSession("client-a");
+    const { client } = clientFor(created);
+    const session = await client.validate();
+    assert.deepEqual(session, {
+      account_id: "client-a",
+      session_id: created.session_id,
+      created_at: created.created_at,
+      expires_at: created.expires_at,
+      absolute_expires_at: created.absolute_expires_at,
+    });
+    assert.equal((await client.validate({ strong: true })).session_id, created.session_id);
+    const refreshed = await client.refresh();
+    assert.equal(refreshed.session_id, created.session_id);
+  });
+
+  test("listSessions, revokeSession, logoutOthers, logoutEverywhere", async () => {
+    const one = await worker.createSession("client-b", { label: "one" });
+    const two = await worker.createSession("client-b", { label: "two" });
+    const three = await worker.createSession("client-b", { label: "three" });
+    const { client } = clientFor(one);
+    const listed = await client.listSessions();
+    assert.deepEqual(listed.map((s) => [s.label, s.current]).sort(), [["one", true], ["three", false], ["two", false]]);
+
+    await client.revokeSession(two.session_id);
+    assert.deepEqual((await client.listSessions()).map((s) => s.label).sort(), ["one", "three"]);
+    assert.equal(await client.logoutOthers(), 1);
+    assert.deepEqual((await client.listSessions()).map((s) => s.label), ["one"]);
+    assert.equal(await client.logoutEverywhere(), 1);
+    await assert.rejects(client.validate(), (e) => e instanceof SessionApiError && e.status === 401);
+    assert.equal((await worker.validate(three.token)).status, 401);
+  });
+
+  test("logout clears the cookie", async () => {
+    const created = await worker.createSession("client-c");
+    const { client, jar } = clientFor(created);
+    assert.equal(jar.size, 1);
+    assert.equal(await client.logout(), undefined);
+    assert.equal(jar.size, 0, "the Set-Cookie from logout removed it");
+    await assert.rejects(client.validate(), { name: "SessionApiError", status: 401, code: "missing_token" });
+  });
+
+  test("each 4xx becomes a typed error with the server's code", async () => {
+    const { client } = clientFor({ setCookie: `__Host-session=est_${"A".repeat(43)}; Path=/` });
+    await assert.rejects(client.validate(), (e) => {
+      assert.ok(e instanceof SessionApiError);
+      assert.equal(e.status, 401);
+      assert.equal(e.code, "session_not_found");
+      assert.match(e.message, /no session/);
+      return true;
+    });
+    const created = await worker.createSession("client-d");
+    const { client: owner } = clientFor(created);
+    await assert.rejects(owner.revokeSession("sid_" + "0".repeat(32)), { status: 404, code: "session_not_found" });
+  });
+
+  test("a bearer token can be used instead of the cookie", async () => {
+    const created = await worker.createSession("client-e");
+    const client = createSessionClient({ baseUrl: `${worker.url.origin}/`, token: created.token });
+    assert.equal((await client.validate()).account_id, "client-e");
+  });
+});
