@@ -29,6 +29,13 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         };
     }
 
+    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"openapi.json") && segments.len() == 3 {
+        return match method {
+            Method::Get => openapi_response(),
+            _ => method_not_allowed("GET"),
+        };
+    }
+
     let config = match load_config(&env) {
         Ok(config) => config,
         Err(err) => return err.into_response(),
@@ -85,6 +92,19 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         apply_cors(&mut response, &config.allowed_origins, origin.as_deref());
     }
     response
+}
+
+/// The API description, compiled in from openapi.json at the repository root.
+const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+fn openapi_response() -> Response {
+    let headers = worker::Headers::new();
+    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
+    let _ = headers.set("Cache-Control", "public, max-age=300");
+    let _ = headers.set("Access-Control-Allow-Origin", "*");
+    Response::from_bytes(OPENAPI_JSON.as_bytes().to_vec())
+        .unwrap_or_else(|_| Response::empty().expect("empty response"))
+        .with_headers(headers)
 }
 
 fn method_not_allowed(allow: &str) -> Response {
