@@ -11,6 +11,7 @@
 # `setup.sh test` also installs what only the test suite needs:
 #   nightly toolchain      rustup (cargo fuzz needs it)
 #   cargo-fuzz             CARGO_FUZZ_VERSION below
+#   chromium               Debian's package (the browser test drives it with playwright-core)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CARGO_FUZZ_VERSION=0.13.1
@@ -49,4 +50,11 @@ if [ "${1:-}" = "test" ]; then
     rustup toolchain install nightly --profile minimal
   fi
   install_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION"
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    log "installing Debian's chromium (for the browser test)"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
+  fi
 fi

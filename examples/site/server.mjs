@@ -1,0 +1,86 @@
+// The example site: a static page on its own origin with a fake login, plus a tiny
+// origin server that asks the worker's admin API for a session and passes the
+// Set-Cookie through. Plain Node, no framework.
+//
+//   WORKER_URL=http://127.0.0.1:8787 ADMIN_KEY=... PORT=5173 node examples/site/server.mjs
+//
+// The worker must list this site's origin in ALLOWED_ORIGINS, e.g.
+//   npm run dev -- --var ALLOWED_ORIGINS:http://127.0.0.1:5173
+
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+
+const here = new URL("./", import.meta.url);
+const files = {
+  "/": ["index.html", "text/html; charset=utf-8"],
+  "/index.html": ["index.html", "text/html; charset=utf-8"],
+  "/sessions.html": ["sessions.html", "text/html; charset=utf-8"],
+  "/app.js": ["app.js", "text/javascript; charset=utf-8"],
+  "/client.js": ["../../client/index.js", "text/javascript; charset=utf-8"],
+};
+
+/** Starts the site; resolves to { url, close }. */
+export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0.1" }) {
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, "http://site").pathname;
+    try {
+      if (req.method === "POST" && path === "/login") return await login(req, res, { workerUrl, adminKey });
+      if (req.method === "GET" && path === "/config.js") {
+        res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" });
+        return res.end(`export const WORKER_URL = ${JSON.stringify(workerUrl)};\n`);
+      }
+      const file = files[path];
+      if (req.method !== "GET" || !file) {
+        res.writeHead(404, { "Content-Type": "text/plain" });
+        return res.end("not found");
+      }
+      res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-store" });
+      res.end(await readFile(new URL(file[0], here)));
+    } catch (e) {
+      res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(`site error: ${e.message}`);
+    }
+  });
+  await new Promise((resolve) => server.listen(port, host, resolve));
+  return {
+    url: `http://${host}:${server.address().port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/** The fake login: any username is accepted (a real origin checks a password here). */
+async function login(req, res, { workerUrl, adminKey }) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  const username = (form.get("username") ?? "").trim().toLowerCase();
+  if (!/^[a-z0-9._@-]{1,64}$/.test(username)) {
+    res.writeHead(400, { "Content-Type": "text/plain" });
+    return res.end("pick a username of letters and digits");
+  }
+  const created = await fetch(`${workerUrl}/v1/admin/accounts/${encodeURIComponent(username)}/sessions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminKey}`, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      user_agent: (req.headers["user-agent"] ?? "").slice(0, 512),
+      ip: req.socket.remoteAddress,
+      label: form.get("device") || "browser",
+    }),
+  });
+  if (created.status !== 201) {
+    res.writeHead(502, { "Content-Type": "text/plain" });
+    return res.end(`the session service said ${created.status}`);
+  }
+  // The token stays in the cookie: the site never shows or stores it.
+  res.writeHead(303, { Location: "/sessions.html", "Set-Cookie": created.headers.get("set-cookie") });
+  res.end();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const site = await startSite({
+    workerUrl: process.env.WORKER_URL ?? "http://127.0.0.1:8787",
+    adminKey: process.env.ADMIN_KEY ?? "local-dev-admin-key-0123456789abcdef",
+    port: Number(process.env.PORT ?? 5173),
+  });
+  console.log(`example site on ${site.url}`);
+}
