@@ -5,27 +5,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { chromium } from "playwright-core";
-import { startWorker, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, unusedPort, ADMIN_KEY } from "./harness.mjs";
 import { startSite } from "../../examples/site/server.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 let worker, site, foreign, browser;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh test (it installs Debian's chromium)`);
-  const sitePort = await freePort();
+  const sitePort = await unusedPort();
   worker = await startWorker({ vars: { ALLOWED_ORIGINS: `http://127.0.0.1:${sitePort}` } });
   const workerUrl = worker.url.origin;
   site = await startSite({ workerUrl, adminKey: ADMIN_KEY, port: sitePort });

@@ -4,7 +4,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startWorker, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, unusedPort } from "./harness.mjs";
 
 /** An origin that answers every request with JSON describing what it received. */
 async function startEchoOrigin() {
@@ -34,15 +34,6 @@ async function startEchoOrigin() {
     received,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -233,7 +224,7 @@ describe("gatekeeper", () => {
 
 describe("gatekeeper without a reachable origin", () => {
   test("an origin that refuses connections gives 502 JSON", async () => {
-    const worker = await startWorker({ vars: { ORIGIN_URL: `http://127.0.0.1:${await closedPort()}`, PUBLIC_PATHS: "/*" } });
+    const worker = await startWorker({ vars: { ORIGIN_URL: `http://127.0.0.1:${await unusedPort()}`, PUBLIC_PATHS: "/*" } });
     try {
       const res = await worker.fetch("/anything");
       assert.equal(res.status, 502);

@@ -6,6 +6,7 @@ import { Miniflare } from "miniflare";
 import { parse } from "smol-toml";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
 
 const root = new URL("../../", import.meta.url);
 export const wranglerConfig = parse(readFileSync(new URL("wrangler.toml", root), "utf8"));
@@ -111,3 +112,12 @@ export async function kvKeyOf(token) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A loopback port that nothing listens on (free to use, or to show a refused connection). */
+export async function unusedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
