@@ -366,9 +366,6 @@ impl AccountSessions {
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
     async fn flush_pending_deletes(&self, store: &SessionStore) {
         let sql = self.sql();
-        if self.simulating_kv_delete_failure() {
-            return;
-        }
         let Ok(keys) = query::<KeyRow>(&sql, "SELECT kv_key FROM pending_kv_deletes", vec![]) else { return };
         for KeyRow { kv_key } in keys {
             match store.delete(&kv_key).await {
@@ -381,14 +378,6 @@ impl AccountSessions {
                 }
             }
         }
-    }
-
-    /// `TEST_ONLY_FAIL_KV_DELETES=true` makes every KV delete "fail" (they stay queued),
-    /// so the end-to-end tests can observe the window between an index change and its KV
-    /// deletes. It only ever delays deletes; validation with `consistency=strong` and
-    /// every listing stay correct while it is set. Never set it in production.
-    fn simulating_kv_delete_failure(&self) -> bool {
-        self.env.var("TEST_ONLY_FAIL_KV_DELETES").map(|v| v.to_string() == "true").unwrap_or(false)
     }
 
     /// Arms the alarm for the next thing housekeeping must do: a retry of pending

@@ -4,6 +4,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
@@ -203,7 +204,9 @@ describe("strong validation and housekeeping", () => {
   test("a revocation whose KV deletes fail is retried, and strong validation refuses in the window", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edge-sessions-outbox-"));
     try {
-      let worker = await startWorker({ persistTo: dir, vars: { TEST_ONLY_FAIL_KV_DELETES: "true" } });
+      // The same build with every KV delete failing (a KV outage at the binding).
+      const failingDeletes = fileURLToPath(new URL("./failing-kv-deletes-entry.mjs", import.meta.url));
+      let worker = await startWorker({ persistTo: dir, scriptPath: failingDeletes });
       const s = await worker.createSession("outbox");
       const key = await kvKeyOf(s.token);
       const res = await worker.fetch("/v1/admin/accounts/outbox/sessions", { method: "DELETE", headers: admin });
@@ -215,6 +218,7 @@ describe("strong validation and housekeeping", () => {
       assert.deepEqual(sessions, []);
       await worker.dispose();
 
+      assert.ok(worker.logs.some((l) => l.includes("KV delete failed, will retry")), "the failure was logged");
       // The same storage, with KV deletes working again: the pending delete goes through.
       worker = await startWorker({ persistTo: dir });
       try {
