@@ -1,0 +1,39 @@
+// Compiled with `tsc --noEmit` by tests/e2e/client-types.test.mjs: the declarations in
+// client/index.d.ts must describe the client precisely. Every `@ts-expect-error` below
+// fails the build if the types were loose enough to accept the mistake.
+
+import { createSessionClient, SessionApiError, type ListedSession, type Session } from "edge-sessions/client";
+
+async function usage(): Promise<void> {
+  const client = createSessionClient({ baseUrl: "https://auth.example.com" });
+  const me: Session = await client.validate({ strong: true });
+  const deadline: string = me.expires_at;
+  const sessions: ListedSession[] = await client.listSessions();
+  const current: boolean = sessions[0].current;
+  const label: string | null = sessions[0].label;
+  const revoked: number = await client.logoutOthers();
+  await client.revokeSession(sessions[0].session_id);
+  const nothing: void = await client.logout();
+  try {
+    await client.refresh();
+  } catch (e) {
+    if (e instanceof SessionApiError) {
+      const status: number = e.status;
+      const code: string = e.code;
+      void [status, code];
+    }
+  }
+  void [deadline, current, label, revoked, nothing];
+
+  // @ts-expect-error baseUrl is required
+  createSessionClient({});
+  // @ts-expect-error session ids are strings
+  await client.revokeSession(42);
+  // @ts-expect-error there is no such field on a session
+  void me.token;
+  // @ts-expect-error logoutEverywhere resolves to a count, not a session
+  const wrong: Session = await client.logoutEverywhere();
+  void wrong;
+}
+
+void usage;
