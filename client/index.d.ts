@@ -48,9 +48,9 @@ export interface ListedSession {
 }
 
 export interface SessionClientOptions {
-  /** The worker's origin, e.g. "https://auth.example.com". */
-  baseUrl: string;
-  /** Send this token as a bearer instead of relying on the cookie. */
+  /** Where the worker answers. "" (the default) is the page's own origin. */
+  baseUrl?: string;
+  /** Send this token as a bearer instead of the cookie (credentials are then omitted). */
   token?: string;
   /** A fetch implementation; defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
@@ -68,4 +68,8 @@ export interface SessionClient {
   logoutEverywhere(): Promise<number>;
 }
 
-export declare function createSessionClient(options: SessionClientOptions): SessionClient;
+/**
+ * Calls reject with `SessionApiError` for answers that are not successes, and with the
+ * platform's `TypeError` when the network fails.
+ */
+export declare function createSessionClient(options?: SessionClientOptions): SessionClient;

@@ -1,7 +1,8 @@
 // A browser (and Node) client for the edge-sessions worker's session-holder API.
 // ESM, no dependencies. Every call sends credentials ("include"), so the session cookie
-// travels with cross-origin requests to the worker; the worker must list the page's
-// origin in ALLOWED_ORIGINS.
+// travels with it, cross-origin too (the worker must then list the page's origin in
+// ALLOWED_ORIGINS). Network failures reject with the platform's TypeError; answers
+// from the worker that are not successes reject with SessionApiError.
 
 /** A 4xx or 5xx answer, carrying the server's error code (`session_expired`, ...). */
 export class SessionApiError extends Error {
@@ -14,18 +15,22 @@ export class SessionApiError extends Error {
 }
 
 /**
- * @param {object} options
- * @param {string} options.baseUrl   the worker's origin, e.g. "https://auth.example.com"
- * @param {string} [options.token]   send this token as a bearer instead of relying on the cookie
+ * @param {object} [options]
+ * @param {string} [options.baseUrl] where the worker answers; "" (the default) means this
+ *   page's own origin, the usual deployment (the worker routed on the site's host)
+ * @param {string} [options.token]   send this token as a bearer instead of the cookie
  * @param {typeof fetch} [options.fetch]  a fetch implementation (defaults to globalThis.fetch)
  */
-export function createSessionClient({ baseUrl, token, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
+export function createSessionClient({ baseUrl = "", token, fetch: fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
   const base = baseUrl.replace(/\/+$/, "");
+  // With an explicit token the cookie stays home: if it held another session, the
+  // worker would refuse the pair as ambiguous.
+  const credentials = token ? "omit" : "include";
 
   async function call(method, path, expected) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetchImpl(`${base}${path}`, { method, headers, credentials: "include" });
+    const response = await fetchImpl(`${base}${path}`, { method, headers, credentials });
     if (response.status === expected && response.status === 204) return undefined;
     const text = await response.text();
     let body = null;

@@ -18,7 +18,10 @@ fn public_paths_match_exact_paths_and_star_prefixes() {
 #[test]
 fn escaped_separators_are_never_public() {
     let p = PublicPaths::parse("/assets/*").unwrap();
-    for tricky in ["/assets/..%2Fadmin", "/assets/%2e%2e/admin", "/assets/..%5Cadmin", "/assets/%2F%2Fx", "/assets/a%00"] {
+    for tricky in [
+        "/assets/..%2Fadmin", "/assets/%2e%2e/admin", "/assets/..%5Cadmin", "/assets/%2F%2Fx", "/assets/a%00",
+        "/assets/..;/admin", "/assets/x;jsessionid=1", "/assets/%252e%252e/admin",
+    ] {
         assert!(!p.matches(tricky), "{tricky}");
     }
 }
@@ -34,12 +37,30 @@ fn public_path_patterns_are_validated() {
 
 #[test]
 fn identity_headers_are_recognised_in_any_case() {
-    for h in ["x-session-account", "X-Session-Id", "X-SESSION-EXPIRES", "x-session-"] {
+    for h in ["x-session-account", "X-Session-Id", "X-SESSION-EXPIRES", "x-session-", "X_Session_Account", "x_session-id"] {
         assert!(is_identity_header(h), "{h}");
     }
     for h in ["x-sessio", "x-sessions", "session", "x-forwarded-for"] {
         assert!(!is_identity_header(h), "{h}");
     }
+}
+
+#[test]
+fn hop_by_hop_and_forwarding_headers_are_dropped() {
+    for h in ["Host", "connection", "Keep-Alive", "TE", "Upgrade", "Forwarded", "X-Forwarded-Host", "x-forwarded-proto", "X-Forwarded-Port"] {
+        assert!(is_dropped_request_header(h), "{h}");
+    }
+    for h in ["x-forwarded-for", "content-type", "cookie", "authorization", "accept"] {
+        assert!(!is_dropped_request_header(h), "{h}");
+    }
+}
+
+#[test]
+fn session_bearers_are_recognised() {
+    assert!(is_session_bearer("Bearer est_abc"));
+    assert!(is_session_bearer("bearer   est_"));
+    assert!(!is_session_bearer("Bearer eyJhbGciOi"));
+    assert!(!is_session_bearer("Basic est_abc"));
 }
 
 #[test]
@@ -99,7 +120,7 @@ fn gatekeeper_mode_is_on_only_with_an_origin_url() {
     assert_eq!(config(&[("ORIGIN_URL", "")]).unwrap().gate, None);
     let gate = config(&[
         ("ORIGIN_URL", "http://127.0.0.1:9000/"),
-        ("LOGIN_URL", "/login"),
+        ("LOGIN_URL", "/login?lang=en"),
         ("PUBLIC_PATHS", "/login,/assets/*"),
         ("FORWARD_SESSION_COOKIE", "true"),
         ("ORIGIN_TIMEOUT_MS", "2500"),
@@ -108,7 +129,7 @@ fn gatekeeper_mode_is_on_only_with_an_origin_url() {
     .gate
     .unwrap();
     assert_eq!(gate.origin_url, "http://127.0.0.1:9000");
-    assert_eq!(gate.login_url.as_deref(), Some("/login"));
+    assert_eq!(gate.login_url.as_deref(), Some("/login?lang=en"));
     assert!(gate.public_paths.matches("/assets/x.css"));
     assert!(gate.forward_session_cookie);
     assert_eq!(gate.origin_timeout_ms, 2500);
@@ -122,6 +143,8 @@ fn gatekeeper_settings_are_validated() {
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x/?a=1")]), "ORIGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "//evil.example/login")]), "LOGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "javascript:alert(1)")]), "LOGIN_URL");
+    assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "/login")]), "LOGIN_URL", "not public: it would redirect to itself");
+    assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "https://id.example/login#top")]), "LOGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("PUBLIC_PATHS", "login")]), "PUBLIC_PATHS");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("FORWARD_SESSION_COOKIE", "yes")]), "FORWARD_SESSION_COOKIE");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("ORIGIN_TIMEOUT_MS", "0")]), "ORIGIN_TIMEOUT_MS");

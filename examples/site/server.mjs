@@ -24,7 +24,7 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://site").pathname;
     try {
-      if (req.method === "POST" && path === "/login") return await login(req, res, { workerUrl, adminKey });
+      if (req.method === "POST" && path === "/login") return await login(req, res, { workerUrl, adminKey, ownOrigin: origin });
       if (req.method === "GET" && path === "/config.js") {
         res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" });
         return res.end(`export const WORKER_URL = ${JSON.stringify(workerUrl)};\n`);
@@ -37,21 +37,38 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
       res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-store" });
       res.end(await readFile(new URL(file[0], here)));
     } catch (e) {
+      console.error("example site:", e);
       res.writeHead(500, { "Content-Type": "text/plain" });
-      res.end(`site error: ${e.message}`);
+      res.end("site error");
     }
   });
   await new Promise((resolve) => server.listen(port, host, resolve));
+  const origin = `http://${host}:${server.address().port}`;
   return {
-    url: `http://${host}:${server.address().port}`,
+    url: origin,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }
 
+const LOGIN_BODY_MAX = 4096;
+
 /** The fake login: any username is accepted (a real origin checks a password here). */
-async function login(req, res, { workerUrl, adminKey }) {
+async function login(req, res, { workerUrl, adminKey, ownOrigin }) {
+  // Login CSRF: another site must not be able to sign a visitor in as someone else.
+  if (req.headers.origin !== ownOrigin) {
+    res.writeHead(403, { "Content-Type": "text/plain" });
+    return res.end("sign in from this site's own page");
+  }
   const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > LOGIN_BODY_MAX) {
+      res.writeHead(413, { "Content-Type": "text/plain" });
+      return res.end("too large");
+    }
+    chunks.push(chunk);
+  }
   const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
   const username = (form.get("username") ?? "").trim().toLowerCase();
   if (!/^[a-z0-9._@-]{1,64}$/.test(username)) {

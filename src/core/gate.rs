@@ -41,10 +41,11 @@ impl PublicPaths {
     }
 
     /// Whether `path` (as the URL parser left it: dot segments resolved, percent-escapes
-    /// kept) is public. A path with an escaped `/`, `\` or `.` is never public: an origin
-    /// that decodes it could see `/assets/..%2Fadmin` as `/admin`.
+    /// kept) is public. A path that an origin could read differently is never public:
+    /// escaped `/`, `\\` or `.` (`/assets/..%2Fadmin`), a `;` (Tomcat, Jetty and Spring
+    /// treat `/assets/..;/admin` as `/admin`), or an escaped `%` (double decoding).
     pub fn matches(&self, path: &str) -> bool {
-        if has_escaped_separator(path) {
+        if has_escaped_separator(path) || path.contains(';') {
             return false;
         }
         self.exact.iter().any(|p| p == path) || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
@@ -53,16 +54,37 @@ impl PublicPaths {
 
 fn has_escaped_separator(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    ["%2f", "%5c", "%2e", "%00"].iter().any(|e| lower.contains(e))
+    ["%2f", "%5c", "%2e", "%00", "%25"].iter().any(|e| lower.contains(e))
 }
 
 /// Headers a client may never send to the origin: the gatekeeper's own identity
-/// headers. Matched case-insensitively by prefix.
+/// headers. Matched case-insensitively by prefix, with `_` read as `-`: CGI-style
+/// servers (WSGI, Rack, PHP) map `X_Session_Account` to the same variable as
+/// `X-Session-Account`.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-session-";
 
 pub fn is_identity_header(name: &str) -> bool {
     name.len() >= IDENTITY_HEADER_PREFIX.len()
-        && name[..IDENTITY_HEADER_PREFIX.len()].eq_ignore_ascii_case(IDENTITY_HEADER_PREFIX)
+        && name
+            .bytes()
+            .zip(IDENTITY_HEADER_PREFIX.bytes())
+            .all(|(c, p)| c.to_ascii_lowercase() == p || (c == b'_' && p == b'-'))
+}
+
+/// Request headers the gatekeeper drops rather than forwards: hop-by-hop headers
+/// (RFC 9110 §7.6.1), and forwarding headers that only the gatekeeper may set.
+pub fn is_dropped_request_header(name: &str) -> bool {
+    const DROPPED: [&str; 11] = [
+        "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+        "forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+    ];
+    DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
+
+/// Whether an `Authorization` header value carries one of our session tokens, which the
+/// origin must never receive.
+pub fn is_session_bearer(value: &str) -> bool {
+    crate::core::credentials::bearer_value(value).is_some_and(|v| v.starts_with(crate::core::token::TOKEN_PREFIX))
 }
 
 /// The `Cookie` header without the session cookie, or `None` when nothing else is left.
@@ -144,13 +166,25 @@ impl GateConfig {
         if !is_http_url(&origin) || origin.contains(['?', '#']) {
             return Err(GateConfigError("ORIGIN_URL", "must be an http(s) URL with no query or fragment".into()));
         }
-        let login_url = match var("LOGIN_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(url) if is_http_url(&url) || (url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\")) => Some(url),
-            Some(_) => return Err(GateConfigError("LOGIN_URL", "must be an http(s) URL or a path starting with a single '/'".into())),
-        };
         let public_paths = PublicPaths::parse(&var("PUBLIC_PATHS").unwrap_or_default())
             .map_err(|reason| GateConfigError("PUBLIC_PATHS", reason))?;
+        let login_url = match var("LOGIN_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(url) if url.contains('#') => {
+                return Err(GateConfigError("LOGIN_URL", "must not contain a fragment: return_to would be lost after it".into()))
+            }
+            Some(url) if is_http_url(&url) => Some(url),
+            Some(url) if url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\") => {
+                // A login page on this site must itself be reachable without a session,
+                // or every visit to it redirects to it again.
+                let path = url.split('?').next().unwrap_or(&url);
+                if !public_paths.matches(path) {
+                    return Err(GateConfigError("LOGIN_URL", format!("'{path}' must be listed in PUBLIC_PATHS, or it redirects to itself")));
+                }
+                Some(url)
+            }
+            Some(_) => return Err(GateConfigError("LOGIN_URL", "must be an http(s) URL or a path starting with a single '/'".into())),
+        };
         let forward_session_cookie = match var("FORWARD_SESSION_COOKIE").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
             Some("true") => true,

@@ -307,7 +307,7 @@ impl AccountSessions {
             &self.sql(),
             "SELECT session_id, token_hash, record FROM sessions
              WHERE idle_expires_at > ? AND absolute_expires_at > ?
-             ORDER BY created_at DESC, session_id DESC LIMIT ?",
+             ORDER BY created_at DESC, rowid DESC LIMIT ?",
             vec![now.into(), now.into(), i64::from(limit).into()],
         )?;
         rows.iter().map(decode_row).collect()

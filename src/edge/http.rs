@@ -86,6 +86,12 @@ pub fn no_content() -> Response {
     Response::empty().expect("empty response").with_status(204).with_headers(headers)
 }
 
+/// The request's method exactly as sent, upper-cased. workers-rs's `Method` turns
+/// methods it does not know into GET; this does not.
+pub fn request_method(req: &Request) -> String {
+    req.inner().method().to_ascii_uppercase()
+}
+
 /// A request header, or `None` if absent.
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()

@@ -3,7 +3,7 @@
 //! `/v1/session/refresh`.
 
 use crate::edge::cors::{apply_cors, preflight};
-use crate::edge::http::{header, json_response, ApiError};
+use crate::edge::http::{header, json_response, request_method, ApiError};
 use crate::edge::settings::load_config;
 use crate::edge::{account_routes, admin_routes, session_routes};
 use serde::Serialize;
@@ -21,6 +21,17 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
     let method = req.method();
     let segments: Vec<&str> = path.split('/').collect();
     let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
+
+    // Methods workers-rs does not know arrive as GET; the API answers them 405 instead
+    // of treating them as reads. (The gatekeeper forwards them as they are.)
+    let known_method = matches!(
+        request_method(&req).as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "CONNECT" | "TRACE" | "REPORT"
+    );
+
+    if segments.get(1) == Some(&"v1") && !known_method {
+        return ApiError::new(405, "method_not_allowed", "unsupported method").into_response();
+    }
 
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"health") && segments.len() == 3 {
         return match method {

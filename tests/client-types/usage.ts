@@ -25,8 +25,9 @@ async function usage(): Promise<void> {
   }
   void [deadline, current, label, revoked, nothing];
 
-  // @ts-expect-error baseUrl is required
-  createSessionClient({});
+  createSessionClient();
+  // @ts-expect-error baseUrl is a string
+  createSessionClient({ baseUrl: new URL("https://auth.example.com") });
   // @ts-expect-error session ids are strings
   await client.revokeSession(42);
   // @ts-expect-error there is no such field on a session

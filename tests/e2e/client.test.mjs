@@ -18,14 +18,15 @@ function cookieJarFetch(initialSetCookie) {
   };
   store(initialSetCookie);
   const fetchWithJar = async (url, init = {}) => {
-    assert.equal(init.credentials, "include", "the client always sends credentials");
+    fetchWithJar.sentCredentials.push(init.credentials);
     const headers = { ...init.headers };
-    if (jar.size) headers.Cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    if (jar.size && init.credentials === "include") headers.Cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
     const response = await fetch(url, { ...init, headers });
     for (const c of response.headers.getSetCookie()) store(c);
     return response;
   };
   fetchWithJar.jar = jar;
+  fetchWithJar.sentCredentials = [];
   return fetchWithJar;
 }
 
@@ -95,9 +96,24 @@ describe("the JavaScript client", () => {
     await assert.rejects(owner.revokeSession("sid_" + "0".repeat(32)), { status: 404, code: "session_not_found" });
   });
 
-  test("a bearer token can be used instead of the cookie", async () => {
-    const created = await worker.createSession("client-e");
-    const client = createSessionClient({ baseUrl: `${worker.url.origin}/`, token: created.token });
+  test("the cookie goes with every call", async () => {
+    const created = await worker.createSession("client-f");
+    const fetchImpl = cookieJarFetch(created.setCookie);
+    const client = createSessionClient({ baseUrl: worker.url.origin, fetch: fetchImpl });
+    await client.validate();
+    await client.listSessions();
+    await client.logout();
+    assert.deepEqual(fetchImpl.sentCredentials, ["include", "include", "include"]);
+  });
+
+  test("a bearer token is used instead of the cookie, which then stays home", async () => {
+    const mine = await worker.createSession("client-e");
+    const other = await worker.createSession("client-other");
+    // The jar holds a different session's cookie: sent along, it would make the
+    // request ambiguous (400).
+    const fetchImpl = cookieJarFetch(other.setCookie);
+    const client = createSessionClient({ baseUrl: `${worker.url.origin}/`, token: mine.token, fetch: fetchImpl });
     assert.equal((await client.validate()).account_id, "client-e");
+    assert.deepEqual(fetchImpl.sentCredentials, ["omit"]);
   });
 });

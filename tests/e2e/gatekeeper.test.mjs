@@ -58,20 +58,47 @@ describe("gatekeeper", () => {
 
   const cookie = (token) => `theme=dark; __Host-session=${token}; lang=en`;
 
-  test("a public path is forwarded without a session", async () => {
-    const res = await worker.fetch("/assets/app.js?v=3", { headers: { Cookie: "theme=dark", "X-Session-Account": "forged" } });
+  test("a public path is forwarded without a session, and never with the token", async () => {
+    const s = await worker.createSession("gk-public");
+    const res = await worker.fetch("/assets/app.js?v=3", {
+      headers: { Cookie: `theme=dark; __Host-session=${s.token}`, "X-Session-Account": "forged", X_Session_Id: "forged" },
+    });
     assert.equal(res.status, 200);
     const seen = await res.json();
     assert.equal(seen.url, "/assets/app.js?v=3");
-    assert.equal(seen.headers.cookie, "theme=dark");
+    assert.equal(seen.headers.cookie, "theme=dark", "the session cookie is not passed on");
     assert.equal(seen.headers["x-session-account"], undefined, "identity headers are stripped even on public paths");
+    assert.equal(seen.headers.x_session_id, undefined, "so are their underscore spellings");
+    const bearer = await (await worker.fetch("/login", { headers: { Authorization: `Bearer ${s.token}` } })).json();
+    assert.equal(bearer.headers.authorization, undefined);
   });
 
-  test("an escaped separator does not sneak a private path through a public prefix", async () => {
+  test("path tricks do not sneak a private path through a public prefix", async () => {
     const before = origin.received.length;
-    const res = await worker.fetch("/assets/..%2Fadmin", { headers: { Accept: "application/json" } });
-    assert.equal(res.status, 401);
+    for (const path of ["/assets/..%2Fadmin", "/assets/..;/admin", "/assets/%252e%252e/admin", "/assets/x%5C..%5Cadmin"]) {
+      const res = await worker.fetch(path, { headers: { Accept: "application/json" } });
+      assert.equal(res.status, 401, path);
+    }
     assert.equal(origin.received.length, before, "the origin saw nothing");
+  });
+
+  test("methods pass through as they are, and gatekeeper-only headers are the gatekeeper's", async () => {
+    const s = await worker.createSession("gk-dav");
+    const res = await worker.fetch("/files/report", {
+      method: "PROPFIND",
+      headers: { Cookie: cookie(s.token), Depth: "1", Forwarded: "for=6.6.6.6;host=evil.example", "X-Forwarded-Host": "evil.example" },
+      body: "<propfind/>",
+    });
+    const seen = await res.json();
+    assert.equal(seen.method, "PROPFIND");
+    assert.equal(Buffer.from(seen.body, "base64").toString(), "<propfind/>");
+    assert.equal(seen.headers.depth, "1");
+    assert.equal(seen.headers.forwarded, undefined);
+    assert.equal(seen.headers["x-forwarded-host"], worker.url.host, "host with its port");
+    assert.equal(seen.headers["x-session-account"], "gk-dav");
+    // The API does not read unknown methods as GET.
+    const api = await worker.fetch("/v1/session", { method: "PROPFIND", headers: { Authorization: `Bearer ${s.token}` } });
+    assert.equal(api.status, 405);
   });
 
   test("a valid cookie is forwarded with the session's identity, and the cookie stripped", async () => {
@@ -107,6 +134,10 @@ describe("gatekeeper", () => {
     assert.equal(seen.headers["x-session-extra"], undefined);
     assert.equal(seen.headers.authorization, undefined, "the bearer token is not passed on");
     assert.ok(!JSON.stringify(seen).includes(s.token.slice(4)));
+    // The cookie and a matching bearer together: neither reaches the origin.
+    const both = await (await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: `Bearer ${s.token}` } })).json();
+    assert.equal(both.headers.authorization, undefined);
+    assert.equal(both.headers.cookie, "theme=dark; lang=en");
     // A non-session Authorization header on a cookie-authenticated request is the
     // origin's business and passes through.
     const own = await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: "Basic b3JpZ2luOmF1dGg=" } });
