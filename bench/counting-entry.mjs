@@ -3,54 +3,33 @@
 // /__bench/counters reads the counts and DELETE resets them. The worker and its
 // Durable Object run in one isolate locally, so both sides' calls land here.
 
-import SessionsWorker, { AccountSessions as InnerAccountSessions } from "../build/index.js";
+import { wrapBinding, wrappedBuild } from "../tests/e2e/wrapped-build.mjs";
 
 const counters = { kv_get: 0, kv_put: 0, kv_delete: 0, kv_list: 0, do_requests: 0 };
 
-function countCalls(target, names) {
-  return new Proxy(target, {
-    get(obj, prop) {
-      const value = Reflect.get(obj, prop);
-      // `constructor` passes through untouched so workers-rs still recognises the
-      // binding's type; other methods are bound to the real object (native bindings
-      // refuse a Proxy as `this`), and the named ones are counted.
-      if (typeof value !== "function" || prop === "constructor") return value;
-      if (!Object.hasOwn(names, prop)) return value.bind(obj);
-      return (...args) => {
-        if (names[prop]) counters[names[prop]]++;
-        const result = value.apply(obj, args);
-        return prop === "get" && names === DO_NAMESPACE ? countCalls(result, DO_STUB) : result;
-      };
-    },
-  });
-}
+const counted = (counter) => (real) => (...args) => {
+  counters[counter]++;
+  return real(...args);
+};
 
-const KV = { get: "kv_get", getWithMetadata: "kv_get", put: "kv_put", delete: "kv_delete", list: "kv_list" };
-const DO_NAMESPACE = { get: null };
-const DO_STUB = { fetch: "do_requests" };
+const build = wrappedBuild({
+  SESSIONS: (kv) =>
+    wrapBinding(kv, {
+      get: counted("kv_get"),
+      getWithMetadata: counted("kv_get"),
+      put: counted("kv_put"),
+      delete: counted("kv_delete"),
+      list: counted("kv_list"),
+    }),
+  ACCOUNTS: (namespace) =>
+    wrapBinding(namespace, {
+      get: (real) => (...args) => wrapBinding(real(...args), { fetch: counted("do_requests") }),
+    }),
+});
 
-function wrapEnv(env) {
-  return new Proxy(env, {
-    get(obj, prop) {
-      const value = Reflect.get(obj, prop);
-      if (prop === "SESSIONS") return countCalls(value, KV);
-      if (prop === "ACCOUNTS") return countCalls(value, DO_NAMESPACE);
-      return value;
-    },
-  });
-}
+export const AccountSessions = build.AccountSessions;
 
-export class AccountSessions extends InnerAccountSessions {
-  constructor(state, env) {
-    super(state, wrapEnv(env));
-  }
-}
-
-export default class extends SessionsWorker {
-  constructor(ctx, env) {
-    super(ctx, wrapEnv(env));
-  }
-
+export default class extends build.Worker {
   fetch(request) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/counters") {
