@@ -97,22 +97,34 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-/// Reads the body up to [`MAX_BODY_BYTES`], refusing more without buffering it all.
+/// Past the limit, a body up to this size is still read (and dropped) before the 413,
+/// so the connection closes cleanly: a server that answers and closes with unread
+/// data makes the client's TCP stack reset, and the client may never see the 413.
+/// Anything larger is refused without reading it.
+const DRAIN_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Reads the body up to [`MAX_BODY_BYTES`], refusing more without buffering it.
 pub async fn read_body_limited(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let too_large = || ApiError::new(413, "body_too_large", format!("request body exceeds {MAX_BODY_BYTES} bytes"));
-    if let Some(len) = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok()) {
-        if len > MAX_BODY_BYTES as u64 {
-            return Err(too_large());
-        }
+    let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > DRAIN_MAX_BYTES) {
+        return Err(too_large());
     }
     let mut body = Vec::new();
+    let mut seen: u64 = 0;
     let Ok(mut stream) = req.stream() else { return Ok(body) };
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        seen += chunk.len() as u64;
+        if seen > DRAIN_MAX_BYTES {
             return Err(too_large());
         }
-        body.extend_from_slice(&chunk);
+        if seen <= MAX_BODY_BYTES as u64 {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
     }
     Ok(body)
 }
