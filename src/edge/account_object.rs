@@ -96,8 +96,7 @@ impl DurableObject for AccountSessions {
         let store = SessionStore::from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let sql = self.sql();
         self.purge_expired(&sql, now).map_err(|e| worker::Error::RustError(e.message))?;
-        self.schedule_housekeeping(&sql, now).await;
-        self.flush_pending_deletes(&store).await;
+        self.settle(&sql, &store, now).await;
         Response::ok("")
     }
 }
@@ -188,8 +187,7 @@ impl AccountSessions {
             // Not published (or published despite the error): drop the row and queue
             // its key, so nothing the index does not know can stay in KV.
             self.drop_row(&sql, &record.session_id)?;
-            self.schedule_housekeeping(&sql, now).await;
-            self.flush_pending_deletes(store).await;
+            self.settle(&sql, store, now).await;
             return Err(ApiError::internal("account: publish new session", e));
         }
         for session_id in &evicted {
@@ -199,10 +197,7 @@ impl AccountSessions {
         for session_id in &evicted {
             emit(EventType::SessionEvicted, &record.account_id, session_id, "session_limit", now);
         }
-        // The alarm is armed before the deletes are awaited, so a reset mid-flush
-        // still leaves a retry scheduled.
-        self.schedule_housekeeping(&sql, now).await;
-        self.flush_pending_deletes(store).await;
+        self.settle(&sql, store, now).await;
         Ok(evicted)
     }
 
@@ -263,11 +258,10 @@ impl AccountSessions {
         let sql = self.sql();
         let Some(row) = self.row(&sql, session_id)? else { return Ok(false) };
         self.drop_row(&sql, session_id)?;
-        if let Ok(record) = SessionRecord::decode(row.record.as_bytes()) {
+        if let Ok(record) = decode_row(&row) {
             emit(EventType::SessionRevoked, &record.account_id, session_id, reason, now);
         }
-        self.schedule_housekeeping(&sql, now).await;
-        self.flush_pending_deletes(store).await;
+        self.settle(&sql, store, now).await;
         Ok(true)
     }
 
@@ -295,8 +289,7 @@ impl AccountSessions {
                 emit(EventType::SessionRevoked, &record.account_id, &session_id, reason, now);
             }
         }
-        self.schedule_housekeeping(&sql, now).await;
-        self.flush_pending_deletes(store).await;
+        self.settle(&sql, store, now).await;
         Ok(revoked)
     }
 
@@ -361,6 +354,13 @@ impl AccountSessions {
             vec![KV_KEY_PREFIX.into(), now.into(), now.into()],
         )?;
         exec(sql, &format!("DELETE FROM sessions WHERE {expired}"), vec![now.into(), now.into()])
+    }
+
+    /// Finishes a command that queued KV deletes: arms the alarm first, then sends the
+    /// deletes, so a reset halfway through the flush still leaves a retry scheduled.
+    async fn settle(&self, sql: &SqlStorage, store: &SessionStore, now: UnixSeconds) {
+        self.schedule_housekeeping(sql, now).await;
+        self.flush_pending_deletes(store).await;
     }
 
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
