@@ -36,11 +36,19 @@ fn main() {
     let now = 1_790_000_100;
     let meta = SessionMeta {
         ip: Some("203.0.113.7".into()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0 Safari/537.36".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0 Safari/537.36".into(),
+        ),
         label: Some("Laptop".into()),
     };
     let record = policy
-        .start(AccountId::parse("alice@example.com").unwrap(), token.session_id(), meta, LifetimeOverrides::default(), now - 100)
+        .start(
+            AccountId::parse("alice@example.com").unwrap(),
+            token.session_id(),
+            meta,
+            LifetimeOverrides::default(),
+            now - 100,
+        )
         .unwrap();
     let stored = record.encode();
 

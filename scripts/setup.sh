@@ -2,6 +2,7 @@
 # Installs whatever is missing for building and testing, at the pinned versions, and
 # skips whatever is already there. Safe to run any number of times.
 #
+#   clippy, rustfmt        rustup components
 #   wasm32 target          rustup
 #   worker-build           version of the `worker` crate in Cargo.lock (they release together)
 #   wasm-bindgen CLI       version of the `wasm-bindgen` crate in Cargo.lock (must match exactly)
@@ -15,6 +16,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CARGO_FUZZ_VERSION=0.13.1
+
+# clippy and rustfmt: the test command checks formatting and lints.
+for component in clippy rustfmt; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"

@@ -19,8 +19,14 @@ fn public_paths_match_exact_paths_and_star_prefixes() {
 fn escaped_separators_are_never_public() {
     let p = PublicPaths::parse("/assets/*").unwrap();
     for tricky in [
-        "/assets/..%2Fadmin", "/assets/%2e%2e/admin", "/assets/..%5Cadmin", "/assets/%2F%2Fx", "/assets/a%00",
-        "/assets/..;/admin", "/assets/x;jsessionid=1", "/assets/%252e%252e/admin",
+        "/assets/..%2Fadmin",
+        "/assets/%2e%2e/admin",
+        "/assets/..%5Cadmin",
+        "/assets/%2F%2Fx",
+        "/assets/a%00",
+        "/assets/..;/admin",
+        "/assets/x;jsessionid=1",
+        "/assets/%252e%252e/admin",
     ] {
         assert!(!p.matches(tricky), "{tricky}");
     }
@@ -28,7 +34,7 @@ fn escaped_separators_are_never_public() {
 
 #[test]
 fn public_path_patterns_are_validated() {
-    assert!(PublicPaths::parse("").unwrap().matches("/x") == false);
+    assert!(!PublicPaths::parse("").unwrap().matches("/x"));
     assert!(PublicPaths::parse("login").is_err());
     assert!(PublicPaths::parse("/a/*/b").is_err());
     assert!(PublicPaths::parse("/a*b").is_err());
@@ -37,7 +43,9 @@ fn public_path_patterns_are_validated() {
 
 #[test]
 fn identity_headers_are_recognised_in_any_case() {
-    for h in ["x-session-account", "X-Session-Id", "X-SESSION-EXPIRES", "x-session-", "X_Session_Account", "x_session-id"] {
+    for h in
+        ["x-session-account", "X-Session-Id", "X-SESSION-EXPIRES", "x-session-", "X_Session_Account", "x_session-id"]
+    {
         assert!(is_identity_header(h), "{h}");
     }
     for h in ["x-sessio", "x-sessions", "session", "x-forwarded-for"] {
@@ -47,7 +55,17 @@ fn identity_headers_are_recognised_in_any_case() {
 
 #[test]
 fn hop_by_hop_and_forwarding_headers_are_dropped() {
-    for h in ["Host", "connection", "Keep-Alive", "TE", "Upgrade", "Forwarded", "X-Forwarded-Host", "x-forwarded-proto", "X-Forwarded-Port"] {
+    for h in [
+        "Host",
+        "connection",
+        "Keep-Alive",
+        "TE",
+        "Upgrade",
+        "Forwarded",
+        "X-Forwarded-Host",
+        "x-forwarded-proto",
+        "X-Forwarded-Port",
+    ] {
         assert!(is_dropped_request_header(h), "{h}");
     }
     for h in ["x-forwarded-for", "content-type", "cookie", "authorization", "accept"] {
@@ -143,7 +161,11 @@ fn gatekeeper_settings_are_validated() {
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x/?a=1")]), "ORIGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "//evil.example/login")]), "LOGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "javascript:alert(1)")]), "LOGIN_URL");
-    assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "/login")]), "LOGIN_URL", "not public: it would redirect to itself");
+    assert_eq!(
+        var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "/login")]),
+        "LOGIN_URL",
+        "not public: it would redirect to itself"
+    );
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("LOGIN_URL", "https://id.example/login#top")]), "LOGIN_URL");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("PUBLIC_PATHS", "login")]), "PUBLIC_PATHS");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("FORWARD_SESSION_COOKIE", "yes")]), "FORWARD_SESSION_COOKIE");

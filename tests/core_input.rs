@@ -141,7 +141,15 @@ fn allowed_origins_parse_strictly() {
     assert!(!o.allows("null"));
     assert!(!o.allows("http://app.example.com"), "scheme matters");
     assert!(AllowedOrigins::parse("").unwrap().is_empty());
-    for bad in ["*", "https://a.example/", "https://a.example/path", "a.example", "ftp://a.example", "https://", "https://a:99999x"] {
+    for bad in [
+        "*",
+        "https://a.example/",
+        "https://a.example/path",
+        "a.example",
+        "ftp://a.example",
+        "https://",
+        "https://a:99999x",
+    ] {
         assert!(AllowedOrigins::parse(bad).is_err(), "{bad:?}");
     }
 }
@@ -186,7 +194,12 @@ fn config_reads_every_variable() {
     ]))
     .unwrap();
     assert_eq!(
-        (c.policy.idle_timeout_secs, c.policy.absolute_lifetime_secs, c.policy.touch_interval_secs, c.policy.max_sessions),
+        (
+            c.policy.idle_timeout_secs,
+            c.policy.absolute_lifetime_secs,
+            c.policy.touch_interval_secs,
+            c.policy.max_sessions
+        ),
         (60, 120, 10, 5)
     );
     assert_eq!(c.cookie_name, "sid");

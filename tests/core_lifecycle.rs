@@ -47,9 +47,15 @@ fn overrides_may_only_shorten() {
     assert_eq!((r.idle_expires_at, r.absolute_expires_at, r.idle_timeout_secs), (T0 + 60, T0 + 600, 60));
 
     let idle_longer = LifetimeOverrides { idle_timeout_secs: Some(1801), ..Default::default() };
-    assert_eq!(p.start(acct.clone(), sid(1), SessionMeta::default(), idle_longer, T0).unwrap_err().setting, "idle_ttl_secs");
+    assert_eq!(
+        p.start(acct.clone(), sid(1), SessionMeta::default(), idle_longer, T0).unwrap_err().field,
+        "idle_ttl_secs"
+    );
     let abs_zero = LifetimeOverrides { absolute_lifetime_secs: Some(0), ..Default::default() };
-    assert_eq!(p.start(acct.clone(), sid(1), SessionMeta::default(), abs_zero, T0).unwrap_err().setting, "absolute_ttl_secs");
+    assert_eq!(
+        p.start(acct.clone(), sid(1), SessionMeta::default(), abs_zero, T0).unwrap_err().field,
+        "absolute_ttl_secs"
+    );
     // An absolute lifetime shorter than the idle timeout caps the idle deadline too.
     let abs_short = LifetimeOverrides { absolute_lifetime_secs: Some(100), ..Default::default() };
     let r = p.start(acct, sid(1), SessionMeta::default(), abs_short, T0).unwrap();
@@ -124,7 +130,7 @@ fn steady_touching_never_passes_the_absolute_cap() {
         now += 60;
     }
     assert_eq!(p.check(&r, now), Validity::ExpiredAbsolute);
-    assert!(now >= T0 + 7200 && now < T0 + 7200 + 60);
+    assert!((T0 + 7200..T0 + 7200 + 60).contains(&now));
 }
 
 #[test]
@@ -171,13 +177,13 @@ fn evict_breaks_same_second_ties_by_insertion_order() {
 
 #[test]
 fn policy_rejects_settings_that_cannot_work() {
-    assert_eq!(Policy::new(0, 100, 0, 1).unwrap_err().setting, "IDLE_TTL_SECS");
-    assert_eq!(Policy::new(200, 100, 0, 1).unwrap_err().setting, "IDLE_TTL_SECS");
-    assert_eq!(Policy::new(100, 0, 0, 1).unwrap_err().setting, "ABSOLUTE_TTL_SECS");
-    assert_eq!(Policy::new(100, 200, 100, 1).unwrap_err().setting, "TOUCH_INTERVAL_SECS");
-    assert_eq!(Policy::new(100, 200, -1, 1).unwrap_err().setting, "TOUCH_INTERVAL_SECS");
-    assert_eq!(Policy::new(100, 200, 0, 0).unwrap_err().setting, "MAX_SESSIONS_PER_ACCOUNT");
-    assert_eq!(Policy::new(100, 200, 0, 1001).unwrap_err().setting, "MAX_SESSIONS_PER_ACCOUNT");
+    assert_eq!(Policy::new(0, 100, 0, 1).unwrap_err().variable, "IDLE_TTL_SECS");
+    assert_eq!(Policy::new(200, 100, 0, 1).unwrap_err().variable, "IDLE_TTL_SECS");
+    assert_eq!(Policy::new(100, 0, 0, 1).unwrap_err().variable, "ABSOLUTE_TTL_SECS");
+    assert_eq!(Policy::new(100, 200, 100, 1).unwrap_err().variable, "TOUCH_INTERVAL_SECS");
+    assert_eq!(Policy::new(100, 200, -1, 1).unwrap_err().variable, "TOUCH_INTERVAL_SECS");
+    assert_eq!(Policy::new(100, 200, 0, 0).unwrap_err().variable, "MAX_SESSIONS_PER_ACCOUNT");
+    assert_eq!(Policy::new(100, 200, 0, 1001).unwrap_err().variable, "MAX_SESSIONS_PER_ACCOUNT");
     assert!(Policy::new(2, 2, 0, 1).is_ok());
 }
 
@@ -212,7 +218,11 @@ fn decode_refuses_other_versions_junk_and_inconsistent_deadlines() {
 
 #[test]
 fn meta_is_bounded_and_free_of_control_characters() {
-    let ok = SessionMeta { ip: Some("2001:db8::1".into()), user_agent: Some("Mozilla/5.0 (X11)".into()), label: Some("Laptop – home".into()) };
+    let ok = SessionMeta {
+        ip: Some("2001:db8::1".into()),
+        user_agent: Some("Mozilla/5.0 (X11)".into()),
+        label: Some("Laptop – home".into()),
+    };
     assert_eq!(ok.validate(), Ok(()));
     let long = SessionMeta { user_agent: Some("a".repeat(USER_AGENT_MAX_LEN + 1)), ..Default::default() };
     assert_eq!(long.validate(), Err(MetaError::TooLong("user_agent")));

@@ -22,7 +22,13 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
 fn start(policy: &Policy) -> SessionRecord {
     let token = SessionToken::from_random_bytes([7; 32]);
     policy
-        .start(AccountId::parse("prop").unwrap(), token.session_id(), SessionMeta::default(), LifetimeOverrides::default(), T0)
+        .start(
+            AccountId::parse("prop").unwrap(),
+            token.session_id(),
+            SessionMeta::default(),
+            LifetimeOverrides::default(),
+            T0,
+        )
         .unwrap()
 }
 

@@ -25,9 +25,7 @@ impl fmt::Display for AccountIdError {
         f.write_str(match self {
             AccountIdError::Empty => "account id is empty",
             AccountIdError::TooLong => "account id is longer than 128 bytes",
-            AccountIdError::BadCharacter => {
-                "account id may contain only ASCII letters, digits and - _ . @ :"
-            }
+            AccountIdError::BadCharacter => "account id may contain only ASCII letters, digits and - _ . @ :",
             AccountIdError::DotSegment => "account id may not start with '.' or contain '..'",
         })
     }

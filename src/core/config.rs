@@ -21,7 +21,8 @@ pub struct Config {
     pub gate: Option<GateConfig>,
 }
 
-/// A variable whose value cannot be used. Carries no secret values: only settings that
+/// A variable whose value cannot be used: the one shape of every configuration error in
+/// the core, always naming the variable. Carries no secret values: only settings that
 /// are plain configuration are ever echoed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -50,8 +51,7 @@ impl Config {
             variable: "MAX_SESSIONS_PER_ACCOUNT",
             reason: "must be between 1 and 1000".to_owned(),
         })?;
-        let policy = Policy::new(idle, absolute, touch, max)
-            .map_err(|e| ConfigError { variable: e.setting, reason: e.reason })?;
+        let policy = Policy::new(idle, absolute, touch, max)?;
 
         let cookie_name = match var("COOKIE_NAME") {
             None => DEFAULT_COOKIE_NAME.to_owned(),

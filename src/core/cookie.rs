@@ -31,10 +31,7 @@ pub fn find_cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>, D
             return Err(DuplicateCookie);
         }
         let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
         found = Some(value);
     }
     Ok(found)
@@ -44,9 +41,7 @@ pub fn find_cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>, D
 pub fn is_valid_cookie_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|c| {
-            c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&c)
-        })
+        && name.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&c))
 }
 
 /// `Set-Cookie` for a new session. `Secure; HttpOnly; SameSite=Lax; Path=/` always,

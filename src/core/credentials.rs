@@ -46,9 +46,7 @@ impl fmt::Display for CredentialError {
             CredentialError::HeaderTooLarge => f.write_str("the Cookie or Authorization header is too large"),
             CredentialError::DuplicateCookie => f.write_str("the session cookie appears more than once"),
             CredentialError::NotBearer => f.write_str("Authorization must use the Bearer scheme"),
-            CredentialError::Conflicting => {
-                f.write_str("the session cookie and the bearer token are different tokens")
-            }
+            CredentialError::Conflicting => f.write_str("the session cookie and the bearer token are different tokens"),
             CredentialError::Invalid(e) => write!(f, "malformed session token: {e}"),
         }
     }

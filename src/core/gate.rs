@@ -31,7 +31,9 @@ impl PublicPaths {
                 return Err(format!("'{pattern}' must start with '/'"));
             }
             match pattern.strip_suffix('*') {
-                Some(prefix) if prefix.contains('*') => return Err(format!("'{pattern}': '*' is only allowed at the end")),
+                Some(prefix) if prefix.contains('*') => {
+                    return Err(format!("'{pattern}': '*' is only allowed at the end"))
+                }
                 Some(prefix) => paths.prefixes.push(prefix.to_owned()),
                 None if pattern.contains('*') => return Err(format!("'{pattern}': '*' is only allowed at the end")),
                 None => paths.exact.push(pattern.to_owned()),
@@ -75,8 +77,17 @@ pub fn is_identity_header(name: &str) -> bool {
 /// (RFC 9110 §7.6.1), and forwarding headers that only the gatekeeper may set.
 pub fn is_dropped_request_header(name: &str) -> bool {
     const DROPPED: [&str; 11] = [
-        "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
-        "forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "forwarded",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
     ];
     DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name))
 }
@@ -93,7 +104,7 @@ pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
         .split(';')
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split_once('=').map_or(true, |(k, _)| k.trim() != name))
+        .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k.trim() != name))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
@@ -171,7 +182,10 @@ impl GateConfig {
         let login_url = match var("LOGIN_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
             None => None,
             Some(url) if url.contains('#') => {
-                return Err(GateConfigError("LOGIN_URL", "must not contain a fragment: return_to would be lost after it".into()))
+                return Err(GateConfigError(
+                    "LOGIN_URL",
+                    "must not contain a fragment: return_to would be lost after it".into(),
+                ))
             }
             Some(url) if is_http_url(&url) => Some(url),
             Some(url) if url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\") => {
@@ -179,11 +193,19 @@ impl GateConfig {
                 // or every visit to it redirects to it again.
                 let path = url.split('?').next().unwrap_or(&url);
                 if !public_paths.matches(path) {
-                    return Err(GateConfigError("LOGIN_URL", format!("'{path}' must be listed in PUBLIC_PATHS, or it redirects to itself")));
+                    return Err(GateConfigError(
+                        "LOGIN_URL",
+                        format!("'{path}' must be listed in PUBLIC_PATHS, or it redirects to itself"),
+                    ));
                 }
                 Some(url)
             }
-            Some(_) => return Err(GateConfigError("LOGIN_URL", "must be an http(s) URL or a path starting with a single '/'".into())),
+            Some(_) => {
+                return Err(GateConfigError(
+                    "LOGIN_URL",
+                    "must be an http(s) URL or a path starting with a single '/'".into(),
+                ))
+            }
         };
         let forward_session_cookie = match var("FORWARD_SESSION_COOKIE").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
@@ -192,12 +214,9 @@ impl GateConfig {
         };
         let origin_timeout_ms = match var("ORIGIN_TIMEOUT_MS") {
             None => DEFAULT_ORIGIN_TIMEOUT_MS,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|ms| (1..=300_000).contains(ms))
-                .ok_or_else(|| GateConfigError("ORIGIN_TIMEOUT_MS", "must be a whole number from 1 to 300000".into()))?,
+            Some(raw) => raw.trim().parse::<u32>().ok().filter(|ms| (1..=300_000).contains(ms)).ok_or_else(|| {
+                GateConfigError("ORIGIN_TIMEOUT_MS", "must be a whole number from 1 to 300000".into())
+            })?,
         };
         Ok(Some(GateConfig {
             origin_url: origin.trim_end_matches('/').to_owned(),

@@ -6,6 +6,8 @@ pub mod admin_key;
 pub mod config;
 pub mod cookie;
 pub mod credentials;
+pub mod error_code;
+pub mod event;
 pub mod gate;
 pub mod origin;
 pub mod policy;

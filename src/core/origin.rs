@@ -75,9 +75,7 @@ pub fn cookie_write_allowed(
     sec_fetch_site: Option<&str>,
 ) -> bool {
     match origin_header {
-        Some(origin) => {
-            own_origin.is_some_and(|own| own.eq_ignore_ascii_case(origin)) || allowed.allows(origin)
-        }
+        Some(origin) => own_origin.is_some_and(|own| own.eq_ignore_ascii_case(origin)) || allowed.allows(origin),
         None => !sec_fetch_site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")),
     }
 }

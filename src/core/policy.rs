@@ -2,9 +2,11 @@
 //! and which sessions make room when an account reaches its limit.
 
 use crate::core::account::AccountId;
+use crate::core::config::ConfigError;
 use crate::core::record::{SessionMeta, SessionRecord, RECORD_VERSION};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Workers KV refuses an `expiration_ttl` below 60 seconds.
@@ -37,27 +39,39 @@ impl Default for Policy {
     }
 }
 
-/// A policy that cannot work. Names the setting so the operator knows what to fix.
+/// A per-session lifetime override that the policy refuses. Names the request field
+/// (`idle_ttl_secs`, `absolute_ttl_secs`), not a setting: it is the caller's mistake.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
-    pub setting: &'static str,
+pub struct LifetimeError {
+    pub field: &'static str,
     pub reason: String,
 }
 
-impl fmt::Display for PolicyError {
+impl fmt::Display for LifetimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.setting, self.reason)
+        write!(f, "{}: {}", self.field, self.reason)
     }
 }
 
-impl std::error::Error for PolicyError {}
+impl std::error::Error for LifetimeError {}
 
-/// The outcome of checking a record at a moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The outcome of checking a record at a moment. Crosses the account protocol as
+/// `"valid"`, `"expired_idle"`, `"expired_absolute"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Validity {
     Valid,
     ExpiredIdle,
     ExpiredAbsolute,
+}
+
+/// Why a session is being extended: ordinary use (due only once per touch interval) or
+/// an explicit refresh (extends whenever the deadline would move).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchKind {
+    Use,
+    Refresh,
 }
 
 /// The outcome of a touch.
@@ -96,8 +110,8 @@ impl Policy {
         absolute_lifetime_secs: i64,
         touch_interval_secs: i64,
         max_sessions: u32,
-    ) -> Result<Self, PolicyError> {
-        let err = |setting, reason: &str| Err(PolicyError { setting, reason: reason.to_owned() });
+    ) -> Result<Self, ConfigError> {
+        let err = |variable, reason: &str| Err(ConfigError { variable, reason: reason.to_owned() });
         if !(1..=MAX_LIFETIME_SECS).contains(&idle_timeout_secs) {
             return err("IDLE_TTL_SECS", "must be between 1 and 315360000 seconds");
         }
@@ -124,13 +138,9 @@ impl Policy {
         meta: SessionMeta,
         overrides: LifetimeOverrides,
         now: UnixSeconds,
-    ) -> Result<SessionRecord, PolicyError> {
+    ) -> Result<SessionRecord, LifetimeError> {
         let idle = shorten("idle_ttl_secs", overrides.idle_timeout_secs, self.idle_timeout_secs)?;
-        let absolute = shorten(
-            "absolute_ttl_secs",
-            overrides.absolute_lifetime_secs,
-            self.absolute_lifetime_secs,
-        )?;
+        let absolute = shorten("absolute_ttl_secs", overrides.absolute_lifetime_secs, self.absolute_lifetime_secs)?;
         let absolute_expires_at = now + absolute;
         Ok(SessionRecord {
             v: RECORD_VERSION,
@@ -168,6 +178,14 @@ impl Policy {
             return Touch::NotDue;
         }
         self.extend(record, now)
+    }
+
+    /// [`Policy::touch`] or [`Policy::refresh`], by kind.
+    pub fn extend_for(&self, kind: TouchKind, record: &SessionRecord, now: UnixSeconds) -> Touch {
+        match kind {
+            TouchKind::Use => self.touch(record, now),
+            TouchKind::Refresh => self.refresh(record, now),
+        }
     }
 
     /// An explicit refresh: like [`Policy::touch`] but ignores the touch interval.
@@ -213,12 +231,12 @@ pub fn evict_oldest(index: &[IndexEntry], max: u32) -> Vec<SessionId> {
     by_age.into_iter().take(excess).map(|e| e.session_id.clone()).collect()
 }
 
-fn shorten(field: &'static str, requested: Option<i64>, limit: i64) -> Result<i64, PolicyError> {
+fn shorten(field: &'static str, requested: Option<i64>, limit: i64) -> Result<i64, LifetimeError> {
     match requested {
         None => Ok(limit),
         Some(secs) if (1..=limit).contains(&secs) => Ok(secs),
-        Some(_) => Err(PolicyError {
-            setting: field,
+        Some(_) => Err(LifetimeError {
+            field,
             reason: format!("must be between 1 and the configured maximum of {limit} seconds"),
         }),
     }

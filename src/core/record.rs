@@ -41,7 +41,9 @@ impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MetaError::TooLong(field) => write!(f, "{field} is too long"),
-            MetaError::ControlCharacter(field) => write!(f, "{field} contains control or invisible formatting characters"),
+            MetaError::ControlCharacter(field) => {
+                write!(f, "{field} contains control or invisible formatting characters")
+            }
         }
     }
 }

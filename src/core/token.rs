@@ -134,9 +134,31 @@ impl fmt::Display for SessionToken {
 }
 
 /// blake3 of the token, lowercase hex. Safe to store: it cannot be turned back into a
-/// token, and presenting it as a token fails parsing.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// token, and presenting it as a token fails parsing. Deserialising validates the shape,
+/// so a hash read from the account protocol or the index is never re-parsed. `Debug`
+/// prints no hash: it is the KV key, and logs have no use for it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TokenHash(String);
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(<redacted>)")
+    }
+}
+
+impl TryFrom<String> for TokenHash {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        TokenHash::parse(&value).ok_or("invalid token hash")
+    }
+}
+
+impl From<TokenHash> for String {
+    fn from(hash: TokenHash) -> String {
+        hash.0
+    }
+}
 
 impl TokenHash {
     /// Accepts exactly 64 lowercase hex characters (the form [`SessionToken::hash`] makes).
@@ -165,8 +187,7 @@ pub struct SessionId(String);
 impl SessionId {
     pub fn parse(input: &str) -> Option<Self> {
         let hex = input.strip_prefix(SESSION_ID_PREFIX)?;
-        (hex.len() == SESSION_ID_HEX_LEN && hex.bytes().all(is_lower_hex))
-            .then(|| SessionId(input.to_owned()))
+        (hex.len() == SESSION_ID_HEX_LEN && hex.bytes().all(is_lower_hex)).then(|| SessionId(input.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -5,8 +5,9 @@
 //! serves one origin's answer to another). Never `*`. The admin API gets no CORS at all:
 //! it is for servers, and a browser has no business calling it.
 
+use crate::core::error_code::ErrorCode;
 use crate::core::origin::AllowedOrigins;
-use crate::edge::http::ApiError;
+use crate::edge::error::ApiError;
 use worker::{Headers, Response};
 
 const ALLOWED_METHODS: &str = "GET, POST, DELETE";
@@ -26,7 +27,9 @@ pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Opt
 /// The answer to an `OPTIONS` preflight.
 pub fn preflight(allowed: &AllowedOrigins, origin: Option<&str>) -> Response {
     let Some(origin) = origin.filter(|o| allowed.allows(o)) else {
-        let mut response = ApiError::new(403, "origin_not_allowed", "this origin may not call the session API").into_response();
+        let mut response =
+            ApiError::with_message(ErrorCode::OriginNotAllowed, "this origin may not call the session API")
+                .into_response();
         let _ = response.headers_mut().append("Vary", "Origin");
         return response;
     };

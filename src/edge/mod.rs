@@ -1,20 +1,26 @@
 //! The Cloudflare Worker layer: parse the request, read the clock, call the core, talk
 //! to KV and the account's Durable Object, map errors. No session rule lives here.
+//!
+//! - `router`: method and path to a handler; `routes/*`: the handlers.
+//! - `auth`: who is calling (session holder, admin) and the CSRF check.
+//! - `account/*`: the per-account Durable Object, its storage, protocol and client.
+//! - `session_store`: the KV namespace. `settings`: configuration from the environment.
+//! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
+//! - `events`: audit lines. `platform`: the clock and the RNG.
 
-mod account_client;
-mod account_object;
-mod account_protocol;
-mod account_routes;
-mod admin_routes;
+mod account;
+mod auth;
 mod cors;
+mod error;
 mod events;
-mod gatekeeper;
-mod http;
 mod platform;
+mod request;
+mod response;
 mod router;
-mod session_routes;
+mod routes;
 mod session_store;
 mod settings;
+mod views;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

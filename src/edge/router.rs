@@ -2,10 +2,13 @@
 //! exactly as sent (no percent-decoding), so `/v1/session%2Frefresh` is not
 //! `/v1/session/refresh`.
 
+use crate::core::error_code::ErrorCode;
 use crate::edge::cors::{apply_cors, preflight};
-use crate::edge::http::{header, json_response, request_method, ApiError};
+use crate::edge::error::ApiError;
+use crate::edge::request::{header, request_method};
+use crate::edge::response::json_response;
+use crate::edge::routes::{account as account_routes, admin as admin_routes, gatekeeper, session as session_routes};
 use crate::edge::settings::load_config;
-use crate::edge::{account_routes, admin_routes, session_routes};
 use serde::Serialize;
 use worker::{Context, Env, Method, Request, Response};
 
@@ -30,12 +33,15 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
     );
 
     if segments.get(1) == Some(&"v1") && !known_method {
-        return ApiError::new(405, "method_not_allowed", "unsupported method").into_response();
+        return ApiError::new(ErrorCode::MethodNotAllowed).into_response();
     }
 
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"health") && segments.len() == 3 {
         return match method {
-            Method::Get => json_response(200, &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") }),
+            Method::Get => json_response(
+                200,
+                &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            ),
             _ => method_not_allowed("GET"),
         };
     }
@@ -55,7 +61,7 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
 
     if segments.get(1) != Some(&"v1") {
         let response = match &config.gate {
-            Some(gate) => crate::edge::gatekeeper::handle_gated(req, &env, &ctx, &config, gate).await,
+            Some(gate) => gatekeeper::handle_gated(req, &env, &ctx, &config, gate).await,
             None => Err(ApiError::not_found()),
         };
         // The origin's response goes back exactly as it came: no CORS headers added.
@@ -119,7 +125,7 @@ fn openapi_response() -> Response {
 }
 
 fn method_not_allowed(allow: &str) -> Response {
-    let mut response = ApiError::new(405, "method_not_allowed", format!("use {allow}")).into_response();
+    let mut response = ApiError::with_message(ErrorCode::MethodNotAllowed, format!("use {allow}")).into_response();
     let _ = response.headers_mut().set("Allow", allow);
     response
 }

@@ -15,18 +15,10 @@ pub struct SessionStore {
 }
 
 /// Stored beside each record so a KV `list` can describe sessions without a `get` per
-/// key (the admin listing across accounts). Holds no secret.
-#[derive(Serialize)]
-struct KeyMetadata<'a> {
-    account_id: &'a str,
-    session_id: &'a str,
-    expires_at: UnixSeconds,
-    absolute_expires_at: UnixSeconds,
-}
-
-/// A session as the fleet-wide listing shows it, read back from key metadata.
+/// key (the admin listing across accounts). Holds no secret. A storage format
+/// (docs/storage.md), never sent to clients as is: `views::FleetSession` is.
 #[derive(Serialize, Deserialize)]
-pub struct ListedKey {
+pub struct KeyMetadata {
     pub account_id: String,
     pub session_id: String,
     pub expires_at: UnixSeconds,
@@ -65,8 +57,8 @@ impl SessionStore {
 
     pub async fn put(&self, hash: &TokenHash, record: &SessionRecord, ttl_secs: u64) -> Result<(), StoreError> {
         let metadata = KeyMetadata {
-            account_id: record.account_id.as_str(),
-            session_id: record.session_id.as_str(),
+            account_id: record.account_id.as_str().to_owned(),
+            session_id: record.session_id.as_str().to_owned(),
             expires_at: record.idle_expires_at,
             absolute_expires_at: record.absolute_expires_at,
         };
@@ -90,7 +82,7 @@ impl SessionStore {
         limit: u32,
         cursor: Option<String>,
         now: UnixSeconds,
-    ) -> Result<(Vec<ListedKey>, Option<String>), StoreError> {
+    ) -> Result<(Vec<KeyMetadata>, Option<String>), StoreError> {
         let mut request = self.kv.list().prefix(crate::core::token::KV_KEY_PREFIX.to_owned()).limit(u64::from(limit));
         if let Some(cursor) = cursor {
             request = request.cursor(cursor);
@@ -99,7 +91,7 @@ impl SessionStore {
         let sessions = page
             .keys
             .into_iter()
-            .filter_map(|key| serde_json::from_value::<ListedKey>(key.metadata?).ok())
+            .filter_map(|key| serde_json::from_value::<KeyMetadata>(key.metadata?).ok())
             .filter(|s| s.expires_at > now && s.absolute_expires_at > now)
             .collect();
         let cursor = if page.list_complete { None } else { page.cursor };

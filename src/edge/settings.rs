@@ -2,9 +2,9 @@
 
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::{Config, ConfigError};
+use crate::edge::error::ApiError;
 use std::cell::RefCell;
 use std::rc::Rc;
-use crate::edge::http::ApiError;
 use worker::Env;
 
 thread_local! {
@@ -22,7 +22,7 @@ pub fn load_config(env: &Env) -> Result<Rc<Config>, ApiError> {
             .get_or_insert_with(|| Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string())).map(Rc::new))
             .clone()
     });
-    parsed.map_err(|e| ApiError::new(500, "invalid_config", e.to_string()))
+    parsed.map_err(ApiError::from)
 }
 
 /// The `ADMIN_KEY` secret (`.dev.vars` locally, `wrangler secret put` in production).

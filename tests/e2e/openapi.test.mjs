@@ -69,13 +69,5 @@ test("every documented operation is answered, and nothing undocumented is", asyn
   assert.deepEqual(mismatches, []);
 });
 
-test("every error code the document lists is a string the worker can send", async () => {
-  const codes = doc.components.schemas.Error.properties.error.enum;
-  const sources = ["src/edge/http.rs", "src/edge/router.rs", "src/edge/session_routes.rs", "src/edge/account_routes.rs", "src/edge/admin_routes.rs", "src/edge/gatekeeper.rs", "src/edge/cors.rs", "src/edge/account_object.rs", "src/edge/account_client.rs", "src/edge/settings.rs"]
-    .map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), "utf8"))
-    .join("\n");
-  const emitted = new Set([...sources.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]));
-  for (const code of codes) assert.ok(emitted.has(code), `${code} is documented but never sent`);
-  const sent = [...sources.matchAll(/ApiError::(?:new|bad_request|unauthorized)\(\s*(?:\d+,\s*)?"([a-z_]+)"/g)].map((m) => m[1]);
-  for (const code of sent) assert.ok(codes.includes(code), `${code} is sent but not documented`);
-});
+// The error codes the worker can send are checked against this document by a host test
+// (tests/core_error_codes.rs), from the core's ErrorCode enum rather than from source text.

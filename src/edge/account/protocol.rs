@@ -2,28 +2,32 @@
 //! request; the reply type depends on the command. Plain data: no token ever crosses
 //! this boundary (the edge sends the token's hash), so the Durable Object, its storage
 //! and its logs never see a plaintext token.
+//!
+//! Every field is a validated core type: a hash or id that decodes here is well formed,
+//! and nothing downstream parses or compares it as a string again.
 
+use crate::core::event::RevokeReason;
+use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
-use crate::core::token::SessionId;
+use crate::core::token::{SessionId, TokenHash};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AccountCommand {
     /// Index a new session, evicting the oldest past the limit, and publish it to KV.
-    Create { record: SessionRecord, token_hash: String },
-    /// Use of a session: extend its idle deadline if the policy says it is due.
-    /// `forced` ignores the touch interval (an explicit refresh).
-    Touch { session_id: SessionId, token_hash: String, forced: bool },
+    Create { record: SessionRecord, token_hash: TokenHash },
+    /// Extend a session's idle deadline if the policy says it is due for this kind.
+    Touch { session_id: SessionId, token_hash: TokenHash, kind: TouchKind },
     /// Revoke one session of this account. Ids of other accounts are simply not found.
     /// With `caller`, the command is refused unless the caller's own session is live.
-    Revoke { session_id: SessionId, reason: String, caller: Option<SessionId> },
+    Revoke { session_id: SessionId, reason: RevokeReason, caller: Option<SessionId> },
     /// Revoke every session of the account except `except` (log out everywhere / others).
-    RevokeAll { except: Option<SessionId>, reason: String, caller: Option<SessionId> },
+    RevokeAll { except: Option<SessionId>, reason: RevokeReason, caller: Option<SessionId> },
     /// The account's live sessions, newest first.
     List { limit: u32, caller: Option<SessionId> },
     /// Strong validation: the index's own view of one session.
-    Verify { session_id: SessionId, token_hash: String },
+    Verify { session_id: SessionId, token_hash: TokenHash },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -31,22 +35,19 @@ pub struct CreateReply {
     pub evicted: Vec<SessionId>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "snake_case")]
-pub enum TouchOutcome {
-    Extended,
-    NotDue,
-    ExpiredIdle,
-    ExpiredAbsolute,
+/// What a touch did.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TouchReply {
+    /// The idle deadline moved; KV and the index hold this record.
+    Extended { record: SessionRecord },
+    /// Valid, nothing to write: the touch interval has not passed, or the deadline is
+    /// already at the absolute cap.
+    NotDue { record: SessionRecord },
+    /// The session has ended by its own deadlines; nothing was written.
+    Expired { validity: Validity },
     /// Not in the index: revoked, evicted or never created. Nothing was written.
     NotFound,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct TouchReply {
-    pub outcome: TouchOutcome,
-    /// The session as the index now holds it (absent when not found).
-    pub record: Option<SessionRecord>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +67,6 @@ pub struct ListReply {
 
 #[derive(Serialize, Deserialize)]
 pub struct VerifyReply {
-    /// The indexed record, if the session is in the index (valid or not).
+    /// The indexed record, if the session is in the index under this hash (valid or not).
     pub record: Option<SessionRecord>,
 }

@@ -3,15 +3,18 @@
 //! anything.
 
 use crate::core::config::Config;
+use crate::core::error_code::ErrorCode;
 use crate::core::gate::{
     is_dropped_request_header, is_html_navigation, is_identity_header, is_session_bearer, login_redirect, return_to,
     strip_cookie, GateConfig,
 };
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
-use crate::edge::http::{header, log_error, request_method, ApiError};
+use crate::edge::auth::{authenticate, require_trusted_origin, schedule_touch};
+use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
-use crate::edge::session_routes::{authenticate, require_trusted_origin, schedule_touch};
+use crate::edge::request::{header, request_method};
+use crate::edge::response::redirect;
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use worker::{web_sys, AbortController, Context, Delay, Env, Fetch, Headers, Request, Response};
@@ -19,7 +22,13 @@ use worker::{web_sys, AbortController, Context, Delay, Env, Fetch, Headers, Requ
 /// A request outside `/v1/`: forwarded on a public path, forwarded with the session's
 /// identity when the session is valid, otherwise refused (a redirect to the login page
 /// for browser navigations, the same 401 JSON as `GET /v1/session` for everything else).
-pub async fn handle_gated(req: Request, env: &Env, ctx: &Context, config: &Config, gate: &GateConfig) -> Result<Response, ApiError> {
+pub async fn handle_gated(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+    gate: &GateConfig,
+) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| ApiError::internal("request url", e))?;
     let method = request_method(&req);
 
@@ -38,7 +47,7 @@ pub async fn handle_gated(req: Request, env: &Env, ctx: &Context, config: &Confi
             schedule_touch(ctx, env, config, &auth, now)?;
             forward(req, &method, &url, gate, &config.cookie_name, Some(&auth.record)).await
         }
-        Err(refused) if refused.status < 500 => match &gate.login_url {
+        Err(refused) if refused.status() < 500 => match &gate.login_url {
             Some(login) if is_html_navigation(&method, header(&req, "Accept").as_deref()) => {
                 Ok(redirect(&login_redirect(login, &return_to(url.path(), url.query()))))
             }
@@ -46,13 +55,6 @@ pub async fn handle_gated(req: Request, env: &Env, ctx: &Context, config: &Confi
         },
         Err(failure) => Err(failure),
     }
-}
-
-fn redirect(location: &str) -> Response {
-    let headers = Headers::new();
-    let _ = headers.set("Location", location);
-    let _ = headers.set("Cache-Control", "no-store");
-    Response::empty().expect("empty response").with_status(302).with_headers(headers)
 }
 
 /// Sends the request on to the origin and returns the origin's response as it is.
@@ -137,11 +139,11 @@ async fn forward(
         Some(Ok(response)) => Ok(response),
         Some(Err(e)) => {
             log_error("error", "gatekeeper: origin unreachable", &e);
-            Err(ApiError::new(502, "origin_unreachable", "the origin could not be reached"))
+            Err(ApiError::new(ErrorCode::OriginUnreachable))
         }
         None => {
             controller.abort();
-            Err(ApiError::new(502, "origin_timeout", "the origin did not answer in time"))
+            Err(ApiError::new(ErrorCode::OriginTimeout))
         }
     }
 }

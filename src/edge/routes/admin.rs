@@ -1,44 +1,29 @@
-//! The admin API, for the origin: authenticated by `Authorization: Bearer <ADMIN_KEY>`,
-//! compared in constant time, and refused outright when no key is configured.
+//! The admin API, for the origin's servers: every handler first passes
+//! [`require_admin`] (a key compared in constant time, refused outright when none is
+//! configured).
 
 use crate::core::account::AccountId;
-use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::cookie::session_cookie;
-use crate::core::credentials::bearer_value;
+use crate::core::error_code::ErrorCode;
+use crate::core::event::RevokeReason;
 use crate::core::policy::LifetimeOverrides;
 use crate::core::record::SessionMeta;
 use crate::core::timestamp::rfc3339;
 use crate::core::token::SessionId;
-use crate::edge::account_client::AccountClient;
-use crate::edge::account_routes::{ListedSession, Listing, RevokedCount};
-use crate::edge::http::{header, json_response, limit_param, no_content, query_param, read_optional_json, ApiError};
-use crate::edge::session_store::SessionStore;
+use crate::edge::account::client::AccountClient;
+use crate::edge::auth::require_admin;
+use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::settings::admin_key;
+use crate::edge::request::{limit_param, query_param, read_optional_json};
+use crate::edge::response::{json_response, no_content};
+use crate::edge::session_store::SessionStore;
+use crate::edge::views::{FleetListing, FleetSession, ListedSession, Listing, RevokedCount};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response};
 
-/// Fails closed: no key configured means no admin API.
-pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
-    let key = match admin_key(env) {
-        AdminKeyState::NotConfigured => {
-            return Err(ApiError::new(403, "admin_disabled", "the admin API is disabled: ADMIN_KEY is not configured"))
-        }
-        AdminKeyState::TooShort => {
-            return Err(ApiError::new(500, "invalid_config", "invalid configuration: ADMIN_KEY must be at least 32 characters"))
-        }
-        AdminKeyState::Configured(key) => key,
-    };
-    let presented = header(req, "Authorization");
-    match presented.as_deref().and_then(bearer_value) {
-        Some(candidate) if key.verify(candidate) => Ok(()),
-        _ => Err(ApiError::unauthorized("invalid_admin_key", "a valid admin key is required")),
-    }
-}
-
-pub fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    AccountId::parse(raw).map_err(|e| ApiError::bad_request("invalid_account_id", e.to_string()))
+fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
+    AccountId::parse(raw).map_err(|e| ApiError::with_message(ErrorCode::InvalidAccountId, e.to_string()))
 }
 
 #[derive(Deserialize, Default)]
@@ -64,20 +49,26 @@ struct CreatedSession<'a> {
 }
 
 /// `POST /v1/admin/accounts/{account_id}/sessions`
-pub async fn handle_create(mut req: Request, env: &Env, config: &Config, raw_account_id: &str) -> Result<Response, ApiError> {
+pub async fn handle_create(
+    mut req: Request,
+    env: &Env,
+    config: &Config,
+    raw_account_id: &str,
+) -> Result<Response, ApiError> {
     require_admin(&req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
     let body: CreateSessionBody = read_optional_json(&mut req).await?;
     let meta = SessionMeta { ip: body.ip, user_agent: body.user_agent, label: body.label };
-    meta.validate().map_err(|e| ApiError::bad_request("invalid_metadata", e.to_string()))?;
-    let overrides = LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
+    meta.validate().map_err(|e| ApiError::with_message(ErrorCode::InvalidMetadata, e.to_string()))?;
+    let overrides =
+        LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
 
     let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
     let now = platform::now();
     let record = config
         .policy
         .start(account_id, token.session_id(), meta, overrides, now)
-        .map_err(|e| ApiError::bad_request("invalid_lifetime", e.to_string()))?;
+        .map_err(|e| ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string()))?;
     let evicted = AccountClient::for_account(env, &record.account_id)?.create(&record, &token.hash()).await?;
 
     let body = CreatedSession {
@@ -117,29 +108,27 @@ pub async fn handle_list_account(req: &Request, env: &Env, raw_account_id: &str)
 pub async fn handle_revoke_account(req: &Request, env: &Env, raw_account_id: &str) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
-    let revoked = AccountClient::for_account(env, &account_id)?.revoke_all(None, "admin_revoke_all", None).await?;
+    let revoked =
+        AccountClient::for_account(env, &account_id)?.revoke_all(None, RevokeReason::AdminRevokeAll, None).await?;
     Ok(json_response(200, &RevokedCount { revoked }))
 }
 
 /// `DELETE /v1/admin/accounts/{account_id}/sessions/{session_id}`: 204, or 404 when the
 /// session is not this account's.
-pub async fn handle_revoke_session(req: &Request, env: &Env, raw_account_id: &str, raw_session_id: &str) -> Result<Response, ApiError> {
+pub async fn handle_revoke_session(
+    req: &Request,
+    env: &Env,
+    raw_account_id: &str,
+    raw_session_id: &str,
+) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
-    let not_found = || ApiError::new(404, "session_not_found", "no session with this id in this account");
+    let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
-    if !AccountClient::for_account(env, &account_id)?.revoke(&session_id, "admin_revoke", None).await? {
+    if !AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::AdminRevoke, None).await? {
         return Err(not_found());
     }
     Ok(no_content())
-}
-
-#[derive(Serialize)]
-struct FleetListing {
-    sessions: Vec<crate::edge::session_store::ListedKey>,
-    /// Pass back as `?cursor=` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cursor: Option<String>,
 }
 
 /// `GET /v1/admin/sessions?limit=&cursor=`: active sessions across all accounts, from
@@ -149,18 +138,32 @@ pub async fn handle_list_fleet(req: &Request, env: &Env) -> Result<Response, Api
     require_admin(req, env)?;
     let limit = limit_param(req, FLEET_LIST_DEFAULT, FLEET_LIST_CAP)?;
     let cursor = query_param(req, "cursor");
-    let invalid_cursor = || ApiError::bad_request("invalid_cursor", "cursor must be one returned by a previous page");
+    let invalid_cursor = || ApiError::new(ErrorCode::InvalidCursor);
     if let Some(c) = &cursor {
-        let plausible = !c.is_empty() && c.len() <= 1024 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=+/.".contains(&b));
+        let plausible =
+            !c.is_empty() && c.len() <= 1024 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=+/.".contains(&b));
         if !plausible {
             return Err(invalid_cursor());
         }
     }
     let supplied_cursor = cursor.is_some();
     let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
-    let (sessions, cursor) = store.list_live(limit, cursor, platform::now()).await.map_err(|e| {
+    let (keys, cursor) = store.list_live(limit, cursor, platform::now()).await.map_err(|e| {
         // KV rejects a cursor it did not issue; that is the caller's mistake.
-        if supplied_cursor { invalid_cursor() } else { ApiError::internal("SESSIONS list", e) }
+        if supplied_cursor {
+            invalid_cursor()
+        } else {
+            ApiError::internal("SESSIONS list", e)
+        }
     })?;
+    let sessions = keys
+        .iter()
+        .map(|k| FleetSession {
+            account_id: &k.account_id,
+            session_id: &k.session_id,
+            expires_at: k.expires_at,
+            absolute_expires_at: k.absolute_expires_at,
+        })
+        .collect();
     Ok(json_response(200, &FleetListing { sessions, cursor }))
 }

@@ -1,0 +1,204 @@
+//! The account Durable Object's SQLite storage: its index of sessions and its outbox of
+//! KV deletes. The layout is documented in docs/storage.md.
+//!
+//! One rule holds by construction: **no row leaves the index without its KV key queued
+//! for deletion.** [`SessionIndex::remove`] and [`SessionIndex::remove_expired`] are the
+//! only deletes, and each queues the key and drops the row in one synchronous step (one
+//! implicit SQLite transaction), so a reset can never lose a key that KV still serves.
+
+use crate::core::policy::IndexEntry;
+use crate::core::record::{DecodeError, SessionRecord};
+use crate::core::token::{SessionId, TokenHash, KV_KEY_PREFIX};
+use crate::core::UnixSeconds;
+use serde::Deserialize;
+use std::fmt;
+use worker::{SqlStorage, SqlStorageValue};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id          TEXT PRIMARY KEY,
+    token_hash          TEXT NOT NULL UNIQUE,
+    created_at          INTEGER NOT NULL,
+    idle_expires_at     INTEGER NOT NULL,
+    absolute_expires_at INTEGER NOT NULL,
+    record              TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_kv_deletes (
+    kv_key TEXT PRIMARY KEY
+);";
+
+/// Why the index could not answer.
+#[derive(Debug)]
+pub enum IndexError {
+    Sql(String),
+    /// A stored record this build cannot read.
+    Decode(DecodeError),
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IndexError::Sql(e) => write!(f, "sql: {e}"),
+            IndexError::Decode(e) => write!(f, "index row: {e}"),
+        }
+    }
+}
+
+/// One session in the index.
+#[derive(Deserialize)]
+pub struct IndexRow {
+    pub session_id: SessionId,
+    pub token_hash: TokenHash,
+    record: String,
+}
+
+impl IndexRow {
+    pub fn record(&self) -> Result<SessionRecord, IndexError> {
+        SessionRecord::decode(self.record.as_bytes()).map_err(IndexError::Decode)
+    }
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    session_id: SessionId,
+    created_at: i64,
+    seq: i64,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    kv_key: String,
+}
+
+#[derive(Deserialize)]
+struct NextDeadline {
+    next: Option<i64>,
+}
+
+pub struct SessionIndex {
+    sql: SqlStorage,
+}
+
+impl SessionIndex {
+    /// Opens the index, creating its tables if this object has none yet. Synchronous and
+    /// idempotent; a failure here surfaces on the first query.
+    pub fn open(sql: SqlStorage) -> Self {
+        let _ = sql.exec(SCHEMA, None);
+        SessionIndex { sql }
+    }
+
+    pub fn get(&self, session_id: &SessionId) -> Result<Option<IndexRow>, IndexError> {
+        let rows: Vec<IndexRow> = self.query(
+            "SELECT session_id, token_hash, record FROM sessions WHERE session_id = ?",
+            vec![session_id.as_str().into()],
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub fn all(&self) -> Result<Vec<IndexRow>, IndexError> {
+        self.query("SELECT session_id, token_hash, record FROM sessions", vec![])
+    }
+
+    /// Live sessions, newest first. Expired rows never show, even before the alarm has
+    /// removed them. Same-second sessions: the last indexed first.
+    pub fn live(&self, limit: u32, now: UnixSeconds) -> Result<Vec<IndexRow>, IndexError> {
+        self.query(
+            "SELECT session_id, token_hash, record FROM sessions
+             WHERE idle_expires_at > ? AND absolute_expires_at > ?
+             ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            vec![now.into(), now.into(), i64::from(limit).into()],
+        )
+    }
+
+    /// Every row as eviction sees it, with its insertion order.
+    pub fn entries(&self) -> Result<Vec<IndexEntry>, IndexError> {
+        let rows: Vec<EntryRow> = self.query("SELECT session_id, created_at, rowid AS seq FROM sessions", vec![])?;
+        Ok(rows
+            .into_iter()
+            .map(|e| IndexEntry { session_id: e.session_id, created_at: e.created_at, seq: e.seq })
+            .collect())
+    }
+
+    pub fn insert(&self, record: &SessionRecord, hash: &TokenHash) -> Result<(), IndexError> {
+        self.exec(
+            "INSERT INTO sessions (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record)
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                record.session_id.as_str().into(),
+                hash.as_str().into(),
+                record.created_at.into(),
+                record.idle_expires_at.into(),
+                record.absolute_expires_at.into(),
+                record.encode().into(),
+            ],
+        )
+    }
+
+    /// Stores a touched record (its idle deadline and last use moved).
+    pub fn update(&self, record: &SessionRecord) -> Result<(), IndexError> {
+        self.exec(
+            "UPDATE sessions SET idle_expires_at = ?, record = ? WHERE session_id = ?",
+            vec![record.idle_expires_at.into(), record.encode().into(), record.session_id.as_str().into()],
+        )
+    }
+
+    /// Drops one row and queues its KV key for deletion, in one synchronous step.
+    pub fn remove(&self, session_id: &SessionId) -> Result<(), IndexError> {
+        self.exec(
+            "INSERT OR IGNORE INTO pending_kv_deletes (kv_key)
+             SELECT ? || token_hash FROM sessions WHERE session_id = ?",
+            vec![KV_KEY_PREFIX.into(), session_id.as_str().into()],
+        )?;
+        self.exec("DELETE FROM sessions WHERE session_id = ?", vec![session_id.as_str().into()])
+    }
+
+    /// Drops rows whose session can no longer be valid, queueing their KV keys.
+    pub fn remove_expired(&self, now: UnixSeconds) -> Result<(), IndexError> {
+        let expired = "idle_expires_at <= ? OR absolute_expires_at <= ?";
+        self.exec(
+            &format!(
+                "INSERT OR IGNORE INTO pending_kv_deletes (kv_key) SELECT ? || token_hash FROM sessions WHERE {expired}"
+            ),
+            vec![KV_KEY_PREFIX.into(), now.into(), now.into()],
+        )?;
+        self.exec(&format!("DELETE FROM sessions WHERE {expired}"), vec![now.into(), now.into()])
+    }
+
+    /// KV keys whose delete has not yet succeeded.
+    pub fn pending_deletes(&self) -> Result<Vec<String>, IndexError> {
+        let rows: Vec<KeyRow> = self.query("SELECT kv_key FROM pending_kv_deletes", vec![])?;
+        Ok(rows.into_iter().map(|r| r.kv_key).collect())
+    }
+
+    pub fn has_pending_deletes(&self) -> Result<bool, IndexError> {
+        let rows: Vec<KeyRow> = self.query("SELECT kv_key FROM pending_kv_deletes LIMIT 1", vec![])?;
+        Ok(!rows.is_empty())
+    }
+
+    /// A KV delete succeeded: the key leaves the outbox.
+    pub fn forget_pending(&self, kv_key: &str) -> Result<(), IndexError> {
+        self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![kv_key.into()])
+    }
+
+    /// The earliest deadline of any indexed session.
+    pub fn next_deadline(&self) -> Result<Option<UnixSeconds>, IndexError> {
+        let rows: Vec<NextDeadline> =
+            self.query("SELECT MIN(MIN(idle_expires_at, absolute_expires_at)) AS next FROM sessions", vec![])?;
+        Ok(rows.into_iter().next().and_then(|r| r.next))
+    }
+
+    fn exec(&self, statement: &str, bindings: Vec<SqlStorageValue>) -> Result<(), IndexError> {
+        self.sql.exec(statement, bindings).map(|_| ()).map_err(|e| IndexError::Sql(e.to_string()))
+    }
+
+    fn query<T: serde::de::DeserializeOwned>(
+        &self,
+        statement: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, IndexError> {
+        self.sql
+            .exec(statement, bindings)
+            .and_then(|cursor| cursor.to_array())
+            .map_err(|e| IndexError::Sql(e.to_string()))
+    }
+}

@@ -1,0 +1,292 @@
+//! `AccountSessions`: one Durable Object per account, the source of truth for that
+//! account's sessions. (The class name is fixed: the wrangler migration names it.)
+//!
+//! It keeps the account's [`SessionIndex`] and is the only writer of their KV records.
+//! Every command runs under one async lock from its first read to its last KV write, so
+//! commands for one account never interleave: a touch that starts after a revoke finds
+//! no row and writes nothing, and one that started before finishes its KV write before
+//! the revoke's delete is sent. (A Durable Object's input gate alone does not give this:
+//! it admits new events while the object awaits KV.)
+//!
+//! Revocation is crash-safe through the index's outbox: a row never leaves without its KV
+//! key queued; [`AccountSessions::settle`] then sends the deletes, and the alarm retries
+//! any that failed.
+
+use crate::core::error_code::ErrorCode;
+use crate::core::event::{RevokeReason, SessionEvent};
+use crate::core::policy::{Policy, Touch, TouchKind, Validity};
+use crate::core::record::SessionRecord;
+use crate::core::token::{SessionId, TokenHash};
+use crate::core::UnixSeconds;
+use crate::edge::account::index::{IndexError, SessionIndex};
+use crate::edge::account::protocol::*;
+use crate::edge::error::{log_error, ApiError};
+use crate::edge::events::emit;
+use crate::edge::platform;
+use crate::edge::response::json_response;
+use crate::edge::session_store::SessionStore;
+use crate::edge::settings::load_config;
+use futures_util::lock::Mutex;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
+
+/// How long to wait before retrying KV deletes that failed.
+const PENDING_RETRY_SECS: i64 = 10;
+
+#[durable_object]
+pub struct AccountSessions {
+    state: State,
+    env: Env,
+    index: SessionIndex,
+    /// Serialises commands end to end, including their KV I/O.
+    serial: Mutex<()>,
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        ApiError::internal("account: index", e)
+    }
+}
+
+impl DurableObject for AccountSessions {
+    fn new(state: State, env: Env) -> Self {
+        let index = SessionIndex::open(state.storage().sql());
+        AccountSessions { state, env, index, serial: Mutex::new(()) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        Ok(self.handle(&mut req).await.unwrap_or_else(ApiError::into_response))
+    }
+
+    /// Housekeeping: drop expired rows, retry pending KV deletes, re-arm. A failure is
+    /// logged with its detail and thrown, so the runtime retries the alarm.
+    async fn alarm(&self) -> Result<Response> {
+        let _guard = self.serial.lock().await;
+        let now = platform::now();
+        let outcome = match SessionStore::from_env(&self.env) {
+            Ok(store) => match self.index.remove_expired(now) {
+                Ok(()) => {
+                    self.settle(&store, now).await;
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(()) => Response::ok(""),
+            Err(detail) => {
+                log_error("error", "account: alarm", &detail);
+                Err(worker::Error::RustError("account housekeeping failed".into()))
+            }
+        }
+    }
+}
+
+impl AccountSessions {
+    async fn handle(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
+        let body = req.bytes().await.map_err(|e| ApiError::internal("account: read command", e))?;
+        let command: AccountCommand =
+            serde_json::from_slice(&body).map_err(|e| ApiError::internal("account: decode command", e))?;
+        let policy = load_config(&self.env)?.policy;
+        let store = SessionStore::from_env(&self.env).map_err(|e| ApiError::internal("account: KV binding", e))?;
+
+        let _guard = self.serial.lock().await;
+        let now = platform::now();
+        match command {
+            AccountCommand::Create { record, token_hash } => {
+                let evicted = self.create(&policy, &store, record, &token_hash, now).await?;
+                Ok(json_response(200, &CreateReply { evicted }))
+            }
+            AccountCommand::Touch { session_id, token_hash, kind } => {
+                let reply = self.touch(&policy, &store, &session_id, &token_hash, kind, now).await?;
+                Ok(json_response(200, &reply))
+            }
+            AccountCommand::Revoke { session_id, reason, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                let revoked = self.revoke(&store, &session_id, reason, now).await?;
+                Ok(json_response(200, &RevokeReply { revoked }))
+            }
+            AccountCommand::RevokeAll { except, reason, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                let revoked = self.revoke_all(&store, except.as_ref(), reason, now).await?;
+                Ok(json_response(200, &RevokeAllReply { revoked }))
+            }
+            AccountCommand::List { limit, caller } => {
+                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                let sessions = self.index.live(limit, now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
+                Ok(json_response(200, &ListReply { sessions }))
+            }
+            AccountCommand::Verify { session_id, token_hash } => {
+                let record = match self.index.get(&session_id)? {
+                    Some(row) if row.token_hash == token_hash => Some(row.record()?),
+                    _ => None,
+                };
+                Ok(json_response(200, &VerifyReply { record }))
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        policy: &Policy,
+        store: &SessionStore,
+        record: SessionRecord,
+        hash: &TokenHash,
+        now: UnixSeconds,
+    ) -> std::result::Result<Vec<SessionId>, ApiError> {
+        // Index first, then KV: a KV record the index does not know could never be
+        // revoked. Evictions are decided now but applied only once the new session is
+        // published, so a failed create evicts nobody.
+        self.index.remove_expired(now)?;
+        let evicted = policy.evict(&self.index.entries()?);
+        self.index.insert(&record, hash)?;
+        self.schedule_housekeeping(now).await;
+
+        if let Err(e) = store.put(hash, &record, policy.kv_ttl(&record, now)).await {
+            // Not published (or published despite the error): drop the row, which queues
+            // its key, so nothing the index does not know can stay in KV.
+            self.index.remove(&record.session_id)?;
+            self.settle(store, now).await;
+            return Err(ApiError::internal("account: publish new session", e));
+        }
+        for session_id in &evicted {
+            self.index.remove(session_id)?;
+        }
+        emit(SessionEvent::Created, &record.account_id, &record.session_id, now);
+        for session_id in &evicted {
+            emit(SessionEvent::Evicted, &record.account_id, session_id, now);
+        }
+        self.settle(store, now).await;
+        Ok(evicted)
+    }
+
+    async fn touch(
+        &self,
+        policy: &Policy,
+        store: &SessionStore,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        kind: TouchKind,
+        now: UnixSeconds,
+    ) -> std::result::Result<TouchReply, ApiError> {
+        let Some(row) = self.index.get(session_id)? else { return Ok(TouchReply::NotFound) };
+        if row.token_hash != *hash {
+            return Ok(TouchReply::NotFound);
+        }
+        let record = row.record()?;
+        match policy.extend_for(kind, &record, now) {
+            Touch::NotDue => Ok(TouchReply::NotDue { record }),
+            Touch::Expired(validity) => Ok(TouchReply::Expired { validity }),
+            Touch::Extended(extended) => {
+                // KV first, then the index: if the write fails, the index still holds
+                // the old deadline, so the next touch is due again and retries it.
+                // (The lock keeps a revoke from running in between.)
+                store
+                    .put(hash, &extended, policy.kv_ttl(&extended, now))
+                    .await
+                    .map_err(|e| ApiError::internal("account: publish touch", e))?;
+                self.index.update(&extended)?;
+                emit(SessionEvent::Refreshed(kind), &extended.account_id, session_id, now);
+                Ok(TouchReply::Extended { record: extended })
+            }
+        }
+    }
+
+    async fn revoke(
+        &self,
+        store: &SessionStore,
+        session_id: &SessionId,
+        reason: RevokeReason,
+        now: UnixSeconds,
+    ) -> std::result::Result<bool, ApiError> {
+        let Some(row) = self.index.get(session_id)? else { return Ok(false) };
+        self.index.remove(session_id)?;
+        // An unreadable row is still revoked; it only goes unannounced.
+        if let Ok(record) = row.record() {
+            emit(SessionEvent::Revoked(reason), &record.account_id, session_id, now);
+        }
+        self.settle(store, now).await;
+        Ok(true)
+    }
+
+    /// Revokes every session of the account except `except`; returns how many.
+    async fn revoke_all(
+        &self,
+        store: &SessionStore,
+        except: Option<&SessionId>,
+        reason: RevokeReason,
+        now: UnixSeconds,
+    ) -> std::result::Result<u32, ApiError> {
+        // Expired rows are housekeeping, not revocations: neither counted nor logged.
+        self.index.remove_expired(now)?;
+        let mut revoked = 0;
+        for row in self.index.all()? {
+            if Some(&row.session_id) == except {
+                continue;
+            }
+            self.index.remove(&row.session_id)?;
+            revoked += 1;
+            if let Ok(record) = row.record() {
+                emit(SessionEvent::Revoked(reason), &record.account_id, &row.session_id, now);
+            }
+        }
+        self.settle(store, now).await;
+        Ok(revoked)
+    }
+
+    /// Account-scoped commands from a session holder run only while the caller's own
+    /// session is live in the index: a revoked session cannot list or revoke others,
+    /// even while KV still has its stale copy.
+    fn require_live_caller(
+        &self,
+        policy: &Policy,
+        caller: Option<&SessionId>,
+        now: UnixSeconds,
+    ) -> std::result::Result<(), ApiError> {
+        let Some(caller) = caller else { return Ok(()) };
+        let Some(row) = self.index.get(caller)? else {
+            return Err(ApiError::new(ErrorCode::SessionNotFound));
+        };
+        match policy.check(&row.record()?, now) {
+            Validity::Valid => Ok(()),
+            _ => Err(ApiError::new(ErrorCode::SessionExpired)),
+        }
+    }
+
+    /// Finishes a command that queued KV deletes: arms the alarm first, then sends the
+    /// deletes, so a reset halfway through the flush still leaves a retry scheduled.
+    async fn settle(&self, store: &SessionStore, now: UnixSeconds) {
+        self.schedule_housekeeping(now).await;
+        self.flush_pending_deletes(store).await;
+    }
+
+    /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
+    async fn flush_pending_deletes(&self, store: &SessionStore) {
+        let Ok(keys) = self.index.pending_deletes() else { return };
+        for kv_key in keys {
+            match store.delete(&kv_key).await {
+                Ok(()) => {
+                    let _ = self.index.forget_pending(&kv_key);
+                }
+                // The key is a hash, not a token, but there is no need to log it.
+                Err(e) => log_error("warn", "account: KV delete failed, will retry", &e),
+            }
+        }
+    }
+
+    /// Arms the alarm for the next thing housekeeping must do: a retry of pending
+    /// deletes, or the earliest deadline in the index.
+    async fn schedule_housekeeping(&self, now: UnixSeconds) {
+        let retry = self.index.has_pending_deletes().unwrap_or(false).then_some(now + PENDING_RETRY_SECS);
+        let next_deadline = self.index.next_deadline().ok().flatten();
+        let Some(next) = [retry, next_deadline].into_iter().flatten().min() else { return };
+        let storage = self.state.storage();
+        let current = storage.get_alarm().await.ok().flatten();
+        let next_ms = next.max(now + 1) * 1000;
+        if current.is_none_or(|at| at > next_ms) {
+            // An absolute time: workers-rs reads a bare i64 as an offset from now.
+            let at = ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(next_ms as f64)));
+            let _ = storage.set_alarm(at).await;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Who is calling: the session holder (a cookie or bearer token checked against KV), the
+//! CSRF check on their cookie-authenticated writes, the idle touch their use schedules,
+//! and the admin (a key compared in constant time). Routes and the gatekeeper call these;
+//! none of them authenticates on its own.
+
+use crate::core::admin_key::AdminKeyState;
+use crate::core::config::{Config, ConfigError};
+use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialError, CredentialSource};
+use crate::core::error_code::ErrorCode;
+use crate::core::origin::{cookie_write_allowed, origin_of_url};
+use crate::core::policy::{Touch, TouchKind, Validity};
+use crate::core::record::SessionRecord;
+use crate::core::token::TokenHash;
+use crate::core::UnixSeconds;
+use crate::edge::account::client::AccountClient;
+use crate::edge::error::{log_error, ApiError};
+use crate::edge::request::header;
+use crate::edge::session_store::{SessionStore, StoreError};
+use crate::edge::settings::admin_key;
+use worker::{Context, Env, Request};
+
+/// A request whose token opened a currently valid session.
+pub struct Authenticated {
+    pub hash: TokenHash,
+    pub record: SessionRecord,
+    pub source: CredentialSource,
+}
+
+/// The request's credential, mapped to the API's error codes.
+pub fn credential(req: &Request, config: &Config) -> Result<Credential, ApiError> {
+    let cookie = header(req, "Cookie");
+    let authorization = header(req, "Authorization");
+    extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(|e| {
+        let code = match e {
+            CredentialError::Missing => ErrorCode::MissingToken,
+            CredentialError::Invalid(_) | CredentialError::NotBearer => ErrorCode::InvalidToken,
+            CredentialError::DuplicateCookie | CredentialError::Conflicting => ErrorCode::AmbiguousToken,
+            CredentialError::HeaderTooLarge => ErrorCode::HeaderTooLarge,
+        };
+        // The core's message says which rule failed, and never echoes the token.
+        ApiError::with_message(code, e.to_string())
+    })
+}
+
+/// One KV read, then the record's own deadlines (KV expiry is lazy; never trust it).
+pub async fn authenticate(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    now: UnixSeconds,
+) -> Result<Authenticated, ApiError> {
+    let Credential { token, source } = credential(req, config)?;
+    let hash = token.hash();
+    let record = load_record(env, &hash).await?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+    match config.policy.check(&record, now) {
+        Validity::Valid => Ok(Authenticated { hash, record, source }),
+        Validity::ExpiredIdle | Validity::ExpiredAbsolute => Err(ApiError::new(ErrorCode::SessionExpired)),
+    }
+}
+
+/// The KV record for a token hash. A record this build cannot read opens nothing: it
+/// reads as absent (fail closed), and the log says so.
+pub async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+    let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
+    match store.get(hash).await {
+        Ok(record) => Ok(record),
+        Err(StoreError::Undecodable(e)) => {
+            log_error("error", "undecodable session record", &e);
+            Ok(None)
+        }
+        Err(e) => Err(ApiError::internal("SESSIONS get", e)),
+    }
+}
+
+/// Refuses cookie-authenticated writes from foreign browser origins (CSRF).
+pub fn require_trusted_origin(req: &Request, config: &Config, source: CredentialSource) -> Result<(), ApiError> {
+    if source != CredentialSource::Cookie {
+        return Ok(());
+    }
+    let url = req.url().map(|u| u.to_string()).unwrap_or_default();
+    let allowed = cookie_write_allowed(
+        &config.allowed_origins,
+        origin_of_url(&url),
+        header(req, "Origin").as_deref(),
+        header(req, "Sec-Fetch-Site").as_deref(),
+    );
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::OriginNotAllowed))
+    }
+}
+
+/// When use should extend the session, asks the account's Durable Object to do it after
+/// the response has gone (`waitUntil`): the hot path never waits for a write.
+pub fn schedule_touch(
+    ctx: &Context,
+    env: &Env,
+    config: &Config,
+    auth: &Authenticated,
+    now: UnixSeconds,
+) -> Result<(), ApiError> {
+    if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
+        let client = AccountClient::for_account(env, &auth.record.account_id)?;
+        let session_id = auth.record.session_id.clone();
+        let hash = auth.hash.clone();
+        ctx.wait_until(async move {
+            // A failed touch changes nothing; the next request will try again.
+            if let Err(e) = client.touch(&session_id, &hash, TouchKind::Use).await {
+                e.log_if_internal();
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The admin API's gate. Fails closed: no key configured means no admin API.
+pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let key = match admin_key(env) {
+        AdminKeyState::NotConfigured => return Err(ApiError::new(ErrorCode::AdminDisabled)),
+        AdminKeyState::TooShort => {
+            return Err(ConfigError { variable: "ADMIN_KEY", reason: "must be at least 32 characters".into() }.into())
+        }
+        AdminKeyState::Configured(key) => key,
+    };
+    let presented = header(req, "Authorization");
+    match presented.as_deref().and_then(bearer_value) {
+        Some(candidate) if key.verify(candidate) => Ok(()),
+        _ => Err(ApiError::new(ErrorCode::InvalidAdminKey)),
+    }
+}

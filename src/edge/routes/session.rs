@@ -1,0 +1,91 @@
+//! Endpoints for the session holder: validate, refresh, logout.
+
+use crate::core::config::Config;
+use crate::core::cookie::clear_session_cookie;
+use crate::core::credentials::{Credential, CredentialSource};
+use crate::core::error_code::ErrorCode;
+use crate::core::event::RevokeReason;
+use crate::core::policy::{TouchKind, Validity};
+use crate::edge::account::client::AccountClient;
+use crate::edge::account::protocol::TouchReply;
+use crate::edge::auth::{authenticate, credential, load_record, require_trusted_origin, schedule_touch};
+use crate::edge::error::ApiError;
+use crate::edge::platform;
+use crate::edge::request::{header, query_param};
+use crate::edge::response::{json_response, no_content};
+use crate::edge::views::SessionView;
+use worker::{Context, Env, Request, Response};
+
+/// `GET /v1/session`: the hot path. One KV read; the idle touch, when due, goes to the
+/// account's Durable Object after the response (`wait_until`).
+///
+/// `?consistency=strong` also asks the account's Durable Object, whose index is the
+/// source of truth: a session revoked moments ago is refused even where KV still has
+/// its copy (KV deletes take up to 60 s to reach every location).
+pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, ApiError> {
+    let strong = match query_param(req, "consistency").as_deref() {
+        None | Some("eventual") => false,
+        Some("strong") => true,
+        Some(_) => return Err(ApiError::new(ErrorCode::InvalidConsistency)),
+    };
+    let now = platform::now();
+    let mut auth = authenticate(req, env, config, now).await?;
+    if strong {
+        let client = AccountClient::for_account(env, &auth.record.account_id)?;
+        let indexed = client
+            .verify(&auth.record.session_id, &auth.hash)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+        if config.policy.check(&indexed, now) != Validity::Valid {
+            return Err(ApiError::new(ErrorCode::SessionExpired));
+        }
+        auth.record = indexed;
+    }
+    schedule_touch(ctx, env, config, &auth, now)?;
+    Ok(json_response(200, &SessionView::from(&auth.record)))
+}
+
+/// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).
+pub async fn handle_refresh(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+    let now = platform::now();
+    let auth = authenticate(req, env, config, now).await?;
+    require_trusted_origin(req, config, auth.source)?;
+    let client = AccountClient::for_account(env, &auth.record.account_id)?;
+    match client.touch(&auth.record.session_id, &auth.hash, TouchKind::Refresh).await? {
+        TouchReply::Extended { record } | TouchReply::NotDue { record } => {
+            Ok(json_response(200, &SessionView::from(&record)))
+        }
+        TouchReply::Expired { .. } => Err(ApiError::new(ErrorCode::SessionExpired)),
+        TouchReply::NotFound => Err(ApiError::new(ErrorCode::SessionNotFound)),
+    }
+}
+
+/// `DELETE /v1/session`: logout. Idempotent: an unknown, expired or unreadable session
+/// still gets 204 and a cleared cookie.
+pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+    let cleared = || {
+        let mut response = no_content();
+        let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));
+        response
+    };
+    let Credential { token, source } = match credential(req, config) {
+        Ok(credential) => credential,
+        Err(e) if e.code() == ErrorCode::HeaderTooLarge => return Err(e),
+        Err(_) => {
+            // A cookie we cannot read (garbage, duplicated) is still cleared, but only
+            // for a request that could legitimately clear it.
+            let source =
+                if header(req, "Cookie").is_some() { CredentialSource::Cookie } else { CredentialSource::Bearer };
+            require_trusted_origin(req, config, source)?;
+            return Ok(cleared());
+        }
+    };
+    require_trusted_origin(req, config, source)?;
+    let hash = token.hash();
+    if let Some(record) = load_record(env, &hash).await? {
+        AccountClient::for_account(env, &record.account_id)?
+            .revoke(&record.session_id, RevokeReason::Logout, None)
+            .await?;
+    }
+    Ok(cleared())
+}

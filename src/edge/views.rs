@@ -1,0 +1,91 @@
+//! Response bodies that more than one route sends. Each is built from a core record or a
+//! storage type, so renaming a stored field never changes what clients see. None holds a
+//! token or a token hash.
+
+use crate::core::record::SessionRecord;
+use crate::core::timestamp::rfc3339;
+use crate::core::UnixSeconds;
+use serde::Serialize;
+
+/// A session as `GET /v1/session` and refresh describe it.
+#[derive(Serialize)]
+pub struct SessionView<'a> {
+    pub account_id: &'a str,
+    pub session_id: &'a str,
+    pub created_at: String,
+    /// The idle deadline: the session ends here unless it is used.
+    pub expires_at: String,
+    pub absolute_expires_at: String,
+}
+
+impl<'a> From<&'a SessionRecord> for SessionView<'a> {
+    fn from(r: &'a SessionRecord) -> Self {
+        SessionView {
+            account_id: r.account_id.as_str(),
+            session_id: r.session_id.as_str(),
+            created_at: rfc3339(r.created_at),
+            expires_at: rfc3339(r.idle_expires_at),
+            absolute_expires_at: rfc3339(r.absolute_expires_at),
+        }
+    }
+}
+
+/// One session in an account's listing (the holder's or the admin's).
+#[derive(Serialize)]
+pub struct ListedSession<'a> {
+    pub session_id: &'a str,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    pub absolute_expires_at: String,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub label: Option<&'a str>,
+    /// Whether this is the caller's own session; only in the holder's listing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+impl<'a> ListedSession<'a> {
+    pub fn new(r: &'a SessionRecord, current: Option<bool>) -> Self {
+        ListedSession {
+            session_id: r.session_id.as_str(),
+            created_at: rfc3339(r.created_at),
+            last_seen_at: rfc3339(r.last_seen_at),
+            expires_at: rfc3339(r.idle_expires_at),
+            absolute_expires_at: rfc3339(r.absolute_expires_at),
+            ip: r.meta.ip.as_deref(),
+            user_agent: r.meta.user_agent.as_deref(),
+            label: r.meta.label.as_deref(),
+            current,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Listing<'a> {
+    pub sessions: Vec<ListedSession<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RevokedCount {
+    pub revoked: u32,
+}
+
+/// One session in the fleet-wide listing, read from KV key metadata. Deadlines are unix
+/// seconds there, as they always have been on this endpoint.
+#[derive(Serialize)]
+pub struct FleetSession<'a> {
+    pub account_id: &'a str,
+    pub session_id: &'a str,
+    pub expires_at: UnixSeconds,
+    pub absolute_expires_at: UnixSeconds,
+}
+
+#[derive(Serialize)]
+pub struct FleetListing<'a> {
+    pub sessions: Vec<FleetSession<'a>>,
+    /// Pass back as `?cursor=` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
