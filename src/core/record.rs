@@ -3,6 +3,7 @@
 //!
 //! The JSON encoding is versioned (`"v": 1`) and pinned by a golden test: records
 //! outlive deployments, so a change here must stay able to read what is already stored.
+//! docs/storage.md has the layout and the steps for raising the version.
 
 use crate::core::account::AccountId;
 use crate::core::token::SessionId;
