@@ -13,6 +13,7 @@ export type SessionErrorCode =
   | "not_found"
   | "invalid_config"
   | "internal_error"
+  | "rate_limited"
   | "unexpected_response"
   | (string & {});
 

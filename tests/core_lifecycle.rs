@@ -134,11 +134,58 @@ fn steady_touching_never_passes_the_absolute_cap() {
 }
 
 #[test]
-fn refresh_ignores_the_touch_interval() {
-    let p = policy();
+fn refresh_extends_before_the_touch_interval_but_not_within_its_own_window() {
+    let p = policy(); // touch interval 300
     let r = record_at(T0);
-    let Touch::Extended(t) = p.refresh(&r, T0 + 1) else { panic!() };
-    assert_eq!(t.idle_expires_at, T0 + 1 + 1800);
+    // Within REFRESH_MIN_INTERVAL_SECS of the last extension: answered without a write.
+    assert_eq!(p.refresh(&r, T0 + 1), Touch::NotDue);
+    assert_eq!(p.refresh(&r, T0 + REFRESH_MIN_INTERVAL_SECS - 1), Touch::NotDue);
+    // After it, though the touch interval has not passed: extended.
+    let Touch::Extended(t) = p.refresh(&r, T0 + REFRESH_MIN_INTERVAL_SECS) else { panic!() };
+    assert_eq!(t.idle_expires_at, T0 + REFRESH_MIN_INTERVAL_SECS + 1800);
+    assert_eq!(p.touch(&r, T0 + REFRESH_MIN_INTERVAL_SECS), Touch::NotDue);
+}
+
+#[test]
+fn a_refresh_loop_writes_at_most_once_per_window() {
+    let p = policy();
+    let mut r = record_at(T0);
+    let mut writes = 0;
+    for now in T0..T0 + 100 {
+        if let Touch::Extended(t) = p.refresh(&r, now) {
+            writes += 1;
+            r = t;
+        }
+    }
+    // T0 is the creation (the last extension), so the first write is at T0 + 10.
+    assert_eq!(writes, 9);
+}
+
+#[test]
+fn a_short_idle_override_is_touched_within_its_own_window() {
+    // The issue as reported: IDLE_TTL_SECS 60, TOUCH_INTERVAL_SECS 5, a session created
+    // with idle_ttl_secs 4, used once a second. Every use must find it valid.
+    let p = Policy::new(60, 3600, 5, 10).unwrap();
+    let overrides = LifetimeOverrides { idle_timeout_secs: Some(4), absolute_lifetime_secs: None };
+    let mut r = p.start(AccountId::parse("a").unwrap(), sid(1), SessionMeta::default(), overrides, T0).unwrap();
+    assert_eq!(p.touch_interval_for(&r), 2, "half the session's own idle window");
+    for now in T0..T0 + 30 {
+        assert_eq!(p.check(&r, now), Validity::Valid, "logged out at +{}", now - T0);
+        if let Touch::Extended(t) = p.touch(&r, now) {
+            r = t;
+        }
+    }
+    // A session with the configured window keeps the configured interval.
+    assert_eq!(p.touch_interval_for(&record_at(T0)), p.touch_interval_secs.min(1800 / 2));
+}
+
+#[test]
+fn configurations_that_outrun_kv_propagation_warn_naming_both_variables() {
+    assert!(Policy::new(1800, 7200, 300, 3).unwrap().warnings().is_empty());
+    assert!(Policy::new(360, 7200, 300, 3).unwrap().warnings().is_empty(), "exactly 60 s of slack is enough");
+    let warnings = Policy::new(60, 7200, 5, 3).unwrap().warnings();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].contains("IDLE_TTL_SECS") && warnings[0].contains("TOUCH_INTERVAL_SECS"), "{}", warnings[0]);
 }
 
 #[test]

@@ -48,11 +48,13 @@ pub enum ErrorCode {
     InternalError,
     OriginUnreachable,
     OriginTimeout,
+    /// Too many refreshes, strong validations or listings for one session.
+    RateLimited,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -80,6 +82,7 @@ impl ErrorCode {
         ErrorCode::InternalError,
         ErrorCode::OriginUnreachable,
         ErrorCode::OriginTimeout,
+        ErrorCode::RateLimited,
     ];
 
     /// The code as it appears on the wire.
@@ -111,6 +114,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::OriginUnreachable => "origin_unreachable",
             ErrorCode::OriginTimeout => "origin_timeout",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
 
@@ -136,6 +140,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::BodyTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
             ErrorCode::OriginUnreachable | ErrorCode::OriginTimeout => 502,
@@ -173,6 +178,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "the session service failed; try again",
             ErrorCode::OriginUnreachable => "the origin could not be reached",
             ErrorCode::OriginTimeout => "the origin did not answer in time",
+            ErrorCode::RateLimited => "too many requests for this session; retry later",
         }
     }
 

@@ -16,6 +16,15 @@ pub const KV_MIN_TTL_SECS: u64 = 60;
 /// both i64 and JavaScript's safe-integer range.
 pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
 
+/// How long Workers KV may take to show a write at every location (its documented
+/// eventual-consistency window).
+pub const KV_PROPAGATION_SECS: i64 = 60;
+
+/// An explicit refresh within this long of the session's last extension answers the
+/// session as it is, without a write: KV allows one write per second per key, and a
+/// refresh loop must never reach that.
+pub const REFRESH_MIN_INTERVAL_SECS: i64 = 10;
+
 /// Upper bound on `MAX_SESSIONS_PER_ACCOUNT`: one account's index and listings stay small.
 pub const MAX_SESSIONS_LIMIT: u32 = 1000;
 
@@ -174,10 +183,37 @@ impl Policy {
             Validity::Valid => {}
             expired => return Touch::Expired(expired),
         }
-        if now - record.last_seen_at < self.touch_interval_secs {
+        if now - record.last_seen_at < self.touch_interval_for(record) {
             return Touch::NotDue;
         }
         self.extend(record, now)
+    }
+
+    /// This session's touch interval: the configured one, but never more than half the
+    /// session's own idle window. A session created with a short `idle_ttl_secs` would
+    /// otherwise expire before its first touch came due, logging out an active user.
+    pub fn touch_interval_for(&self, record: &SessionRecord) -> i64 {
+        self.touch_interval_secs.min(record.idle_timeout_secs / 2)
+    }
+
+    /// Configurations that work but can log out an active user somewhere: a touch is
+    /// published at most one touch interval after the last one, and a distant location
+    /// can keep serving the previous copy for [`KV_PROPAGATION_SECS`] after that. The
+    /// copy it holds must outlive that: `IDLE_TTL_SECS - TOUCH_INTERVAL_SECS` must be
+    /// at least 60. Returned as a message naming the variables; not refused, because
+    /// short windows are legitimate in tests and local development.
+    pub fn warnings(&self) -> Vec<String> {
+        let slack = self.idle_timeout_secs - self.touch_interval_secs;
+        if slack < KV_PROPAGATION_SECS {
+            vec![format!(
+                "IDLE_TTL_SECS ({}) minus TOUCH_INTERVAL_SECS ({}) is {slack} s, under KV's {KV_PROPAGATION_SECS} s \
+                 propagation window: an active user at a location still serving the previous copy can be logged \
+                 out; keep IDLE_TTL_SECS - TOUCH_INTERVAL_SECS >= {KV_PROPAGATION_SECS}",
+                self.idle_timeout_secs, self.touch_interval_secs
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     /// [`Policy::touch`] or [`Policy::refresh`], by kind.
@@ -188,12 +224,19 @@ impl Policy {
         }
     }
 
-    /// An explicit refresh: like [`Policy::touch`] but ignores the touch interval.
+    /// An explicit refresh: like [`Policy::touch`], but due once the shorter of the
+    /// session's touch interval and [`REFRESH_MIN_INTERVAL_SECS`] has passed, so a
+    /// refresh loop writes KV at most once per that window.
     pub fn refresh(&self, record: &SessionRecord, now: UnixSeconds) -> Touch {
         match self.check(record, now) {
-            Validity::Valid => self.extend(record, now),
-            expired => Touch::Expired(expired),
+            Validity::Valid => {}
+            expired => return Touch::Expired(expired),
         }
+        let window = self.touch_interval_for(record).min(REFRESH_MIN_INTERVAL_SECS);
+        if now - record.last_seen_at < window {
+            return Touch::NotDue;
+        }
+        self.extend(record, now)
     }
 
     fn extend(&self, record: &SessionRecord, now: UnixSeconds) -> Touch {

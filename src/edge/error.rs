@@ -23,18 +23,20 @@ pub struct ApiError {
     /// For internal errors: where it failed and the platform's own words. Logged, never
     /// sent.
     internal: Option<(&'static str, String)>,
+    /// For `rate_limited`: the `Retry-After` seconds.
+    retry_after_secs: Option<u32>,
 }
 
 impl ApiError {
     /// An error with its code's default message.
     pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, message: Cow::Borrowed(code.message()), internal: None }
+        ApiError { code, message: Cow::Borrowed(code.message()), internal: None, retry_after_secs: None }
     }
 
     /// An error whose message says more than the code's default (which field, which
     /// variable). The message must not carry secrets.
     pub fn with_message(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { code, message: message.into(), internal: None }
+        ApiError { code, message: message.into(), internal: None, retry_after_secs: None }
     }
 
     pub fn not_found() -> Self {
@@ -45,6 +47,11 @@ impl ApiError {
     /// the log when this becomes a response, never to the client.
     pub fn internal(context: &'static str, err: impl std::fmt::Display) -> Self {
         ApiError { internal: Some((context, err.to_string())), ..Self::new(ErrorCode::InternalError) }
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u32) -> Self {
+        ApiError { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorCode::RateLimited) }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -70,6 +77,9 @@ impl ApiError {
         if self.status() == 401 {
             let challenge = format!("Bearer realm=\"session\", error=\"{}\"", self.code);
             let _ = response.headers_mut().set("WWW-Authenticate", &challenge);
+        }
+        if let Some(secs) = self.retry_after_secs {
+            let _ = response.headers_mut().set("Retry-After", &secs.to_string());
         }
         response
     }

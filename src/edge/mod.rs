@@ -6,7 +6,8 @@
 //! - `account/*`: the per-account Durable Object, its storage, protocol and client.
 //! - `session_store`: the KV namespace. `settings`: configuration from the environment.
 //! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
-//! - `events`: audit lines. `platform`: the clock and the RNG.
+//! - `events`: audit lines. `platform`: the clock and the RNG. `rate_limit`: the
+//!   per-session limit on costly calls.
 
 mod account;
 mod auth;
@@ -14,6 +15,7 @@ mod cors;
 mod error;
 mod events;
 mod platform;
+mod rate_limit;
 mod request;
 mod response;
 mod router;

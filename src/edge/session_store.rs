@@ -2,8 +2,9 @@
 //! keyed by token hash. The account's Durable Object is the only writer; the edge only
 //! reads (one `get` per validation).
 
+use crate::core::account::AccountId;
 use crate::core::record::SessionRecord;
-use crate::core::token::TokenHash;
+use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
 use worker::{Env, KvStore};
@@ -53,6 +54,23 @@ impl SessionStore {
             None => Ok(None),
             Some(bytes) => SessionRecord::decode(&bytes).map(Some).map_err(StoreError::Undecodable),
         }
+    }
+
+    /// Whose session a key holds, for revoking it: from the record, or, when the record
+    /// cannot be decoded (another build's format, during a rollout), from the key
+    /// metadata, which every build writes in the same shape. One KV read.
+    pub async fn owner(&self, hash: &TokenHash) -> Result<Option<(AccountId, SessionId)>, StoreError> {
+        let (bytes, metadata) = self
+            .kv
+            .get(&hash.kv_key())
+            .bytes_with_metadata::<KeyMetadata>()
+            .await
+            .map_err(|e| StoreError::Kv(e.to_string()))?;
+        let Some(bytes) = bytes else { return Ok(None) };
+        if let Ok(record) = SessionRecord::decode(&bytes) {
+            return Ok(Some((record.account_id, record.session_id)));
+        }
+        Ok(metadata.and_then(|m| Some((AccountId::parse(&m.account_id).ok()?, SessionId::parse(&m.session_id)?))))
     }
 
     pub async fn put(&self, hash: &TokenHash, record: &SessionRecord, ttl_secs: u64) -> Result<(), StoreError> {

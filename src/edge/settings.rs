@@ -2,7 +2,7 @@
 
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::{Config, ConfigError};
-use crate::edge::error::ApiError;
+use crate::edge::error::{log_error, ApiError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;
@@ -19,7 +19,16 @@ thread_local! {
 pub fn load_config(env: &Env) -> Result<Rc<Config>, ApiError> {
     let parsed = CONFIG.with(|cell| {
         cell.borrow_mut()
-            .get_or_insert_with(|| Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string())).map(Rc::new))
+            .get_or_insert_with(|| {
+                let parsed = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+                if let Ok(config) = &parsed {
+                    // Once per isolate, like the parse itself.
+                    for warning in config.policy.warnings() {
+                        log_error("warn", "configuration", &warning);
+                    }
+                }
+                parsed.map(Rc::new)
+            })
             .clone()
     });
     parsed.map_err(ApiError::from)

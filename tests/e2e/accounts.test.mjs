@@ -346,7 +346,7 @@ describe("concurrency and durability", () => {
 
 describe("audit events", () => {
   test("create, refresh, revoke and eviction each log one JSON line without secrets", async () => {
-    const worker = await startWorker({ vars: { MAX_SESSIONS_PER_ACCOUNT: "1" } });
+    const worker = await startWorker({ vars: { MAX_SESSIONS_PER_ACCOUNT: "1", TOUCH_INTERVAL_SECS: "1" } });
     try {
       const first = await worker.createSession("audited");
       const second = await worker.createSession("audited"); // evicts first

@@ -22,9 +22,10 @@ const sqliteClasses = new Set(
  * would); `adminKey: null` leaves ADMIN_KEY unset. `extraWorkers` are Miniflare worker
  * options run beside it in the same runtime (they can bind this one as the service
  * "edge-sessions"). `scriptPath` replaces the built script (the benchmark wraps it to
- * count binding calls). Returns helpers bound to it.
+ * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
+ * `{ NAME: { simple: { limit, period } } }`. Returns helpers bound to it.
  */
-export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath } = {}) {
+export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath, ratelimits } = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -48,6 +49,9 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
         { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) },
       ]),
     ),
+    ratelimits:
+      ratelimits ??
+      Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     bindings,
   };
   const mf = new Miniflare({

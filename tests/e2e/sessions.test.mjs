@@ -118,16 +118,23 @@ describe("create and validate", () => {
   });
 
   test("refresh extends the idle deadline now and rewrites KV", async () => {
-    const created = await worker.createSession("frank");
-    await sleep(1100);
-    const res = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Authorization: `Bearer ${created.token}` } });
-    assert.equal(res.status, 200);
-    const body = await res.json();
-    assert.ok(secs(body.expires_at) > secs(created.expires_at), `${body.expires_at} > ${created.expires_at}`);
-    assert.equal(body.absolute_expires_at, created.absolute_expires_at);
-    const record = JSON.parse(await worker.kv.get(await kvKeyOf(created.token)));
-    assert.equal(record.idle_expires_at, secs(body.expires_at));
-    assert.ok(record.last_seen_at > record.created_at);
+    // A refresh is due once the session's touch interval (or 10 s, if shorter) has
+    // passed since the last extension: 1 s here, so the test need not wait long.
+    const worker = await startWorker({ vars: { TOUCH_INTERVAL_SECS: "1" } });
+    try {
+      const created = await worker.createSession("frank");
+      await sleep(1100);
+      const res = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Authorization: `Bearer ${created.token}` } });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.ok(secs(body.expires_at) > secs(created.expires_at), `${body.expires_at} > ${created.expires_at}`);
+      assert.equal(body.absolute_expires_at, created.absolute_expires_at);
+      const record = JSON.parse(await worker.kv.get(await kvKeyOf(created.token)));
+      assert.equal(record.idle_expires_at, secs(body.expires_at));
+      assert.ok(record.last_seen_at > record.created_at);
+    } finally {
+      await worker.dispose();
+    }
   });
 
   test("the session limit evicts the oldest and deletes its KV key", async () => {

@@ -7,7 +7,7 @@ use crate::core::policy::TouchKind;
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
 use crate::edge::account::protocol::*;
-use crate::edge::error::ApiError;
+use crate::edge::error::{log_error, ApiError};
 use serde::de::DeserializeOwned;
 use worker::{Env, Headers, Method, Request, RequestInit, Stub};
 
@@ -28,9 +28,18 @@ impl AccountClient {
         Ok(AccountClient { stub })
     }
 
+    /// Creates a session. Sent a second time if the first reply is lost on the way
+    /// (the call itself fails, as opposed to an error reply): the object answers a
+    /// repeated create of the same session as it did the first, evicting nobody twice.
     pub async fn create(&self, record: &SessionRecord, hash: &TokenHash) -> Result<Vec<SessionId>, ApiError> {
         let command = AccountCommand::Create { record: record.clone(), token_hash: hash.clone() };
-        let reply: CreateReply = self.call(&command).await?;
+        let reply: CreateReply = match self.send(&command).await {
+            Ok(reply) => reply.decode()?,
+            Err(first) => {
+                log_error("warn", "account: create reply lost, retrying", &first);
+                self.call(&command).await?
+            }
+        };
         Ok(reply.evicted)
     }
 
@@ -82,21 +91,36 @@ impl AccountClient {
     }
 
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {
-        let body = serde_json::to_string(command).map_err(|e| ApiError::internal("account: encode command", e))?;
+        self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.decode()
+    }
+
+    /// One round trip. `Err` means no reply arrived (the command may or may not have
+    /// run); an error reply is a `Reply` like any other.
+    async fn send(&self, command: &AccountCommand) -> Result<Reply, worker::Error> {
+        let body = serde_json::to_string(command)?;
         let headers = Headers::new();
         let _ = headers.set("Content-Type", "application/json");
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://account.internal/command", &init)
-            .map_err(|e| ApiError::internal("account: build request", e))?;
-        let mut response =
-            self.stub.fetch_with_request(request).await.map_err(|e| ApiError::internal("account: call", e))?;
+        let request = Request::new_with_init("https://account.internal/command", &init)?;
+        let mut response = self.stub.fetch_with_request(request).await?;
         let status = response.status_code();
-        let bytes = response.bytes().await.map_err(|e| ApiError::internal("account: read reply", e))?;
-        if status != 200 {
-            return Err(passed_through_error(&bytes));
+        let bytes = response.bytes().await?;
+        Ok(Reply { status, bytes })
+    }
+}
+
+struct Reply {
+    status: u16,
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn decode<R: DeserializeOwned>(self) -> Result<R, ApiError> {
+        if self.status != 200 {
+            return Err(passed_through_error(&self.bytes));
         }
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::internal("account: decode reply", e))
+        serde_json::from_slice(&self.bytes).map_err(|e| ApiError::internal("account: decode reply", e))
     }
 }
 

@@ -27,6 +27,17 @@ CREATE TABLE IF NOT EXISTS pending_kv_deletes (
     kv_key TEXT PRIMARY KEY
 );";
 
+/// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
+/// column") on an object that already has it, so this runs on every start, against an
+/// object created by any earlier build (docs/storage.md, "Migrating").
+const MIGRATIONS: [&str; 2] = [
+    // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
+    // counts toward nothing and the alarm removes it.
+    "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+    // The ids a create evicted, as JSON, so a retried create answers the same.
+    "ALTER TABLE sessions ADD COLUMN evicted TEXT",
+];
+
 /// Why the index could not answer.
 #[derive(Debug)]
 pub enum IndexError {
@@ -50,13 +61,28 @@ pub struct IndexRow {
     pub session_id: SessionId,
     pub token_hash: TokenHash,
     record: String,
+    /// Not yet confirmed in KV (see [`SessionIndex::insert`]).
+    pending: i64,
+    evicted: Option<String>,
 }
 
 impl IndexRow {
     pub fn record(&self) -> Result<SessionRecord, IndexError> {
         SessionRecord::decode(self.record.as_bytes()).map_err(IndexError::Decode)
     }
+
+    pub fn is_pending(&self) -> bool {
+        self.pending != 0
+    }
+
+    /// What the create of this session evicted (empty for rows older than the column).
+    pub fn evicted(&self) -> Vec<SessionId> {
+        self.evicted.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
+    }
 }
+
+/// The columns every [`IndexRow`] query selects.
+const ROW: &str = "session_id, token_hash, record, pending, evicted";
 
 #[derive(Deserialize)]
 struct EntryRow {
@@ -84,45 +110,67 @@ impl SessionIndex {
     /// idempotent; a failure here surfaces on the first query.
     pub fn open(sql: SqlStorage) -> Self {
         let _ = sql.exec(SCHEMA, None);
+        for migration in MIGRATIONS {
+            let _ = sql.exec(migration, None);
+        }
         SessionIndex { sql }
     }
 
+    /// One session, pending or not.
     pub fn get(&self, session_id: &SessionId) -> Result<Option<IndexRow>, IndexError> {
-        let rows: Vec<IndexRow> = self.query(
-            "SELECT session_id, token_hash, record FROM sessions WHERE session_id = ?",
-            vec![session_id.as_str().into()],
-        )?;
+        let rows: Vec<IndexRow> =
+            self.query(&format!("SELECT {ROW} FROM sessions WHERE session_id = ?"), vec![session_id.as_str().into()])?;
         Ok(rows.into_iter().next())
     }
 
+    /// Every confirmed session.
     pub fn all(&self) -> Result<Vec<IndexRow>, IndexError> {
-        self.query("SELECT session_id, token_hash, record FROM sessions", vec![])
+        self.query(&format!("SELECT {ROW} FROM sessions WHERE pending = 0"), vec![])
+    }
+
+    /// Confirmed sessions whose idle deadline in the index has passed while their
+    /// absolute one has not: the ones a lost index update could make look expired.
+    pub fn idle_expired(&self, now: UnixSeconds) -> Result<Vec<IndexRow>, IndexError> {
+        self.query(
+            &format!(
+                "SELECT {ROW} FROM sessions WHERE pending = 0 AND idle_expires_at <= ? AND absolute_expires_at > ?"
+            ),
+            vec![now.into(), now.into()],
+        )
     }
 
     /// Live sessions, newest first. Expired rows never show, even before the alarm has
     /// removed them. Same-second sessions: the last indexed first.
     pub fn live(&self, limit: u32, now: UnixSeconds) -> Result<Vec<IndexRow>, IndexError> {
         self.query(
-            "SELECT session_id, token_hash, record FROM sessions
-             WHERE idle_expires_at > ? AND absolute_expires_at > ?
-             ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            &format!(
+                "SELECT {ROW} FROM sessions
+                 WHERE pending = 0 AND idle_expires_at > ? AND absolute_expires_at > ?
+                 ORDER BY created_at DESC, rowid DESC LIMIT ?"
+            ),
             vec![now.into(), now.into(), i64::from(limit).into()],
         )
     }
 
-    /// Every row as eviction sees it, with its insertion order.
+    /// Every confirmed row as eviction sees it, with its insertion order. Pending rows
+    /// are not here: a ghost never counts toward the limit, so it never evicts anyone.
     pub fn entries(&self) -> Result<Vec<IndexEntry>, IndexError> {
-        let rows: Vec<EntryRow> = self.query("SELECT session_id, created_at, rowid AS seq FROM sessions", vec![])?;
+        let rows: Vec<EntryRow> =
+            self.query("SELECT session_id, created_at, rowid AS seq FROM sessions WHERE pending = 0", vec![])?;
         Ok(rows
             .into_iter()
             .map(|e| IndexEntry { session_id: e.session_id, created_at: e.created_at, seq: e.seq })
             .collect())
     }
 
+    /// Indexes a new session as pending: it counts for nothing until
+    /// [`SessionIndex::confirm`] records that KV has it. The row now owns its KV key, so
+    /// a delete of that key still queued from an earlier attempt is dropped.
     pub fn insert(&self, record: &SessionRecord, hash: &TokenHash) -> Result<(), IndexError> {
+        self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![hash.kv_key().into()])?;
         self.exec(
-            "INSERT INTO sessions (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record, pending)
+             VALUES (?, ?, ?, ?, ?, ?, 1)",
             vec![
                 record.session_id.as_str().into(),
                 hash.as_str().into(),
@@ -132,6 +180,29 @@ impl SessionIndex {
                 record.encode().into(),
             ],
         )
+    }
+
+    /// KV has the new session: it counts from now on. `evicted` is kept so a retried
+    /// create can answer the same.
+    pub fn confirm(&self, session_id: &SessionId, evicted: &[SessionId]) -> Result<(), IndexError> {
+        let evicted = serde_json::to_string(evicted).map_err(|e| IndexError::Sql(e.to_string()))?;
+        self.exec(
+            "UPDATE sessions SET pending = 0, evicted = ? WHERE session_id = ?",
+            vec![evicted.into(), session_id.as_str().into()],
+        )
+    }
+
+    /// Removes every pending row except `keep`, queueing their keys (the put may have
+    /// landed before the reset). Commands run one at a time, so a pending row seen by
+    /// any other command is a ghost.
+    pub fn remove_ghosts(&self, keep: Option<&SessionId>) -> Result<(), IndexError> {
+        let keep = keep.map_or("", SessionId::as_str);
+        self.exec(
+            "INSERT OR IGNORE INTO pending_kv_deletes (kv_key)
+             SELECT ? || token_hash FROM sessions WHERE pending = 1 AND session_id != ?",
+            vec![KV_KEY_PREFIX.into(), keep.into()],
+        )?;
+        self.exec("DELETE FROM sessions WHERE pending = 1 AND session_id != ?", vec![keep.into()])
     }
 
     /// Stores a touched record (its idle deadline and last use moved).
@@ -170,8 +241,14 @@ impl SessionIndex {
         Ok(rows.into_iter().map(|r| r.kv_key).collect())
     }
 
-    pub fn has_pending_deletes(&self) -> Result<bool, IndexError> {
-        let rows: Vec<KeyRow> = self.query("SELECT kv_key FROM pending_kv_deletes LIMIT 1", vec![])?;
+    /// Whether housekeeping has work besides deadlines: KV deletes to retry, or ghost
+    /// rows to remove.
+    pub fn has_pending_work(&self) -> Result<bool, IndexError> {
+        let rows: Vec<KeyRow> = self.query(
+            "SELECT kv_key FROM pending_kv_deletes
+             UNION ALL SELECT token_hash AS kv_key FROM sessions WHERE pending = 1 LIMIT 1",
+            vec![],
+        )?;
         Ok(!rows.is_empty())
     }
 

@@ -62,20 +62,10 @@ impl DurableObject for AccountSessions {
     async fn alarm(&self) -> Result<Response> {
         let _guard = self.serial.lock().await;
         let now = platform::now();
-        let outcome = match SessionStore::from_env(&self.env) {
-            Ok(store) => match self.index.remove_expired(now) {
-                Ok(()) => {
-                    self.settle(&store, now).await;
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        match outcome {
+        match self.housekeep(now).await {
             Ok(()) => Response::ok(""),
-            Err(detail) => {
-                log_error("error", "account: alarm", &detail);
+            Err(e) => {
+                e.log_if_internal();
                 Err(worker::Error::RustError("account housekeeping failed".into()))
             }
         }
@@ -83,6 +73,39 @@ impl DurableObject for AccountSessions {
 }
 
 impl AccountSessions {
+    /// What the alarm does: remove ghost rows and expired sessions (queueing their KV
+    /// keys), then flush the queue and re-arm.
+    async fn housekeep(&self, now: UnixSeconds) -> std::result::Result<(), ApiError> {
+        let store = SessionStore::from_env(&self.env).map_err(|e| ApiError::internal("account: KV binding", e))?;
+        let policy = load_config(&self.env)?.policy;
+        self.index.remove_ghosts(None)?;
+        self.purge_expired(&policy, &store, now).await?;
+        self.settle(&store, now).await;
+        Ok(())
+    }
+
+    /// Drops rows whose session has ended, queueing their KV keys, but first trusts KV
+    /// over the index for an idle deadline: a touch writes KV, then the index, and a
+    /// reset between the two leaves the index with the old deadline while KV serves the
+    /// extended session. Such a row is brought up to date instead of purged.
+    async fn purge_expired(
+        &self,
+        policy: &Policy,
+        store: &SessionStore,
+        now: UnixSeconds,
+    ) -> std::result::Result<(), ApiError> {
+        for row in self.index.idle_expired(now)? {
+            // A failed read adopts nothing: the row is purged as its deadline says.
+            let Ok(Some(published)) = store.get(&row.token_hash).await else { continue };
+            let newer = row.record().map_or(true, |indexed| published.idle_expires_at > indexed.idle_expires_at);
+            if published.session_id == row.session_id && newer && policy.check(&published, now) == Validity::Valid {
+                self.index.update(&published)?;
+            }
+        }
+        self.index.remove_expired(now)?;
+        Ok(())
+    }
+
     async fn handle(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
         let body = req.bytes().await.map_err(|e| ApiError::internal("account: read command", e))?;
         let command: AccountCommand =
@@ -134,12 +157,26 @@ impl AccountSessions {
         hash: &TokenHash,
         now: UnixSeconds,
     ) -> std::result::Result<Vec<SessionId>, ApiError> {
-        // Index first, then KV: a KV record the index does not know could never be
-        // revoked. Evictions are decided now but applied only once the new session is
-        // published, so a failed create evicts nobody.
-        self.index.remove_expired(now)?;
+        // A retry of a create whose reply was lost: answer as the first attempt did,
+        // evicting nobody again. A retry of one cut short before KV confirmed it
+        // publishes it now.
+        if let Some(existing) = self.index.get(&record.session_id)? {
+            if existing.token_hash != *hash {
+                return Err(ApiError::internal("account: create", "session id indexed under another hash"));
+            }
+            if !existing.is_pending() {
+                return Ok(existing.evicted());
+            }
+        } else {
+            self.index.insert(&record, hash)?;
+        }
+        // Index first (pending), then KV, then confirm: a KV record the index does not
+        // know could never be revoked, and a pending row that a reset leaves behind
+        // counts toward nothing. Evictions are decided now but applied only once the
+        // new session is published, so a failed create evicts nobody.
+        self.index.remove_ghosts(Some(&record.session_id))?;
+        self.purge_expired(policy, store, now).await?;
         let evicted = policy.evict(&self.index.entries()?);
-        self.index.insert(&record, hash)?;
         self.schedule_housekeeping(now).await;
 
         if let Err(e) = store.put(hash, &record, policy.kv_ttl(&record, now)).await {
@@ -152,6 +189,7 @@ impl AccountSessions {
         for session_id in &evicted {
             self.index.remove(session_id)?;
         }
+        self.index.confirm(&record.session_id, &evicted)?;
         emit(SessionEvent::Created, &record.account_id, &record.session_id, now);
         for session_id in &evicted {
             emit(SessionEvent::Evicted, &record.account_id, session_id, now);
@@ -219,6 +257,7 @@ impl AccountSessions {
     ) -> std::result::Result<u32, ApiError> {
         // Expired rows are housekeeping, not revocations: neither counted nor logged.
         self.index.remove_expired(now)?;
+        self.index.remove_ghosts(None)?;
         let mut revoked = 0;
         for row in self.index.all()? {
             if Some(&row.session_id) == except {
@@ -277,7 +316,7 @@ impl AccountSessions {
     /// Arms the alarm for the next thing housekeeping must do: a retry of pending
     /// deletes, or the earliest deadline in the index.
     async fn schedule_housekeeping(&self, now: UnixSeconds) {
-        let retry = self.index.has_pending_deletes().unwrap_or(false).then_some(now + PENDING_RETRY_SECS);
+        let retry = self.index.has_pending_work().unwrap_or(false).then_some(now + PENDING_RETRY_SECS);
         let next_deadline = self.index.next_deadline().ok().flatten();
         let Some(next) = [retry, next_deadline].into_iter().flatten().min() else { return };
         let storage = self.state.storage();

@@ -11,6 +11,7 @@ use crate::edge::account::client::AccountClient;
 use crate::edge::auth::{authenticate, require_trusted_origin};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
+use crate::edge::rate_limit::limit_session;
 use crate::edge::request::query_param;
 use crate::edge::response::{json_response, no_content};
 use crate::edge::views::{ListedSession, Listing, RevokedCount};
@@ -20,6 +21,7 @@ use worker::{Env, Request, Response};
 pub async fn handle_list(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let auth = authenticate(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
+    limit_session(env, own).await?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let records = client.list(config.policy.max_sessions, Some(own)).await?;
     let sessions = records.iter().map(|r| ListedSession::new(r, Some(&r.session_id == own))).collect();

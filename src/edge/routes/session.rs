@@ -8,11 +8,13 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
-use crate::edge::auth::{authenticate, credential, load_record, require_trusted_origin, schedule_touch};
+use crate::edge::auth::{authenticate, credential, require_trusted_origin, schedule_touch};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
+use crate::edge::rate_limit::limit_session;
 use crate::edge::request::{header, query_param};
 use crate::edge::response::{json_response, no_content};
+use crate::edge::session_store::SessionStore;
 use crate::edge::views::SessionView;
 use worker::{Context, Env, Request, Response};
 
@@ -31,6 +33,7 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
     let now = platform::now();
     let mut auth = authenticate(req, env, config, now).await?;
     if strong {
+        limit_session(env, &auth.record.session_id).await?;
         let client = AccountClient::for_account(env, &auth.record.account_id)?;
         let indexed = client
             .verify(&auth.record.session_id, &auth.hash)
@@ -46,10 +49,13 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
 }
 
 /// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).
+/// Within a short window of the last extension (`REFRESH_MIN_INTERVAL_SECS`), answers
+/// the session as it is without a write.
 pub async fn handle_refresh(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
     require_trusted_origin(req, config, auth.source)?;
+    limit_session(env, &auth.record.session_id).await?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     match client.touch(&auth.record.session_id, &auth.hash, TouchKind::Refresh).await? {
         TouchReply::Extended { record } | TouchReply::NotDue { record } => {
@@ -81,11 +87,12 @@ pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<
         }
     };
     require_trusted_origin(req, config, source)?;
-    let hash = token.hash();
-    if let Some(record) = load_record(env, &hash).await? {
-        AccountClient::for_account(env, &record.account_id)?
-            .revoke(&record.session_id, RevokeReason::Logout, None)
-            .await?;
+    // The owner comes from the record or, if this build cannot read the record, from
+    // the key's metadata: an unreadable record is still revoked, not just forgotten.
+    let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
+    let owner = store.owner(&token.hash()).await.map_err(|e| ApiError::internal("SESSIONS get", e))?;
+    if let Some((account_id, session_id)) = owner {
+        AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::Logout, None).await?;
     }
     Ok(cleared())
 }

@@ -1,0 +1,51 @@
+// Builds of the real worker with one fault injected at a platform binding, for the
+// partial-failure tests. Each is selected by the entry file that re-exports it
+// (Miniflare loads one script per worker). The worker itself has no test switch.
+
+import { wrapBinding, wrappedBuild } from "./wrapped-build.mjs";
+
+const never = () => new Promise(() => {});
+
+/**
+ * KV puts of records matching `match(record)` land, and then never return: the
+ * Durable Object is cut off between its KV put and the index write that follows, as by
+ * a reset at that moment (the test then restarts the runtime on the same storage).
+ */
+export function hangingPutBuild(match) {
+  return wrappedBuild({
+    SESSIONS: (kv) =>
+      wrapBinding(kv, {
+        put: (real) => async (key, value, options) => {
+          const record = JSON.parse(value);
+          await real(key, value, options);
+          if (match(record)) await never();
+        },
+      }),
+  });
+}
+
+/**
+ * The first create command for `accountId` runs in its Durable Object, but its reply is
+ * lost on the way back: the stub's fetch throws after the object has answered.
+ */
+export function lostCreateReplyBuild(accountId) {
+  let lost = false;
+  return wrappedBuild({
+    ACCOUNTS: (namespace) =>
+      wrapBinding(namespace, {
+        get: (real) => (...args) =>
+          wrapBinding(real(...args), {
+            fetch: (realFetch) => async (request, ...rest) => {
+              const command = await request.clone().json();
+              const response = await realFetch(request, ...rest);
+              if (!lost && command.op === "create" && command.record.account_id === accountId) {
+                lost = true;
+                await response.arrayBuffer();
+                throw new Error("simulated network failure: create reply lost");
+              }
+              return response;
+            },
+          }),
+      }),
+  });
+}

@@ -1,0 +1,224 @@
+// The hardening review's findings, each end to end in workerd: short idle overrides,
+// refresh and rate limits, logout of an unreadable record, and partial failures inside
+// the account's Durable Object (faults injected at the bindings, never in the worker).
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+
+const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
+const entry = (name) => fileURLToPath(new URL(`./${name}`, import.meta.url));
+
+async function json(res, status) {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return text ? JSON.parse(text) : null;
+}
+
+async function until(what, check, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe("a short idle override", () => {
+  test("is extended by use, and the configuration that outruns KV is warned about", async () => {
+    const worker = await startWorker({ vars: { IDLE_TTL_SECS: "60", TOUCH_INTERVAL_SECS: "5" } });
+    try {
+      const created = await worker.createSession("short-idle", { idle_ttl_secs: 4 });
+      const statuses = [];
+      for (let i = 0; i < 8; i++) {
+        await sleep(1000);
+        statuses.push((await worker.validate(created.token)).status);
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200, 200], "an active user stays logged in");
+      const warning = worker.logs.find((l) => l.includes('"warn"') && l.includes("configuration"));
+      assert.ok(warning, "a warning was logged");
+      assert.match(warning, /IDLE_TTL_SECS/);
+      assert.match(warning, /TOUCH_INTERVAL_SECS/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("the default configuration logs no warning", async () => {
+    const worker = await startWorker();
+    try {
+      assert.equal((await worker.fetch("/v1/session")).status, 401);
+      assert.equal(worker.logs.filter((l) => l.includes('"warn"')).length, 0, worker.logs.join("\n"));
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
+describe("refresh and costly calls", () => {
+  test("a refresh within the window answers the session as it is, without a write", async () => {
+    const worker = await startWorker();
+    try {
+      const created = await worker.createSession("refresh-loop");
+      const key = await kvKeyOf(created.token);
+      const stored = await worker.kv.get(key);
+      const bodies = [];
+      for (let i = 0; i < 5; i++) {
+        bodies.push(await json(await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(created.token) }), 200));
+      }
+      for (const body of bodies) assert.equal(body.expires_at, created.expires_at);
+      assert.equal(await worker.kv.get(key), stored, "KV was not rewritten");
+      assert.equal(worker.logs.filter((l) => l.includes('"session_refreshed"')).length, 0);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("refresh, strong validation and the listing are rate limited per session with 429 and Retry-After", async () => {
+    const worker = await startWorker({ ratelimits: { SESSION_LIMITER: { simple: { limit: 3, period: 60 } } } });
+    try {
+      const busy = await worker.createSession("limited");
+      const calm = await worker.createSession("limited");
+      const strong = () => worker.validate(busy.token, { query: "?consistency=strong" });
+      assert.deepEqual([(await strong()).status, (await strong()).status], [200, 200]);
+      await json(await worker.fetch("/v1/sessions", { headers: bearer(busy.token) }), 200);
+
+      for (const res of [
+        await worker.fetch("/v1/session?consistency=strong", { headers: bearer(busy.token) }),
+        await worker.fetch("/v1/sessions", { headers: bearer(busy.token) }),
+        await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(busy.token) }),
+      ]) {
+        assert.equal(res.headers.get("retry-after"), "60");
+        const body = await json(res, 429);
+        assert.equal(body.error, "rate_limited");
+      }
+      // The hot path is never limited, and another session has its own budget.
+      assert.equal((await worker.validate(busy.token)).status, 200);
+      assert.equal((await worker.validate(calm.token, { query: "?consistency=strong" })).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
+describe("logout", () => {
+  test("revokes a session whose KV record this build cannot read, through the key metadata", async () => {
+    const worker = await startWorker();
+    try {
+      const created = await worker.createSession("rollout");
+      const key = await kvKeyOf(created.token);
+      const { metadata } = await worker.kv.getWithMetadata(key);
+      assert.equal(metadata.session_id, created.session_id);
+      // A newer build's record, as during a rollout.
+      await worker.kv.put(key, JSON.stringify({ v: 2, future: true }), { metadata });
+
+      const res = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(created.token) });
+      assert.equal(res.status, 204);
+      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/rollout/sessions", { headers: admin }), 200);
+      assert.deepEqual(sessions, [], "revoked in the account's Durable Object");
+      assert.equal(await worker.kv.get(key), null, "its KV key is gone");
+      const revoked = worker.logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).find((e) => e.event === "session_revoked");
+      assert.deepEqual([revoked?.session_id, revoked?.reason], [created.session_id, "logout"]);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
+describe("partial failures inside the account's Durable Object", () => {
+  let dir;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "edge-sessions-faults-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts the hanging-put build, creates `real` sessions, then one whose put lands and never returns; restarts on the same storage. */
+  async function withGhost(persistTo, accountId, vars) {
+    const faulty = await startWorker({ persistTo, scriptPath: entry("hanging-put-entry.mjs"), vars });
+    const real = await faulty.createSession(accountId);
+    const ghostCreate = faulty.createSession(accountId, { label: "hang" }).catch(() => null);
+    await until("the ghost's KV put", async () => (await faulty.dumpKv()).length === 2);
+    const realKey = await kvKeyOf(real.token);
+    const ghostKey = (await faulty.dumpKv()).map((e) => e.name).find((name) => name !== realKey);
+    await faulty.dispose();
+    await ghostCreate;
+    const worker = await startWorker({ persistTo, vars });
+    return { worker, real, ghostKey };
+  }
+
+  test("a create cut off between its index row and KV leaves a ghost that evicts nobody", async () => {
+    const vars = { MAX_SESSIONS_PER_ACCOUNT: "2" };
+    const { worker, real, ghostKey } = await withGhost(join(dir, "ghost"), "ghosted", vars);
+    try {
+      const next = await worker.createSession("ghosted");
+      assert.deepEqual(next.evicted, [], "the ghost did not count toward the limit");
+      assert.equal((await worker.validate(real.token)).status, 200);
+      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/ghosted/sessions", { headers: admin }), 200);
+      assert.deepEqual(sessions.map((s) => s.session_id), [next.session_id, real.session_id]);
+      await until("the ghost's KV key to go", async () => (await worker.kv.get(ghostKey)) === null);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("the alarm removes a ghost and its KV key with no other command", async () => {
+    const { worker, ghostKey } = await withGhost(join(dir, "alarm"), "haunted", {});
+    try {
+      assert.notEqual(await worker.kv.get(ghostKey), null, "the put had landed");
+      await until("the alarm to delete the ghost's key", async () => (await worker.kv.get(ghostKey)) === null, 20000);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a create whose reply is lost is retried and evicts nobody twice", async () => {
+    const worker = await startWorker({ scriptPath: entry("lost-create-reply-entry.mjs"), vars: { MAX_SESSIONS_PER_ACCOUNT: "2" } });
+    try {
+      const a = await worker.createSession("retried");
+      const b = await worker.createSession("retried");
+      const c = await worker.createSession("retried"); // its first reply is lost
+      assert.deepEqual(c.evicted, [a.session_id], "the retry answers as the first attempt did");
+      assert.equal((await worker.validate(b.token)).status, 200, "b was not evicted by the retry");
+      assert.equal((await worker.validate(c.token)).status, 200);
+      assert.equal((await worker.validate(a.token)).status, 401);
+      assert.ok(worker.logs.some((l) => l.includes("create reply lost, retrying")));
+      const created = worker.logs.filter((l) => l.includes('"session_created"') && l.includes(c.session_id));
+      assert.equal(created.length, 1, "one session, one event");
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a touch cut off between KV and the index is adopted by the alarm, not purged", async () => {
+    const persistTo = join(dir, "touch");
+    const vars = { TOUCH_INTERVAL_SECS: "3" };
+    const faulty = await startWorker({ persistTo, scriptPath: entry("hanging-put-entry.mjs"), vars });
+    const created = await faulty.createSession("touch-ghost", { idle_ttl_secs: 8 });
+    const key = await kvKeyOf(created.token);
+    await sleep(3200);
+    assert.equal((await faulty.validate(created.token)).status, 200); // schedules the touch
+    await until("the touch's KV put", async () => JSON.parse(await faulty.kv.get(key)).idle_expires_at > secs(created.expires_at));
+    const touched = JSON.parse(await faulty.kv.get(key));
+    await faulty.dispose();
+
+    const worker = await startWorker({ persistTo, vars });
+    try {
+      // Past the index's stale idle deadline (the alarm's time), inside KV's.
+      const wait = (secs(created.expires_at) + 1.5) * 1000 - Date.now();
+      assert.ok(touched.idle_expires_at > secs(created.expires_at) + 2, "KV holds the later deadline");
+      await sleep(Math.max(0, wait));
+      const after = await worker.validate(created.token);
+      assert.equal(after.status, 200, JSON.stringify(after.body));
+      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/touch-ghost/sessions", { headers: admin }), 200);
+      // The index holds KV's deadline (or a later one: the validation above may touch).
+      assert.equal(sessions.length, 1);
+      assert.ok(secs(sessions[0].expires_at) >= touched.idle_expires_at, "the index adopted KV's deadline");
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
