@@ -8,6 +8,7 @@ use crate::core::cookie::is_valid_cookie_name;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::Policy;
+use crate::core::webhook::WebhookConfig;
 use std::fmt;
 
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
@@ -19,6 +20,8 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Gatekeeper mode: on when `ORIGIN_URL` is set.
     pub gate: Option<GateConfig>,
+    /// Webhook delivery of lifecycle events: on when `WEBHOOK_URL` is set.
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// A variable whose value cannot be used: the one shape of every configuration error in
@@ -69,7 +72,9 @@ impl Config {
 
         let gate = GateConfig::from_vars(&var).map_err(|e| ConfigError { variable: e.0, reason: e.1 })?;
 
-        Ok(Config { policy, cookie_name, allowed_origins, gate })
+        let webhook = WebhookConfig::from_vars(&var)?;
+
+        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook })
     }
 }
 

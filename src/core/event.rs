@@ -2,8 +2,16 @@
 //! Durable Object emits, that the account protocol carries, and that docs/events.md
 //! documents. A host test (`tests/core_events_doc.rs`) checks that every type and reason
 //! here is in that document.
+//!
+//! Each event has two renderings: the audit log line (`session_revoked`, fine-grained
+//! reasons, unchanged since the first release) and the delivered event
+//! ([`EventEnvelope`]: `session.revoked`, the webhook reasons), which consumers act on.
 
-use crate::core::policy::TouchKind;
+use crate::core::account::AccountId;
+use crate::core::policy::{TouchKind, Validity};
+use crate::core::timestamp::rfc3339;
+use crate::core::token::SessionId;
+use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
 
 /// Why a session was revoked. Chosen by the route that asked, carried to the account's
@@ -47,6 +55,19 @@ impl RevokeReason {
     }
 }
 
+impl RevokeReason {
+    /// The reason a delivered `session.revoked` event carries: who ended it, in the
+    /// coarse terms consumers branch on.
+    pub const fn delivered(self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::RevokedByUser => "revoke",
+            RevokeReason::LogoutOthers | RevokeReason::LogoutEverywhere => "revoke_all",
+            RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll => "admin",
+        }
+    }
+}
+
 /// One change to one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
@@ -56,6 +77,9 @@ pub enum SessionEvent {
     Revoked(RevokeReason),
     /// Dropped to keep the account within `MAX_SESSIONS_PER_ACCOUNT`.
     Evicted,
+    /// Dropped by housekeeping (the alarm, or a command that tidies first) because a
+    /// deadline passed. Carries which one: `ExpiredIdle` or `ExpiredAbsolute`.
+    Expired(Validity),
 }
 
 /// The `event` field of an event line.
@@ -66,19 +90,42 @@ pub enum EventType {
     SessionRefreshed,
     SessionRevoked,
     SessionEvicted,
+    SessionExpired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] =
-        [EventType::SessionCreated, EventType::SessionRefreshed, EventType::SessionRevoked, EventType::SessionEvicted];
+    pub const ALL: [EventType; 5] = [
+        EventType::SessionCreated,
+        EventType::SessionRefreshed,
+        EventType::SessionRevoked,
+        EventType::SessionEvicted,
+        EventType::SessionExpired,
+    ];
 
+    /// The `event` field of the log line.
     pub const fn as_str(self) -> &'static str {
         match self {
             EventType::SessionCreated => "session_created",
             EventType::SessionRefreshed => "session_refreshed",
             EventType::SessionRevoked => "session_revoked",
             EventType::SessionEvicted => "session_evicted",
+            EventType::SessionExpired => "session_expired",
         }
+    }
+
+    /// The `type` of a delivered event (and what `WEBHOOK_EVENTS` lists).
+    pub const fn delivered(self) -> &'static str {
+        match self {
+            EventType::SessionCreated => "session.created",
+            EventType::SessionRefreshed => "session.refreshed",
+            EventType::SessionRevoked => "session.revoked",
+            EventType::SessionEvicted => "session.evicted",
+            EventType::SessionExpired => "session.expired",
+        }
+    }
+
+    pub fn parse_delivered(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.delivered() == s)
     }
 }
 
@@ -89,6 +136,7 @@ impl SessionEvent {
             SessionEvent::Refreshed(_) => EventType::SessionRefreshed,
             SessionEvent::Revoked(_) => EventType::SessionRevoked,
             SessionEvent::Evicted => EventType::SessionEvicted,
+            SessionEvent::Expired(_) => EventType::SessionExpired,
         }
     }
 
@@ -100,6 +148,16 @@ impl SessionEvent {
             SessionEvent::Refreshed(TouchKind::Refresh) => "refresh",
             SessionEvent::Revoked(reason) => reason.as_str(),
             SessionEvent::Evicted => "session_limit",
+            SessionEvent::Expired(Validity::ExpiredAbsolute) => "absolute",
+            SessionEvent::Expired(_) => "idle",
+        }
+    }
+
+    /// The `reason` of the delivered event.
+    pub const fn delivered_reason(self) -> &'static str {
+        match self {
+            SessionEvent::Revoked(reason) => reason.delivered(),
+            other => other.reason(),
         }
     }
 
@@ -110,8 +168,54 @@ impl SessionEvent {
             SessionEvent::Refreshed(TouchKind::Use),
             SessionEvent::Refreshed(TouchKind::Refresh),
             SessionEvent::Evicted,
+            SessionEvent::Expired(Validity::ExpiredIdle),
+            SessionEvent::Expired(Validity::ExpiredAbsolute),
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
         all
+    }
+}
+
+/// Prefix of every event id.
+pub const EVENT_ID_PREFIX: &str = "evt_";
+
+/// A delivered event: what the account's Durable Object queues and the webhook sends.
+/// Its `id` is drawn once, when the event is recorded, so every redelivery carries the
+/// same one and consumers can dedupe by it. Never holds a token or a token hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: String,
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub reason: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EventEnvelope {
+    /// `random` is 16 bytes from the CSPRNG (the caller draws them; the core does not).
+    pub fn new(
+        event: SessionEvent,
+        account_id: &AccountId,
+        session_id: &SessionId,
+        now: UnixSeconds,
+        random: [u8; 16],
+    ) -> Self {
+        let mut id = String::with_capacity(EVENT_ID_PREFIX.len() + 32);
+        id.push_str(EVENT_ID_PREFIX);
+        for b in random {
+            id.push_str(&format!("{b:02x}"));
+        }
+        EventEnvelope {
+            id,
+            event_type: event.event_type().delivered().to_owned(),
+            occurred_at: rfc3339(now),
+            account_id: account_id.clone(),
+            session_id: session_id.clone(),
+            reason: event.delivered_reason().to_owned(),
+            data: serde_json::Map::new(),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod record;
 pub mod timestamp;
 pub mod token;
+pub mod webhook;
 
 /// Seconds since the unix epoch. Every deadline in the core is one of these.
 pub type UnixSeconds = i64;

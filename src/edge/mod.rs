@@ -6,6 +6,8 @@
 //! - `account/*`: the per-account Durable Object, its storage, protocol and client.
 //! - `session_store`: the KV namespace. `settings`: configuration from the environment.
 //! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
+//! - `webhook`: the queue consumer that delivers events; `webcrypto`: the platform's
+//!   HMAC, signatures and digests.
 //! - `events`: audit lines. `platform`: the clock and the RNG. `rate_limit`: the
 //!   per-session limit on costly calls.
 
@@ -23,6 +25,8 @@ mod routes;
 mod session_store;
 mod settings;
 mod views;
+mod webcrypto;
+mod webhook;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

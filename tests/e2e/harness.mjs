@@ -52,6 +52,21 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
     ratelimits:
       ratelimits ??
       Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+    queueProducers: Object.fromEntries(
+      (wranglerConfig.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }]),
+    ),
+    queueConsumers: Object.fromEntries(
+      (wranglerConfig.queues?.consumers ?? []).map((c) => [
+        c.queue,
+        {
+          maxBatchSize: c.max_batch_size,
+          maxBatchTimeout: c.max_batch_timeout,
+          maxRetries: c.max_retries,
+          deadLetterQueue: c.dead_letter_queue,
+          retryDelay: c.retry_delay,
+        },
+      ]),
+    ),
     bindings,
   };
   const mf = new Miniflare({

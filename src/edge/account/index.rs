@@ -128,6 +128,16 @@ impl SessionIndex {
         self.query(&format!("SELECT {ROW} FROM sessions WHERE pending = 0"), vec![])
     }
 
+    /// Confirmed sessions past either deadline in the index.
+    pub fn expired(&self, now: UnixSeconds) -> Result<Vec<IndexRow>, IndexError> {
+        self.query(
+            &format!(
+                "SELECT {ROW} FROM sessions WHERE pending = 0 AND (idle_expires_at <= ? OR absolute_expires_at <= ?)"
+            ),
+            vec![now.into(), now.into()],
+        )
+    }
+
     /// Confirmed sessions whose idle deadline in the index has passed while their
     /// absolute one has not: the ones a lost index update could make look expired.
     pub fn idle_expired(&self, now: UnixSeconds) -> Result<Vec<IndexRow>, IndexError> {

@@ -12,12 +12,15 @@
 //! key queued; [`AccountSessions::settle`] then sends the deletes, and the alarm retries
 //! any that failed.
 
+use crate::core::account::AccountId;
 use crate::core::error_code::ErrorCode;
+use crate::core::event::EventEnvelope;
 use crate::core::event::{RevokeReason, SessionEvent};
 use crate::core::policy::{Policy, Touch, TouchKind, Validity};
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
+use crate::edge::account::event_outbox::{EventOutbox, BATCH_LIMIT};
 use crate::edge::account::index::{IndexError, SessionIndex};
 use crate::edge::account::protocol::*;
 use crate::edge::error::{log_error, ApiError};
@@ -29,6 +32,9 @@ use crate::edge::settings::load_config;
 use futures_util::lock::Mutex;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
+/// The Queues producer that lifecycle events go to. Without it, events are log lines.
+pub const EVENTS_BINDING: &str = "EVENTS";
+
 /// How long to wait before retrying KV deletes that failed.
 const PENDING_RETRY_SECS: i64 = 10;
 
@@ -37,6 +43,7 @@ pub struct AccountSessions {
     state: State,
     env: Env,
     index: SessionIndex,
+    events: EventOutbox,
     /// Serialises commands end to end, including their KV I/O.
     serial: Mutex<()>,
 }
@@ -50,7 +57,8 @@ impl From<IndexError> for ApiError {
 impl DurableObject for AccountSessions {
     fn new(state: State, env: Env) -> Self {
         let index = SessionIndex::open(state.storage().sql());
-        AccountSessions { state, env, index, serial: Mutex::new(()) }
+        let events = EventOutbox::open(state.storage().sql());
+        AccountSessions { state, env, index, events, serial: Mutex::new(()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -102,8 +110,68 @@ impl AccountSessions {
                 self.index.update(&published)?;
             }
         }
-        self.index.remove_expired(now)?;
+        // From here on no await: each removal and its event commit together.
+        for row in self.index.expired(now)? {
+            if let Ok(record) = row.record() {
+                let validity = policy.check(&record, now);
+                self.record(SessionEvent::Expired(validity), &record.account_id, &row.session_id, now);
+            }
+            self.index.remove(&row.session_id)?;
+        }
+        self.index.remove_expired(now)?; // ghosts past their deadlines
         Ok(())
+    }
+
+    /// Writes one event: the audit log line, and, when an `EVENTS` queue is bound, an
+    /// outbox row in the same synchronous step as the change it describes (callers do
+    /// not await between the two). [`AccountSessions::settle`] sends it.
+    fn record(&self, event: SessionEvent, account_id: &AccountId, session_id: &SessionId, now: UnixSeconds) {
+        emit(event, account_id, session_id, now);
+        if self.env.queue(EVENTS_BINDING).is_err() {
+            return;
+        }
+        let mut random = [0u8; 16];
+        if let Err(e) = getrandom::fill(&mut random) {
+            log_error("error", "account: event id", &e);
+            return;
+        }
+        let envelope = EventEnvelope::new(event, account_id, session_id, now, random);
+        if let Err(e) = self.events.push(&envelope) {
+            log_error("error", "account: event outbox", &e);
+        }
+    }
+
+    /// Sends due events to the `EVENTS` queue, oldest first, and forgets them once the
+    /// queue has accepted them. A failed send leaves them for the alarm, backing off.
+    async fn flush_events(&self, now: UnixSeconds) {
+        let Ok(queue) = self.env.queue(EVENTS_BINDING) else { return };
+        loop {
+            let due = match self.events.due(now) {
+                Ok(due) if !due.is_empty() => due,
+                Ok(_) => return,
+                Err(e) => return log_error("error", "account: event outbox", &e),
+            };
+            let (first, last) = (due[0].seq, due[due.len() - 1].seq);
+            let full = due.len() as u32 == BATCH_LIMIT;
+            let bodies: Vec<String> = due.into_iter().map(|e| e.body).collect();
+            match queue.send_batch(bodies).await {
+                Ok(()) => {
+                    if let Err(e) = self.events.sent(first, last) {
+                        return log_error("error", "account: event outbox", &e);
+                    }
+                    if !full {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    log_error("warn", "account: sending events failed, will retry", &e);
+                    if let Err(e) = self.events.defer(now) {
+                        log_error("error", "account: event outbox", &e);
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     async fn handle(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
@@ -131,7 +199,7 @@ impl AccountSessions {
             }
             AccountCommand::RevokeAll { except, reason, caller } => {
                 self.require_live_caller(&policy, caller.as_ref(), now)?;
-                let revoked = self.revoke_all(&store, except.as_ref(), reason, now).await?;
+                let revoked = self.revoke_all(&policy, &store, except.as_ref(), reason, now).await?;
                 Ok(json_response(200, &RevokeAllReply { revoked }))
             }
             AccountCommand::List { limit, caller } => {
@@ -190,9 +258,9 @@ impl AccountSessions {
             self.index.remove(session_id)?;
         }
         self.index.confirm(&record.session_id, &evicted)?;
-        emit(SessionEvent::Created, &record.account_id, &record.session_id, now);
+        self.record(SessionEvent::Created, &record.account_id, &record.session_id, now);
         for session_id in &evicted {
-            emit(SessionEvent::Evicted, &record.account_id, session_id, now);
+            self.record(SessionEvent::Evicted, &record.account_id, session_id, now);
         }
         self.settle(store, now).await;
         Ok(evicted)
@@ -224,7 +292,8 @@ impl AccountSessions {
                     .await
                     .map_err(|e| ApiError::internal("account: publish touch", e))?;
                 self.index.update(&extended)?;
-                emit(SessionEvent::Refreshed(kind), &extended.account_id, session_id, now);
+                self.record(SessionEvent::Refreshed(kind), &extended.account_id, session_id, now);
+                self.settle(store, now).await;
                 Ok(TouchReply::Extended { record: extended })
             }
         }
@@ -241,7 +310,7 @@ impl AccountSessions {
         self.index.remove(session_id)?;
         // An unreadable row is still revoked; it only goes unannounced.
         if let Ok(record) = row.record() {
-            emit(SessionEvent::Revoked(reason), &record.account_id, session_id, now);
+            self.record(SessionEvent::Revoked(reason), &record.account_id, session_id, now);
         }
         self.settle(store, now).await;
         Ok(true)
@@ -250,13 +319,15 @@ impl AccountSessions {
     /// Revokes every session of the account except `except`; returns how many.
     async fn revoke_all(
         &self,
+        policy: &Policy,
         store: &SessionStore,
         except: Option<&SessionId>,
         reason: RevokeReason,
         now: UnixSeconds,
     ) -> std::result::Result<u32, ApiError> {
-        // Expired rows are housekeeping, not revocations: neither counted nor logged.
-        self.index.remove_expired(now)?;
+        // Expired rows are housekeeping, not revocations: not counted, and announced as
+        // expired, not revoked.
+        self.purge_expired(policy, store, now).await?;
         self.index.remove_ghosts(None)?;
         let mut revoked = 0;
         for row in self.index.all()? {
@@ -266,7 +337,7 @@ impl AccountSessions {
             self.index.remove(&row.session_id)?;
             revoked += 1;
             if let Ok(record) = row.record() {
-                emit(SessionEvent::Revoked(reason), &record.account_id, &row.session_id, now);
+                self.record(SessionEvent::Revoked(reason), &record.account_id, &row.session_id, now);
             }
         }
         self.settle(store, now).await;
@@ -292,11 +363,13 @@ impl AccountSessions {
         }
     }
 
-    /// Finishes a command that queued KV deletes: arms the alarm first, then sends the
-    /// deletes, so a reset halfway through the flush still leaves a retry scheduled.
+    /// Finishes a command that changed something: arms the alarm first, then sends the
+    /// queued KV deletes and events, so a reset halfway through still leaves a retry
+    /// scheduled.
     async fn settle(&self, store: &SessionStore, now: UnixSeconds) {
         self.schedule_housekeeping(now).await;
         self.flush_pending_deletes(store).await;
+        self.flush_events(now).await;
     }
 
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
@@ -314,11 +387,15 @@ impl AccountSessions {
     }
 
     /// Arms the alarm for the next thing housekeeping must do: a retry of pending
-    /// deletes, or the earliest deadline in the index.
+    /// deletes, a ghost to remove, an event to send, or the earliest deadline in the
+    /// index.
     async fn schedule_housekeeping(&self, now: UnixSeconds) {
         let retry = self.index.has_pending_work().unwrap_or(false).then_some(now + PENDING_RETRY_SECS);
         let next_deadline = self.index.next_deadline().ok().flatten();
-        let Some(next) = [retry, next_deadline].into_iter().flatten().min() else { return };
+        // An event recorded now is sent by this command's settle; the alarm is the
+        // retry, so it is armed as if that send will fail.
+        let next_event = self.events.next_attempt().map(|at| at.max(now + PENDING_RETRY_SECS));
+        let Some(next) = [retry, next_deadline, next_event].into_iter().flatten().min() else { return };
         let storage = self.state.storage();
         let current = storage.get_alarm().await.ok().flatten();
         let next_ms = next.max(now + 1) * 1000;

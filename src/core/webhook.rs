@@ -1,0 +1,145 @@
+//! Webhook delivery rules, by the Standard Webhooks specification: the settings, the
+//! signed content, the signature header and the retry schedule. The HMAC itself is the
+//! platform's (WebCrypto), never computed here.
+
+use crate::core::config::ConfigError;
+use crate::core::event::EventType;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// Prefix of a Standard Webhooks secret: `whsec_` + base64 of the key bytes.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// Shortest secret accepted, in key bytes (the specification suggests 24 to 64).
+pub const SECRET_MIN_BYTES: usize = 16;
+
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+pub const DEFAULT_RETRY_DELAY_SECS: u32 = 10;
+
+/// Longest delay one retry may ask for (Queues accepts up to 12 hours).
+pub const MAX_RETRY_DELAY_SECS: u32 = 3600;
+
+/// The HMAC key from `WEBHOOK_SECRET`. `Debug` prints no key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(Vec<u8>);
+
+impl WebhookSecret {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let encoded = raw.trim().strip_prefix(SECRET_PREFIX).ok_or("must start with 'whsec_'")?;
+        let key = STANDARD.decode(encoded).map_err(|_| "must be 'whsec_' followed by base64")?;
+        if key.len() < SECRET_MIN_BYTES {
+            return Err(format!("must hold at least {SECRET_MIN_BYTES} bytes of key"));
+        }
+        Ok(WebhookSecret(key))
+    }
+
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret: WebhookSecret,
+    pub timeout_ms: u32,
+    /// `None`: every type is sent.
+    pub events: Option<Vec<EventType>>,
+    /// The first retry's delay; each later one doubles it.
+    pub retry_delay_secs: u32,
+}
+
+impl WebhookConfig {
+    /// `None` when `WEBHOOK_URL` is unset or empty: events are then log lines only.
+    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<WebhookConfig>, ConfigError> {
+        let err = |variable: &'static str, reason: String| ConfigError { variable, reason };
+        let Some(url) = var("WEBHOOK_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        if !is_allowed_url(&url) {
+            return Err(err(
+                "WEBHOOK_URL",
+                "must be an https: URL (http: only on loopback, for local development)".into(),
+            ));
+        }
+        let secret =
+            var("WEBHOOK_SECRET").ok_or_else(|| err("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is".into()))?;
+        let secret = WebhookSecret::parse(&secret).map_err(|reason| err("WEBHOOK_SECRET", reason))?;
+        let timeout_ms = bounded(var("WEBHOOK_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 1..=60_000)
+            .ok_or_else(|| err("WEBHOOK_TIMEOUT_MS", "must be a whole number from 1 to 60000".into()))?;
+        let retry_delay_secs =
+            bounded(var("WEBHOOK_RETRY_DELAY_SECS"), DEFAULT_RETRY_DELAY_SECS, 0..=MAX_RETRY_DELAY_SECS).ok_or_else(
+                || err("WEBHOOK_RETRY_DELAY_SECS", format!("must be a whole number from 0 to {MAX_RETRY_DELAY_SECS}")),
+            )?;
+        let events = match var("WEBHOOK_EVENTS").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        EventType::parse_delivered(t)
+                            .ok_or_else(|| err("WEBHOOK_EVENTS", format!("'{}' is not an event type", truncate(t))))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(Some(WebhookConfig { url, secret, timeout_ms, events, retry_delay_secs }))
+    }
+
+    /// Whether events of this delivered type (`session.revoked`) are sent.
+    pub fn sends(&self, delivered_type: &str) -> bool {
+        match &self.events {
+            None => true,
+            Some(types) => types.iter().any(|t| t.delivered() == delivered_type),
+        }
+    }
+
+    /// The delay before delivery attempt `attempts + 1`, after `attempts` failed ones:
+    /// exponential, capped.
+    pub fn retry_delay(&self, attempts: u32) -> u32 {
+        let doublings = attempts.saturating_sub(1).min(20);
+        self.retry_delay_secs.saturating_mul(1 << doublings).min(MAX_RETRY_DELAY_SECS)
+    }
+}
+
+/// What the signature covers: `{id}.{timestamp}.{body}`.
+pub fn signed_content(id: &str, timestamp: i64, body: &str) -> String {
+    format!("{id}.{timestamp}.{body}")
+}
+
+/// The `webhook-signature` header for an HMAC-SHA256 tag: `v1,<base64>`.
+pub fn signature_header(tag: &[u8]) -> String {
+    format!("v1,{}", STANDARD.encode(tag))
+}
+
+fn bounded(raw: Option<String>, default: u32, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+    match raw {
+        None => Some(default),
+        Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)),
+    }
+}
+
+/// `https://…`, or `http://` to a loopback host.
+fn is_allowed_url(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace);
+    }
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}

@@ -1,0 +1,101 @@
+//! The account Durable Object's outbox of lifecycle events, in its SQLite storage
+//! (docs/storage.md). An event is written here in the same synchronous step as the state
+//! change it describes, so a reset between the change and the send loses nothing; it
+//! leaves only once the `EVENTS` queue has accepted it. Delivery is therefore at least
+//! once, and the event's `id` is what consumers dedupe by.
+
+use crate::core::event::EventEnvelope;
+use crate::core::UnixSeconds;
+use serde::Deserialize;
+use worker::SqlStorage;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS event_outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    body            TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0
+);";
+
+/// Most events sent in one `sendBatch` (Queues accepts up to 100 per batch).
+pub const BATCH_LIMIT: u32 = 100;
+
+/// The first retry of a failed send waits this long; each later one doubles it.
+const RETRY_BASE_SECS: i64 = 10;
+const RETRY_MAX_SECS: i64 = 600;
+
+#[derive(Deserialize)]
+pub struct OutboxEvent {
+    pub seq: i64,
+    /// The envelope as JSON, exactly the bytes the webhook will carry.
+    pub body: String,
+}
+
+#[derive(Deserialize)]
+struct NextAttempt {
+    next: Option<i64>,
+}
+
+pub struct EventOutbox {
+    sql: SqlStorage,
+}
+
+impl EventOutbox {
+    pub fn open(sql: SqlStorage) -> Self {
+        let _ = sql.exec(SCHEMA, None);
+        EventOutbox { sql }
+    }
+
+    /// Queues one event. Synchronous: callers write it beside the change it describes,
+    /// with no await in between, so both commit together.
+    pub fn push(&self, event: &EventEnvelope) -> Result<(), String> {
+        let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
+        self.sql
+            .exec("INSERT INTO event_outbox (id, body) VALUES (?, ?)", vec![event.id.as_str().into(), body.into()])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The oldest events due for a send, in the order they happened.
+    pub fn due(&self, now: UnixSeconds) -> Result<Vec<OutboxEvent>, String> {
+        self.sql
+            .exec(
+                "SELECT seq, body FROM event_outbox WHERE next_attempt_at <= ? ORDER BY seq LIMIT ?",
+                vec![now.into(), i64::from(BATCH_LIMIT).into()],
+            )
+            .and_then(|c| c.to_array())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The queue accepted events up to and including `last_seq`.
+    pub fn sent(&self, first_seq: i64, last_seq: i64) -> Result<(), String> {
+        self.sql
+            .exec("DELETE FROM event_outbox WHERE seq BETWEEN ? AND ?", vec![first_seq.into(), last_seq.into()])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// A send failed: every due event waits, doubling its wait each time.
+    pub fn defer(&self, now: UnixSeconds) -> Result<(), String> {
+        self.sql
+            .exec(
+                "UPDATE event_outbox SET attempts = attempts + 1,
+                    next_attempt_at = ? + MIN(?, ? << MIN(attempts, 10))
+                 WHERE next_attempt_at <= ?",
+                vec![now.into(), RETRY_MAX_SECS.into(), RETRY_BASE_SECS.into(), now.into()],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// When the next send is due, if any event waits.
+    pub fn next_attempt(&self) -> Option<UnixSeconds> {
+        let rows: Vec<NextAttempt> = self
+            .sql
+            .exec("SELECT MIN(next_attempt_at) AS next FROM event_outbox", None)
+            .and_then(|c| c.to_array())
+            .ok()?;
+        rows.into_iter().next().and_then(|r| r.next)
+    }
+}

@@ -1,0 +1,120 @@
+//! The platform's WebCrypto (`crypto.subtle`), for the few primitives this worker needs:
+//! HMAC-SHA256 (webhook signatures), signatures with an imported private JWK (session
+//! assertions) and SHA-256 digests (key thumbprints). Native code in the runtime: no
+//! cryptography is compiled into the wasm or written here.
+// Signing and digests serve the session assertions, wired in with them.
+#![allow(dead_code)]
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.subtle`.
+    type SubtleCrypto;
+
+    #[wasm_bindgen(method, catch, js_name = importKey)]
+    fn import_key(
+        this: &SubtleCrypto,
+        format: &str,
+        key_data: &JsValue,
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &Array,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn sign(this: &SubtleCrypto, algorithm: &JsValue, key: &JsValue, data: &Uint8Array) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn digest(this: &SubtleCrypto, algorithm: &str, data: &Uint8Array) -> Result<Promise, JsValue>;
+}
+
+/// A WebCrypto failure, with the platform's message.
+#[derive(Debug)]
+pub struct CryptoError(pub String);
+
+impl std::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebCrypto: {}", self.0)
+    }
+}
+
+impl From<JsValue> for CryptoError {
+    fn from(e: JsValue) -> Self {
+        let message =
+            e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"));
+        CryptoError(message)
+    }
+}
+
+fn subtle() -> Result<SubtleCrypto, CryptoError> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
+    Ok(Reflect::get(&crypto, &"subtle".into())?.unchecked_into())
+}
+
+/// An imported key, ready to sign. Keep it: importing costs more than signing.
+#[derive(Clone)]
+pub struct SigningKey {
+    key: JsValue,
+    algorithm: JsValue,
+}
+
+/// `{name: "HMAC", hash: "SHA-256"}` over raw key bytes.
+pub async fn hmac_sha256_key(raw: &[u8]) -> Result<SigningKey, CryptoError> {
+    let algorithm = object(&[("name", "HMAC".into()), ("hash", "SHA-256".into())])?;
+    let usages = Array::of1(&"sign".into());
+    let promise = subtle()?.import_key("raw", &Uint8Array::from(raw).into(), &algorithm, false, &usages)?;
+    let key = JsFuture::from(promise).await?;
+    Ok(SigningKey { key, algorithm: object(&[("name", "HMAC".into())])? })
+}
+
+/// Imports a private JWK (Ed25519 or P-256) for signing. `jwk_json` is the key as JSON.
+pub async fn private_jwk_key(jwk_json: &str, curve: Curve) -> Result<SigningKey, CryptoError> {
+    let jwk = js_sys::JSON::parse(jwk_json)?;
+    let (import_algorithm, sign_algorithm) = match curve {
+        Curve::Ed25519 => (object(&[("name", "Ed25519".into())])?, object(&[("name", "Ed25519".into())])?),
+        Curve::P256 => (
+            object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())])?,
+            object(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())])?,
+        ),
+    };
+    let usages = Array::of1(&"sign".into());
+    let promise = subtle()?.import_key("jwk", &jwk, &import_algorithm, false, &usages)?;
+    let key = JsFuture::from(promise).await?;
+    Ok(SigningKey { key, algorithm: sign_algorithm })
+}
+
+/// The two signature algorithms a signing key may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Curve {
+    /// `EdDSA` in JOSE terms.
+    Ed25519,
+    /// `ES256`: ECDSA over P-256 with SHA-256; WebCrypto returns the raw r‖s form JWS
+    /// uses.
+    P256,
+}
+
+impl SigningKey {
+    pub async fn sign(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let promise = subtle()?.sign(&self.algorithm, &self.key, &Uint8Array::from(data))?;
+        let signature = JsFuture::from(promise).await?;
+        Ok(Uint8Array::new(&signature).to_vec())
+    }
+}
+
+pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let promise = subtle()?.digest("SHA-256", &Uint8Array::from(data))?;
+    let digest = JsFuture::from(promise).await?;
+    Ok(Uint8Array::new(&digest).to_vec())
+}
+
+fn object(entries: &[(&str, JsValue)]) -> Result<JsValue, CryptoError> {
+    let object = Object::new();
+    for (name, value) in entries {
+        Reflect::set(&object, &(*name).into(), value)?;
+    }
+    Ok(object.into())
+}

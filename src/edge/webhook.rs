@@ -1,0 +1,164 @@
+//! The `EVENTS` queue's consumer: delivers each lifecycle event to `WEBHOOK_URL`, signed
+//! by the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature: v1,<base64 HMAC-SHA256>`).
+//!
+//! A 2xx answer acknowledges the message. Anything else, or no answer within
+//! `WEBHOOK_TIMEOUT_MS`, retries it after an exponentially growing delay; once the
+//! queue's `max_retries` are spent, Queues moves it to the dead-letter queue. Messages are
+//! delivered one at a time, in the order of the batch.
+//!
+//! Exported by hand rather than through `#[event(queue)]`: the macro's message type does
+//! not expose `attempts`, which the backoff needs.
+
+use crate::core::config::Config;
+use crate::core::webhook::{signature_header, signed_content, WebhookConfig};
+use crate::edge::error::log_error;
+use crate::edge::platform;
+use crate::edge::settings::load_config;
+use crate::edge::webcrypto::{hmac_sha256_key, SigningKey};
+use futures_util::future::{select, Either};
+use js_sys::{Array, Function, Object, Reflect};
+use serde::Deserialize;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::{web_sys, AbortController, Delay, Env, Fetch, Headers, Request};
+
+/// The fields of an event the consumer needs; the body is sent as it was queued.
+#[derive(Deserialize)]
+struct EventHead {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+}
+
+/// One queue message, as the runtime hands it over.
+struct QueueMessage(JsValue);
+
+impl QueueMessage {
+    fn body(&self) -> Option<String> {
+        Reflect::get(&self.0, &"body".into()).ok()?.as_string()
+    }
+
+    fn attempts(&self) -> u32 {
+        Reflect::get(&self.0, &"attempts".into()).ok().and_then(|v| v.as_f64()).map_or(1, |n| n as u32)
+    }
+
+    fn ack(&self) {
+        self.call("ack", &JsValue::UNDEFINED);
+    }
+
+    fn retry(&self, delay_secs: u32) {
+        let options = Object::new();
+        let _ = Reflect::set(&options, &"delaySeconds".into(), &JsValue::from(delay_secs));
+        self.call("retry", &options.into());
+    }
+
+    fn call(&self, method: &str, argument: &JsValue) {
+        let function = Reflect::get(&self.0, &method.into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(function) = function {
+            let _ = function.call1(&self.0, argument);
+        }
+    }
+}
+
+#[wasm_bindgen]
+pub async fn queue(batch: JsValue, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
+    let messages: Array = Reflect::get(&batch, &"messages".into())?.dyn_into()?;
+    let messages: Vec<QueueMessage> = messages.iter().map(QueueMessage).collect();
+    let config = match load_config(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            // Nothing is lost while the operator fixes the setting: every message waits.
+            e.log_if_internal();
+            log_error("error", "webhook: invalid configuration; retrying later", &"see invalid_config");
+            messages.iter().for_each(|m| m.retry(crate::core::webhook::DEFAULT_RETRY_DELAY_SECS));
+            return Ok(JsValue::UNDEFINED);
+        }
+    };
+    deliver_all(&config, &messages).await;
+    Ok(JsValue::UNDEFINED)
+}
+
+async fn deliver_all(config: &Config, messages: &[QueueMessage]) {
+    let Some(webhook) = &config.webhook else {
+        // No receiver configured: the events are already in the log; nothing to send.
+        messages.iter().for_each(QueueMessage::ack);
+        return;
+    };
+    let key = match hmac_sha256_key(webhook.secret.key_bytes()).await {
+        Ok(key) => key,
+        Err(e) => {
+            log_error("error", "webhook: importing the secret failed", &e);
+            messages.iter().for_each(|m| m.retry(webhook.retry_delay(m.attempts())));
+            return;
+        }
+    };
+    for message in messages {
+        match deliver(webhook, &key, message).await {
+            Delivery::Done => message.ack(),
+            Delivery::Retry(why) => {
+                log_error("warn", "webhook: delivery failed, will retry", &why);
+                message.retry(webhook.retry_delay(message.attempts()));
+            }
+        }
+    }
+}
+
+enum Delivery {
+    Done,
+    Retry(String),
+}
+
+async fn deliver(webhook: &WebhookConfig, key: &SigningKey, message: &QueueMessage) -> Delivery {
+    let Some(body) = message.body() else {
+        log_error("error", "webhook: a message without a text body was dropped", &"not an event");
+        return Delivery::Done;
+    };
+    let Ok(head) = serde_json::from_str::<EventHead>(&body) else {
+        log_error("error", "webhook: a message that is not an event was dropped", &"not an event");
+        return Delivery::Done;
+    };
+    if !webhook.sends(&head.event_type) {
+        return Delivery::Done;
+    }
+    let timestamp = platform::now();
+    let tag = match key.sign(signed_content(&head.id, timestamp, &body).as_bytes()).await {
+        Ok(tag) => tag,
+        Err(e) => return Delivery::Retry(e.to_string()),
+    };
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/json");
+    let _ = headers.set("webhook-id", &head.id);
+    let _ = headers.set("webhook-timestamp", &timestamp.to_string());
+    let _ = headers.set("webhook-signature", &signature_header(&tag));
+    post(&webhook.url, headers, body, webhook.timeout_ms).await
+}
+
+/// One POST, given up after `timeout_ms`.
+async fn post(url: &str, headers: Headers, body: String, timeout_ms: u32) -> Delivery {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers.0);
+    init.set_body(&JsValue::from_str(&body));
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    let request = match web_sys::Request::new_with_str_and_init(url, &init) {
+        Ok(request) => Request::from(request),
+        Err(e) => return Delivery::Retry(format!("building the request: {e:?}")),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let send = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
+    let outcome = select(send, timeout).await;
+    match outcome {
+        Either::Left((Ok(response), _)) if (200..300).contains(&response.status_code()) => Delivery::Done,
+        Either::Left((Ok(response), _)) => Delivery::Retry(format!("the receiver answered {}", response.status_code())),
+        Either::Left((Err(e), _)) => Delivery::Retry(format!("the receiver could not be reached: {e}")),
+        Either::Right(_) => {
+            controller.abort();
+            Delivery::Retry(format!("no answer within {timeout_ms} ms"))
+        }
+    }
+}

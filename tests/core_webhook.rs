@@ -1,0 +1,84 @@
+//! Webhook settings, signing input and retry schedule.
+
+use edge_sessions::core::event::EventType;
+use edge_sessions::core::webhook::*;
+use std::collections::HashMap;
+
+// The example secret of the Standard Webhooks specification's reference libraries.
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config(pairs: &[(&str, &str)]) -> Result<Option<WebhookConfig>, edge_sessions::core::config::ConfigError> {
+    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    WebhookConfig::from_vars(&|name: &str| map.get(name).cloned())
+}
+
+#[test]
+fn no_url_means_no_webhook() {
+    assert_eq!(config(&[]).unwrap(), None);
+    assert_eq!(config(&[("WEBHOOK_URL", " ")]).unwrap(), None);
+}
+
+#[test]
+fn the_url_must_be_https_except_on_loopback() {
+    for ok in ["https://hooks.example.com/in", "http://127.0.0.1:8080/x", "http://localhost:9/x", "http://[::1]:9/"] {
+        assert!(config(&[("WEBHOOK_URL", ok), ("WEBHOOK_SECRET", SECRET)]).unwrap().is_some(), "{ok}");
+    }
+    for bad in [
+        "http://hooks.example.com/in",
+        "ftp://x",
+        "https://",
+        "http://127.0.0.1.evil.example/",
+        "http://localhost.evil/",
+    ] {
+        let e = config(&[("WEBHOOK_URL", bad), ("WEBHOOK_SECRET", SECRET)]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_URL", "{bad}");
+    }
+}
+
+#[test]
+fn the_secret_is_required_and_must_be_whsec_base64() {
+    let url = ("WEBHOOK_URL", "https://hooks.example.com/");
+    assert_eq!(config(&[url]).unwrap_err().variable, "WEBHOOK_SECRET");
+    for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ="] {
+        let e = config(&[url, ("WEBHOOK_SECRET", bad)]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_SECRET");
+        assert!(!e.reason.contains("MfKQ"), "the message never echoes the secret");
+    }
+    let c = config(&[url, ("WEBHOOK_SECRET", SECRET)]).unwrap().unwrap();
+    assert_eq!(c.secret.key_bytes().len(), 24);
+    assert_eq!(format!("{:?}", c.secret), "WebhookSecret(<redacted>)");
+}
+
+#[test]
+fn settings_default_and_are_bounded() {
+    let base = [("WEBHOOK_URL", "https://h.example/"), ("WEBHOOK_SECRET", SECRET)];
+    let c = config(&base).unwrap().unwrap();
+    assert_eq!(
+        (c.timeout_ms, c.retry_delay_secs, c.events.clone()),
+        (DEFAULT_TIMEOUT_MS, DEFAULT_RETRY_DELAY_SECS, None)
+    );
+    assert_eq!(config(&[base[0], base[1], ("WEBHOOK_TIMEOUT_MS", "0")]).unwrap_err().variable, "WEBHOOK_TIMEOUT_MS");
+    assert_eq!(config(&[base[0], base[1], ("WEBHOOK_EVENTS", "session.nope")]).unwrap_err().variable, "WEBHOOK_EVENTS");
+    let c = config(&[base[0], base[1], ("WEBHOOK_EVENTS", "session.revoked, session.expired")]).unwrap().unwrap();
+    assert_eq!(c.events, Some(vec![EventType::SessionRevoked, EventType::SessionExpired]));
+    assert!(c.sends("session.revoked") && !c.sends("session.created"));
+}
+
+#[test]
+fn retries_back_off_exponentially_and_are_capped() {
+    let c = config(&[
+        ("WEBHOOK_URL", "https://h.example/"),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_RETRY_DELAY_SECS", "10"),
+    ])
+    .unwrap()
+    .unwrap();
+    assert_eq!([1, 2, 3, 4].map(|a| c.retry_delay(a)), [10, 20, 40, 80]);
+    assert_eq!(c.retry_delay(60), MAX_RETRY_DELAY_SECS);
+}
+
+#[test]
+fn the_signed_content_and_header_follow_the_specification() {
+    assert_eq!(signed_content("msg_1", 1614265330, r#"{"a":1}"#), r#"msg_1.1614265330.{"a":1}"#);
+    assert_eq!(signature_header(&[0xfb, 0xff, 0x00]), "v1,+/8A");
+}

@@ -1,0 +1,170 @@
+// Lifecycle events delivered end to end in workerd: the account's Durable Object writes
+// each event to its outbox, sends it to the EVENTS queue (Miniflare's real queues), and
+// the worker's queue consumer POSTs it to a loopback receiver, signed per Standard
+// Webhooks. The receiver verifies every delivery with the npm `standardwebhooks` package.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import { Webhook } from "standardwebhooks";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+
+/** A loopback webhook receiver. `failFirst(id)` says how many times to answer 500 first. */
+async function startReceiver({ failFirst = () => 0 } = {}) {
+  const verifier = new Webhook(SECRET);
+  const deliveries = []; // every attempt, verified or not
+  const accepted = []; // verified events, in arrival order
+  const failures = new Map();
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      let event = null;
+      try {
+        event = verifier.verify(body, req.headers);
+      } catch {
+        // recorded below as unverified
+      }
+      deliveries.push({ headers: req.headers, body, verified: Boolean(event) });
+      const failed = failures.get(event?.id) ?? 0;
+      if (event && failed < failFirst(event.id)) {
+        failures.set(event.id, failed + 1);
+        res.writeHead(500).end("try again");
+        return;
+      }
+      if (event) accepted.push(event);
+      res.writeHead(event ? 204 : 400).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/hooks`;
+  return { url, deliveries, accepted, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function until(what, check, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const summary = (events, sessionId) =>
+  events.filter((e) => e.session_id === sessionId).map((e) => [e.type, e.reason]);
+
+describe("lifecycle events as signed webhooks", () => {
+  test("create, touch, refresh, revoke, eviction and expiry each deliver exactly their events, in order", async () => {
+    const receiver = await startReceiver();
+    const worker = await startWorker({
+      vars: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_RETRY_DELAY_SECS: "1",
+        TOUCH_INTERVAL_SECS: "1",
+        MAX_SESSIONS_PER_ACCOUNT: "2",
+      },
+    });
+    try {
+      const a = await worker.createSession("hooked");
+      const b = await worker.createSession("hooked");
+      const c = await worker.createSession("hooked"); // evicts a
+      await sleep(1100);
+      assert.equal((await worker.validate(b.token)).status, 200); // touch, after the response
+      const refreshed = await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(c.token) });
+      assert.equal(refreshed.status, 200);
+      await until("b's touch", () => receiver.accepted.some((e) => e.session_id === b.session_id && e.type === "session.refreshed"));
+      assert.equal((await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(b.token) })).status, 204);
+      const d = await worker.createSession("hooked", { idle_ttl_secs: 1 });
+      await until("d's expiry", () => receiver.accepted.some((e) => e.session_id === d.session_id && e.type === "session.expired"));
+      await sleep(300);
+
+      assert.deepEqual(summary(receiver.accepted, a.session_id), [["session.created", "created"], ["session.evicted", "session_limit"]]);
+      assert.deepEqual(summary(receiver.accepted, b.session_id), [
+        ["session.created", "created"],
+        ["session.refreshed", "touch"],
+        ["session.revoked", "logout"],
+      ]);
+      assert.deepEqual(summary(receiver.accepted, c.session_id), [["session.created", "created"], ["session.refreshed", "refresh"]]);
+      assert.deepEqual(summary(receiver.accepted, d.session_id), [["session.created", "created"], ["session.expired", "idle"]]);
+      assert.equal(receiver.accepted.length, 9, "nothing else, and nothing twice");
+
+      for (const event of receiver.accepted) {
+        assert.deepEqual(Object.keys(event).sort(), ["account_id", "data", "id", "occurred_at", "reason", "session_id", "type"]);
+        assert.match(event.id, /^evt_[0-9a-f]{32}$/);
+        assert.equal(event.account_id, "hooked");
+        assert.match(event.occurred_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }
+      assert.equal(new Set(receiver.accepted.map((e) => e.id)).size, 9, "ids are unique");
+      for (const delivery of receiver.deliveries) {
+        assert.ok(delivery.verified, "every delivery carries a valid signature");
+        assert.equal(delivery.headers["webhook-id"], JSON.parse(delivery.body).id);
+        assert.match(delivery.headers["webhook-signature"], /^v1,[A-Za-z0-9+/]+=*$/);
+      }
+      // No event, and no log line, holds a token or a token hash.
+      const secrets = [];
+      for (const s of [a, b, c, d]) secrets.push(s.token, (await kvKeyOf(s.token)).slice("session:".length));
+      const everything = receiver.deliveries.map((d) => d.body).join("\n") + worker.logs.join("\n");
+      for (const secret of secrets) assert.ok(!everything.includes(secret), "a token or hash leaked");
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
+  test("a receiver that fails twice gets the event on the third try, with the same webhook-id", async () => {
+    let first;
+    const receiver = await startReceiver({ failFirst: (id) => ((first ??= id) === id ? 2 : 0) });
+    const worker = await startWorker({ vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" } });
+    try {
+      const s = await worker.createSession("flaky-receiver");
+      await until("the third try", () => receiver.accepted.some((e) => e.id === first));
+      const tries = receiver.deliveries.filter((d) => d.headers["webhook-id"] === first);
+      assert.equal(tries.length, 3);
+      assert.ok(tries.every((t) => t.verified && t.body === tries[0].body), "the same event each time");
+      assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"]]);
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
+  test("events whose queue sends fail stay in the outbox and arrive when the alarm retries", async () => {
+    const receiver = await startReceiver();
+    const failingSends = fileURLToPath(new URL("./failing-event-sends-entry.mjs", import.meta.url));
+    const worker = await startWorker({
+      scriptPath: failingSends,
+      vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" },
+    });
+    try {
+      const s = await worker.createSession("outage"); // its send fails
+      await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(s.token) }); // so does this one
+      await sleep(1500);
+      assert.equal(receiver.accepted.length, 0, "nothing was delivered during the outage");
+      assert.ok(worker.logs.some((l) => l.includes("sending events failed, will retry")));
+      await until("the alarm's retry", () => receiver.accepted.length === 2, 30000);
+      assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"], ["session.revoked", "logout"]]);
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
+  test("a bad WEBHOOK_URL is invalid_config naming it", async () => {
+    const worker = await startWorker({ vars: { WEBHOOK_URL: "http://hooks.example.com/in", WEBHOOK_SECRET: SECRET } });
+    try {
+      const res = await worker.fetch("/v1/session");
+      assert.equal(res.status, 500);
+      const body = await res.json();
+      assert.equal(body.error, "invalid_config");
+      assert.match(body.message, /WEBHOOK_URL/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
