@@ -9,6 +9,7 @@ use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::Policy;
 use crate::core::webhook::WebhookConfig;
+use crate::core::UnixSeconds;
 use std::fmt;
 
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
@@ -22,6 +23,15 @@ pub struct Config {
     pub gate: Option<GateConfig>,
     /// Webhook delivery of lifecycle events: on when `WEBHOOK_URL` is set.
     pub webhook: Option<WebhookConfig>,
+    /// The fleet-wide cut-off: every session authenticated before it is revoked.
+    pub sessions_not_before: Option<UnixSeconds>,
+}
+
+impl Config {
+    /// Whether the fleet-wide cut-off has ended this session.
+    pub fn is_cut_off(&self, record: &crate::core::record::SessionRecord) -> bool {
+        self.sessions_not_before.is_some_and(|cutoff| record.authenticated_at < cutoff)
+    }
 }
 
 /// A variable whose value cannot be used: the one shape of every configuration error in
@@ -74,7 +84,16 @@ impl Config {
 
         let webhook = WebhookConfig::from_vars(&var)?;
 
-        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook })
+        let sessions_not_before =
+            match var("SESSIONS_NOT_BEFORE").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(raw) => Some(parse_instant(&raw).ok_or_else(|| ConfigError {
+                    variable: "SESSIONS_NOT_BEFORE",
+                    reason: "must be an RFC 3339 time or whole unix seconds".to_owned(),
+                })?),
+            };
+
+        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before })
     }
 }
 
@@ -86,6 +105,15 @@ fn int_var(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: i
             reason: format!("must be a whole number, got {:?}", truncate_for_message(&raw)),
         }),
     }
+}
+
+/// RFC 3339 or whole unix seconds.
+fn parse_instant(raw: &str) -> Option<UnixSeconds> {
+    use time::format_description::well_known::Rfc3339;
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| (0..=253_402_300_799).contains(n))
+        .or_else(|| time::OffsetDateTime::parse(raw, &Rfc3339).ok().map(|t| t.unix_timestamp()))
 }
 
 fn truncate_for_message(raw: &str) -> String {

@@ -50,11 +50,21 @@ pub enum ErrorCode {
     OriginTimeout,
     /// Too many refreshes, strong validations or listings for one session.
     RateLimited,
+    /// `authenticated_at`, `aal` or `amr` out of bounds on a create or reauthentication.
+    InvalidAuthentication,
+    /// A malformed `max_age` or `min_aal`.
+    InvalidFreshness,
+    /// The session is valid, but its last authentication is too old or too weak.
+    ReauthenticationRequired,
+    /// Authenticated before `SESSIONS_NOT_BEFORE`: ended by the fleet-wide cut-off.
+    SessionRevoked,
+    /// A create whose authentication predates the account's last revoke-all.
+    StaleAuthentication,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -83,6 +93,11 @@ impl ErrorCode {
         ErrorCode::OriginUnreachable,
         ErrorCode::OriginTimeout,
         ErrorCode::RateLimited,
+        ErrorCode::InvalidAuthentication,
+        ErrorCode::InvalidFreshness,
+        ErrorCode::ReauthenticationRequired,
+        ErrorCode::SessionRevoked,
+        ErrorCode::StaleAuthentication,
     ];
 
     /// The code as it appears on the wire.
@@ -115,6 +130,11 @@ impl ErrorCode {
             ErrorCode::OriginUnreachable => "origin_unreachable",
             ErrorCode::OriginTimeout => "origin_timeout",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidAuthentication => "invalid_authentication",
+            ErrorCode::InvalidFreshness => "invalid_freshness",
+            ErrorCode::ReauthenticationRequired => "reauthentication_required",
+            ErrorCode::SessionRevoked => "session_revoked",
+            ErrorCode::StaleAuthentication => "stale_authentication",
         }
     }
 
@@ -141,6 +161,12 @@ impl ErrorCode {
             ErrorCode::BodyTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
+            ErrorCode::InvalidAuthentication => 400,
+            ErrorCode::InvalidFreshness => 400,
+            ErrorCode::ReauthenticationRequired => 403,
+            ErrorCode::SessionRevoked => 401,
+            ErrorCode::StaleAuthentication => 409,
+
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
             ErrorCode::OriginUnreachable | ErrorCode::OriginTimeout => 502,
@@ -179,6 +205,13 @@ impl ErrorCode {
             ErrorCode::OriginUnreachable => "the origin could not be reached",
             ErrorCode::OriginTimeout => "the origin did not answer in time",
             ErrorCode::RateLimited => "too many requests for this session; retry later",
+            ErrorCode::InvalidAuthentication => "authenticated_at, aal or amr is not valid",
+            ErrorCode::InvalidFreshness => "max_age or min_aal is not valid",
+            ErrorCode::ReauthenticationRequired => "the last authentication is too old or too weak for this request",
+            ErrorCode::SessionRevoked => "the session was revoked",
+            ErrorCode::StaleAuthentication => {
+                "this login predates a sign-out of every session on the account; authenticate again"
+            }
         }
     }
 

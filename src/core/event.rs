@@ -31,16 +31,19 @@ pub enum RevokeReason {
     AdminRevoke,
     /// `DELETE /v1/admin/accounts/{account_id}/sessions`.
     AdminRevokeAll,
+    /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
+    SessionsNotBefore,
 }
 
 impl RevokeReason {
-    pub const ALL: [RevokeReason; 6] = [
+    pub const ALL: [RevokeReason; 7] = [
         RevokeReason::Logout,
         RevokeReason::RevokedByUser,
         RevokeReason::LogoutOthers,
         RevokeReason::LogoutEverywhere,
         RevokeReason::AdminRevoke,
         RevokeReason::AdminRevokeAll,
+        RevokeReason::SessionsNotBefore,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl RevokeReason {
             RevokeReason::LogoutEverywhere => "logout_everywhere",
             RevokeReason::AdminRevoke => "admin_revoke",
             RevokeReason::AdminRevokeAll => "admin_revoke_all",
+            RevokeReason::SessionsNotBefore => "sessions_not_before",
         }
     }
 }
@@ -63,7 +67,7 @@ impl RevokeReason {
             RevokeReason::Logout => "logout",
             RevokeReason::RevokedByUser => "revoke",
             RevokeReason::LogoutOthers | RevokeReason::LogoutEverywhere => "revoke_all",
-            RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll => "admin",
+            RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll | RevokeReason::SessionsNotBefore => "admin",
         }
     }
 }
@@ -80,6 +84,19 @@ pub enum SessionEvent {
     /// Dropped by housekeeping (the alarm, or a command that tidies first) because a
     /// deadline passed. Carries which one: `ExpiredIdle` or `ExpiredAbsolute`.
     Expired(Validity),
+    /// The session moved to a new token; the old one no longer works.
+    Rotated(RotationCause),
+    /// The user proved who they are again: new authentication time, level and methods.
+    Reauthenticated,
+}
+
+/// Why a token was rotated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationCause {
+    /// `POST /v1/session/rotate`.
+    Holder,
+    /// `POST /v1/admin/accounts/{account_id}/sessions/{session_id}/reauthenticate`.
+    Reauthentication,
 }
 
 /// The `event` field of an event line.
@@ -91,15 +108,19 @@ pub enum EventType {
     SessionRevoked,
     SessionEvicted,
     SessionExpired,
+    SessionRotated,
+    SessionReauthenticated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 7] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
         EventType::SessionEvicted,
         EventType::SessionExpired,
+        EventType::SessionRotated,
+        EventType::SessionReauthenticated,
     ];
 
     /// The `event` field of the log line.
@@ -110,6 +131,8 @@ impl EventType {
             EventType::SessionRevoked => "session_revoked",
             EventType::SessionEvicted => "session_evicted",
             EventType::SessionExpired => "session_expired",
+            EventType::SessionRotated => "session_rotated",
+            EventType::SessionReauthenticated => "session_reauthenticated",
         }
     }
 
@@ -121,6 +144,8 @@ impl EventType {
             EventType::SessionRevoked => "session.revoked",
             EventType::SessionEvicted => "session.evicted",
             EventType::SessionExpired => "session.expired",
+            EventType::SessionRotated => "session.rotated",
+            EventType::SessionReauthenticated => "session.reauthenticated",
         }
     }
 
@@ -137,6 +162,8 @@ impl SessionEvent {
             SessionEvent::Revoked(_) => EventType::SessionRevoked,
             SessionEvent::Evicted => EventType::SessionEvicted,
             SessionEvent::Expired(_) => EventType::SessionExpired,
+            SessionEvent::Rotated(_) => EventType::SessionRotated,
+            SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
         }
     }
 
@@ -150,6 +177,9 @@ impl SessionEvent {
             SessionEvent::Evicted => "session_limit",
             SessionEvent::Expired(Validity::ExpiredAbsolute) => "absolute",
             SessionEvent::Expired(_) => "idle",
+            SessionEvent::Rotated(RotationCause::Holder) => "holder",
+            SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
+            SessionEvent::Reauthenticated => "reauthenticated",
         }
     }
 
@@ -170,6 +200,9 @@ impl SessionEvent {
             SessionEvent::Evicted,
             SessionEvent::Expired(Validity::ExpiredIdle),
             SessionEvent::Expired(Validity::ExpiredAbsolute),
+            SessionEvent::Rotated(RotationCause::Holder),
+            SessionEvent::Rotated(RotationCause::Reauthentication),
+            SessionEvent::Reauthenticated,
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
         all

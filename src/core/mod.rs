@@ -12,6 +12,7 @@ pub mod gate;
 pub mod origin;
 pub mod policy;
 pub mod record;
+pub mod step_up;
 pub mod timestamp;
 pub mod token;
 pub mod webhook;

@@ -161,7 +161,25 @@ impl Policy {
             idle_expires_at: (now + idle).min(absolute_expires_at),
             absolute_expires_at,
             meta,
+            authenticated_at: now,
+            aal: crate::core::step_up::AAL_MIN,
+            amr: Vec::new(),
         })
+    }
+
+    /// The session after the user proved who they are again: authenticated now, with the
+    /// new level and methods, and a fresh idle window (clamped to the absolute cap). Its
+    /// id, creation time and absolute deadline stay: reauthentication renews a session,
+    /// it does not make a longer one.
+    pub fn reauthenticate(&self, record: &SessionRecord, aal: u8, amr: Vec<String>, now: UnixSeconds) -> SessionRecord {
+        SessionRecord {
+            authenticated_at: now,
+            aal,
+            amr,
+            last_seen_at: now.max(record.last_seen_at),
+            idle_expires_at: (now + record.idle_timeout_secs).min(record.absolute_expires_at),
+            ..record.clone()
+        }
     }
 
     /// Valid while `now` is strictly before both deadlines. The absolute cap is reported

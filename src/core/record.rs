@@ -11,8 +11,15 @@ use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The encoding version this build writes and reads.
-pub const RECORD_VERSION: u8 = 1;
+/// The encoding version this build writes.
+///
+/// - v1: the session's identity, deadlines and device metadata.
+/// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`).
+pub const RECORD_VERSION: u8 = 2;
+
+/// The versions this build reads. A v1 record reads as authenticated when it was
+/// created, at level 1, with no methods: what every session was before v2.
+pub const READABLE_VERSIONS: [u8; 2] = [1, 2];
 
 /// Bounds on captured metadata, so a record always fits comfortably in KV metadata
 /// budgets and a listing page stays small.
@@ -99,6 +106,20 @@ pub struct SessionRecord {
     pub absolute_expires_at: UnixSeconds,
     #[serde(default)]
     pub meta: SessionMeta,
+    /// When the user last proved who they are (password, second factor): the creation
+    /// time, an earlier login the origin reports, or the last reauthentication. (v2)
+    #[serde(default)]
+    pub authenticated_at: UnixSeconds,
+    /// Authentication assurance level, 1 to 3. (v2)
+    #[serde(default = "default_aal")]
+    pub aal: u8,
+    /// Authentication methods (RFC 8176 style: `pwd`, `otp`, `hwk`, ...). (v2)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+fn default_aal() -> u8 {
+    1
 }
 
 #[derive(Debug)]
@@ -124,23 +145,38 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl SessionRecord {
+    /// The same session with the authentication facts a create reported.
+    pub fn with_auth(self, facts: crate::core::step_up::AuthFacts) -> Self {
+        SessionRecord { authenticated_at: facts.authenticated_at, aal: facts.aal, amr: facts.amr, ..self }
+    }
+
     pub fn encode(&self) -> String {
         // Serialising a struct of strings and integers to a String cannot fail.
         serde_json::to_string(self).expect("session record serialises")
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let record: SessionRecord = serde_json::from_slice(bytes).map_err(DecodeError::Malformed)?;
-        if record.v != RECORD_VERSION {
+        let mut record: SessionRecord = serde_json::from_slice(bytes).map_err(DecodeError::Malformed)?;
+        if !READABLE_VERSIONS.contains(&record.v) {
             return Err(DecodeError::UnsupportedVersion(record.v));
+        }
+        if record.v == 1 {
+            if record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty() {
+                return Err(DecodeError::Inconsistent); // v2 fields in a v1 record
+            }
+            record.authenticated_at = record.created_at;
         }
         let ordered = record.created_at <= record.last_seen_at
             && record.idle_expires_at <= record.absolute_expires_at
             && record.created_at < record.absolute_expires_at
-            && record.idle_timeout_secs > 0;
-        if !ordered {
+            && record.idle_timeout_secs > 0
+            && record.authenticated_at > 0
+            && record.authenticated_at < record.absolute_expires_at;
+        if !ordered || crate::core::step_up::check_auth_facts(record.aal, &record.amr).is_err() {
             return Err(DecodeError::Inconsistent);
         }
+        // Read as the version this build writes: a v1 record rewritten (touched) is v2.
+        record.v = RECORD_VERSION;
         Ok(record)
     }
 }

@@ -10,9 +10,12 @@ use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::policy::{Touch, TouchKind, Validity};
 use crate::core::record::SessionRecord;
+use crate::core::step_up::Freshness;
+use crate::core::timestamp::rfc3339;
 use crate::core::token::TokenHash;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
+use crate::edge::account::protocol::Caller;
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::request::header;
 use crate::edge::session_store::{SessionStore, StoreError};
@@ -24,6 +27,13 @@ pub struct Authenticated {
     pub hash: TokenHash,
     pub record: SessionRecord,
     pub source: CredentialSource,
+}
+
+impl Authenticated {
+    /// Who the account's Durable Object must find live before acting for this request.
+    pub fn caller(&self) -> Caller {
+        Caller { session_id: self.record.session_id.clone(), token_hash: self.hash.clone() }
+    }
 }
 
 /// The request's credential, mapped to the API's error codes.
@@ -42,18 +52,36 @@ pub fn credential(req: &Request, config: &Config) -> Result<Credential, ApiError
     })
 }
 
-/// One KV read, then the record's own deadlines (KV expiry is lazy; never trust it).
+/// One KV read, then the record's own deadlines (KV expiry is lazy; never trust it) and
+/// the fleet-wide cut-off.
 pub async fn authenticate(
     req: &Request,
     env: &Env,
     config: &Config,
     now: UnixSeconds,
 ) -> Result<Authenticated, ApiError> {
+    let found = find_session(req, env, config).await?;
+    check_session(config, &found.record, now)?;
+    Ok(found)
+}
+
+/// The session a request's token names in KV, valid or not. For callers that consult
+/// the account's Durable Object before deciding (strong validation).
+pub async fn find_session(req: &Request, env: &Env, config: &Config) -> Result<Authenticated, ApiError> {
     let Credential { token, source } = credential(req, config)?;
     let hash = token.hash();
     let record = load_record(env, &hash).await?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-    match config.policy.check(&record, now) {
-        Validity::Valid => Ok(Authenticated { hash, record, source }),
+    Ok(Authenticated { hash, record, source })
+}
+
+/// Whether a session record may be used at `now`: within its deadlines, and not
+/// authenticated before `SESSIONS_NOT_BEFORE`.
+pub fn check_session(config: &Config, record: &SessionRecord, now: UnixSeconds) -> Result<(), ApiError> {
+    if config.is_cut_off(record) {
+        return Err(ApiError::new(ErrorCode::SessionRevoked));
+    }
+    match config.policy.check(record, now) {
+        Validity::Valid => Ok(()),
         Validity::ExpiredIdle | Validity::ExpiredAbsolute => Err(ApiError::new(ErrorCode::SessionExpired)),
     }
 }
@@ -70,6 +98,25 @@ pub async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRe
         }
         Err(e) => Err(ApiError::internal("SESSIONS get", e)),
     }
+}
+
+/// Refuses a session whose last authentication is older or weaker than the request asks:
+/// 403 `reauthentication_required`, saying when and how strongly the user last
+/// authenticated, and which requirement failed.
+pub fn require_fresh(freshness: &Freshness, record: &SessionRecord, now: UnixSeconds) -> Result<(), ApiError> {
+    let Err(failed) = freshness.check(record.authenticated_at, record.aal, now) else { return Ok(()) };
+    let mut details = serde_json::Map::new();
+    details.insert("authenticated_at".into(), rfc3339(record.authenticated_at).into());
+    details.insert("aal".into(), record.aal.into());
+    let mut names = Vec::new();
+    if failed.too_old {
+        names.push(serde_json::Value::from("max_age"));
+    }
+    if failed.too_weak {
+        names.push(serde_json::Value::from("min_aal"));
+    }
+    details.insert("failed".into(), names.into());
+    Err(ApiError::new(ErrorCode::ReauthenticationRequired).with_details(details))
 }
 
 /// Refuses cookie-authenticated writes from foreign browser origins (CSRF).

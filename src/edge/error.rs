@@ -25,18 +25,21 @@ pub struct ApiError {
     internal: Option<(&'static str, String)>,
     /// For `rate_limited`: the `Retry-After` seconds.
     retry_after_secs: Option<u32>,
+    /// Fields added to the body beside `error` and `message` (what a
+    /// `reauthentication_required` failed on).
+    details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
     /// An error with its code's default message.
     pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, message: Cow::Borrowed(code.message()), internal: None, retry_after_secs: None }
+        ApiError { code, message: Cow::Borrowed(code.message()), internal: None, retry_after_secs: None, details: None }
     }
 
     /// An error whose message says more than the code's default (which field, which
     /// variable). The message must not carry secrets.
     pub fn with_message(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { code, message: message.into(), internal: None, retry_after_secs: None }
+        ApiError { code, message: message.into(), internal: None, retry_after_secs: None, details: None }
     }
 
     pub fn not_found() -> Self {
@@ -52,6 +55,12 @@ impl ApiError {
     /// 429 with `Retry-After`.
     pub fn rate_limited(retry_after_secs: u32) -> Self {
         ApiError { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorCode::RateLimited) }
+    }
+
+    /// Adds fields to the error body. They must not carry secrets.
+    pub fn with_details(mut self, details: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details = Some(details);
+        self
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -72,7 +81,7 @@ impl ApiError {
 
     pub fn into_response(self) -> Response {
         self.log_if_internal();
-        let body = ErrorBody { error: self.code, message: &self.message };
+        let body = ErrorBody { error: self.code, message: &self.message, details: self.details.as_ref() };
         let mut response = json_response(self.status(), &body);
         if self.status() == 401 {
             let challenge = format!("Bearer realm=\"session\", error=\"{}\"", self.code);
@@ -102,4 +111,6 @@ pub fn log_error(level: &str, context: &str, err: &dyn std::fmt::Display) {
 struct ErrorBody<'a> {
     error: ErrorCode,
     message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }

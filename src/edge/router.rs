@@ -78,6 +78,8 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         (_, ["v1", "session"]) => Ok(method_not_allowed("GET, DELETE")),
         (Method::Post, ["v1", "session", "refresh"]) => session_routes::handle_refresh(&req, &env, &config).await,
         (_, ["v1", "session", "refresh"]) => Ok(method_not_allowed("POST")),
+        (Method::Post, ["v1", "session", "rotate"]) => session_routes::handle_rotate(&req, &env, &config).await,
+        (_, ["v1", "session", "rotate"]) => Ok(method_not_allowed("POST")),
         (Method::Get, ["v1", "sessions"]) => account_routes::handle_list(&req, &env, &config).await,
         (Method::Delete, ["v1", "sessions"]) => account_routes::handle_revoke_all(&req, &env, &config).await,
         (_, ["v1", "sessions"]) => Ok(method_not_allowed("GET, DELETE")),
@@ -102,6 +104,11 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
             admin_routes::handle_revoke_session(&req, &env, account_id, session_id).await
         }
         (_, ["v1", "admin", "accounts", _, "sessions", _]) => Ok(method_not_allowed("DELETE")),
+        (Method::Post, ["v1", "admin", "accounts", account_id, "sessions", session_id, "reauthenticate"]) => {
+            let (account_id, session_id) = (account_id.to_string(), session_id.to_string());
+            admin_routes::handle_reauthenticate(req, &env, &config, &account_id, &session_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions", _, "reauthenticate"]) => Ok(method_not_allowed("POST")),
         _ => Err(ApiError::not_found()),
     };
     let mut response = result.unwrap_or_else(ApiError::into_response);

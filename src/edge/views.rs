@@ -16,6 +16,10 @@ pub struct SessionView<'a> {
     /// The idle deadline: the session ends here unless it is used.
     pub expires_at: String,
     pub absolute_expires_at: String,
+    /// When the user last proved who they are.
+    pub authenticated_at: String,
+    pub aal: u8,
+    pub amr: &'a [String],
 }
 
 impl<'a> From<&'a SessionRecord> for SessionView<'a> {
@@ -26,8 +30,21 @@ impl<'a> From<&'a SessionRecord> for SessionView<'a> {
             created_at: rfc3339(r.created_at),
             expires_at: rfc3339(r.idle_expires_at),
             absolute_expires_at: rfc3339(r.absolute_expires_at),
+            authenticated_at: rfc3339(r.authenticated_at),
+            aal: r.aal,
+            amr: &r.amr,
         }
     }
+}
+
+/// A token handed out after creation (rotation, reauthentication), with its session.
+/// The only bodies besides the create response that carry a token.
+#[derive(Serialize)]
+pub struct IssuedToken<'a> {
+    /// The plaintext token: returned here once and never again.
+    pub token: &'a str,
+    #[serde(flatten)]
+    pub session: SessionView<'a>,
 }
 
 /// One session in an account's listing (the holder's or the admin's).
@@ -41,6 +58,9 @@ pub struct ListedSession<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub label: Option<&'a str>,
+    pub authenticated_at: String,
+    pub aal: u8,
+    pub amr: &'a [String],
     /// Whether this is the caller's own session; only in the holder's listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
@@ -57,6 +77,9 @@ impl<'a> ListedSession<'a> {
             ip: r.meta.ip.as_deref(),
             user_agent: r.meta.user_agent.as_deref(),
             label: r.meta.label.as_deref(),
+            authenticated_at: rfc3339(r.authenticated_at),
+            aal: r.aal,
+            amr: &r.amr,
             current,
         }
     }

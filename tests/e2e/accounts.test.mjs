@@ -42,6 +42,9 @@ describe("the session holder's account", () => {
       ip: "198.51.100.1",
       user_agent: "Safari",
       label: "phone",
+      authenticated_at: a.created_at,
+      aal: 1,
+      amr: [],
       current: true,
     });
     for (const token of [a.token, b.token]) {

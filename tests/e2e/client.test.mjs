@@ -50,6 +50,9 @@ describe("the JavaScript client", () => {
       created_at: created.created_at,
       expires_at: created.expires_at,
       absolute_expires_at: created.absolute_expires_at,
+      authenticated_at: created.created_at,
+      aal: 1,
+      amr: [],
     });
     assert.equal((await client.validate({ strong: true })).session_id, created.session_id);
     const refreshed = await client.refresh();

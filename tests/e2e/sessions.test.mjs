@@ -32,7 +32,9 @@ describe("create and validate", () => {
     const key = await kvKeyOf(created.token);
     const { value, metadata } = await worker.kv.getWithMetadata(key);
     const record = JSON.parse(value);
-    assert.equal(record.v, 1);
+    assert.equal(record.v, 2);
+    assert.equal(record.authenticated_at, secs(created.created_at));
+    assert.equal(record.aal, 1);
     assert.equal(record.account_id, "bob");
     assert.equal(record.session_id, created.session_id);
     assert.equal(record.meta.label, "phone");
@@ -55,6 +57,9 @@ describe("create and validate", () => {
       created_at: created.created_at,
       expires_at: created.expires_at,
       absolute_expires_at: created.absolute_expires_at,
+      authenticated_at: created.created_at,
+      aal: 1,
+      amr: [],
     };
     const byBearer = await worker.validate(created.token);
     assert.equal(byBearer.status, 200);

@@ -59,7 +59,7 @@ impl AccountClient {
         &self,
         session_id: &SessionId,
         reason: RevokeReason,
-        caller: Option<&SessionId>,
+        caller: Option<&Caller>,
     ) -> Result<bool, ApiError> {
         let command = AccountCommand::Revoke { session_id: session_id.clone(), reason, caller: caller.cloned() };
         let reply: RevokeReply = self.call(&command).await?;
@@ -71,16 +71,37 @@ impl AccountClient {
         &self,
         except: Option<&SessionId>,
         reason: RevokeReason,
-        caller: Option<&SessionId>,
+        caller: Option<&Caller>,
     ) -> Result<u32, ApiError> {
         let command = AccountCommand::RevokeAll { except: except.cloned(), reason, caller: caller.cloned() };
         let reply: RevokeAllReply = self.call(&command).await?;
         Ok(reply.revoked)
     }
 
-    pub async fn list(&self, limit: u32, caller: Option<&SessionId>) -> Result<Vec<SessionRecord>, ApiError> {
+    pub async fn list(&self, limit: u32, caller: Option<&Caller>) -> Result<Vec<SessionRecord>, ApiError> {
         let reply: ListReply = self.call(&AccountCommand::List { limit, caller: caller.cloned() }).await?;
         Ok(reply.sessions)
+    }
+
+    /// Moves a session to `new_hash`; `None` when there is no such live session (for a
+    /// holder: not under the token they presented).
+    pub async fn rotate(
+        &self,
+        session_id: &SessionId,
+        new_hash: &TokenHash,
+        caller: Option<&Caller>,
+        reauthenticated: Option<Reauthentication>,
+    ) -> Result<Option<SessionRecord>, ApiError> {
+        let command = AccountCommand::Rotate {
+            session_id: session_id.clone(),
+            new_token_hash: new_hash.clone(),
+            caller: caller.cloned(),
+            reauthenticated,
+        };
+        match self.call(&command).await? {
+            RotateReply::Rotated { record } => Ok(Some(record)),
+            RotateReply::NotFound => Ok(None),
+        }
     }
 
     /// The index's record for a session, if it is indexed under this hash.
@@ -135,7 +156,14 @@ fn passed_through_error(bytes: &[u8]) -> ApiError {
     }
     match serde_json::from_slice::<ErrorBody>(bytes) {
         Ok(ErrorBody { error, message })
-            if matches!(error, ErrorCode::SessionNotFound | ErrorCode::SessionExpired | ErrorCode::InvalidConfig) =>
+            if matches!(
+                error,
+                ErrorCode::SessionNotFound
+                    | ErrorCode::SessionExpired
+                    | ErrorCode::SessionRevoked
+                    | ErrorCode::StaleAuthentication
+                    | ErrorCode::InvalidConfig
+            ) =>
         {
             ApiError::with_message(error, message)
         }

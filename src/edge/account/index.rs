@@ -25,7 +25,14 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS pending_kv_deletes (
     kv_key TEXT PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS account_facts (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 );";
+
+/// `account_facts` row: when the account last had every session revoked.
+const REVOKED_ALL_AT: &str = "revoked_all_at";
 
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
@@ -213,6 +220,46 @@ impl SessionIndex {
             vec![KV_KEY_PREFIX.into(), keep.into()],
         )?;
         self.exec("DELETE FROM sessions WHERE pending = 1 AND session_id != ?", vec![keep.into()])
+    }
+
+    /// When every session of the account was last revoked (log out everywhere, by the
+    /// holder or the admin), if ever.
+    pub fn revoked_all_at(&self) -> Result<Option<UnixSeconds>, IndexError> {
+        #[derive(Deserialize)]
+        struct Fact {
+            value: i64,
+        }
+        let rows: Vec<Fact> =
+            self.query("SELECT value FROM account_facts WHERE name = ?", vec![REVOKED_ALL_AT.into()])?;
+        Ok(rows.into_iter().next().map(|f| f.value))
+    }
+
+    pub fn set_revoked_all_at(&self, at: UnixSeconds) -> Result<(), IndexError> {
+        self.exec(
+            "INSERT INTO account_facts (name, value) VALUES (?, ?)
+             ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+            vec![REVOKED_ALL_AT.into(), at.into()],
+        )
+    }
+
+    /// Moves a session to a new token hash: the row now answers to `new_hash` only,
+    /// and the old KV key is queued for deletion, in one synchronous step.
+    pub fn rekey(&self, record: &SessionRecord, new_hash: &TokenHash) -> Result<(), IndexError> {
+        self.exec(
+            "INSERT OR IGNORE INTO pending_kv_deletes (kv_key)
+             SELECT ? || token_hash FROM sessions WHERE session_id = ?",
+            vec![KV_KEY_PREFIX.into(), record.session_id.as_str().into()],
+        )?;
+        self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![new_hash.kv_key().into()])?;
+        self.exec(
+            "UPDATE sessions SET token_hash = ?, idle_expires_at = ?, record = ? WHERE session_id = ?",
+            vec![
+                new_hash.as_str().into(),
+                record.idle_expires_at.into(),
+                record.encode().into(),
+                record.session_id.as_str().into(),
+            ],
+        )
     }
 
     /// Stores a touched record (its idle deadline and last use moved).

@@ -13,9 +13,10 @@
 //! any that failed.
 
 use crate::core::account::AccountId;
+use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::EventEnvelope;
-use crate::core::event::{RevokeReason, SessionEvent};
+use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Policy, Touch, TouchKind, Validity};
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
@@ -85,9 +86,9 @@ impl AccountSessions {
     /// keys), then flush the queue and re-arm.
     async fn housekeep(&self, now: UnixSeconds) -> std::result::Result<(), ApiError> {
         let store = SessionStore::from_env(&self.env).map_err(|e| ApiError::internal("account: KV binding", e))?;
-        let policy = load_config(&self.env)?.policy;
+        let config = load_config(&self.env)?;
         self.index.remove_ghosts(None)?;
-        self.purge_expired(&policy, &store, now).await?;
+        self.purge_expired(&config, &store, now).await?;
         self.settle(&store, now).await;
         Ok(())
     }
@@ -98,10 +99,11 @@ impl AccountSessions {
     /// extended session. Such a row is brought up to date instead of purged.
     async fn purge_expired(
         &self,
-        policy: &Policy,
+        config: &Config,
         store: &SessionStore,
         now: UnixSeconds,
     ) -> std::result::Result<(), ApiError> {
+        let policy = &config.policy;
         for row in self.index.idle_expired(now)? {
             // A failed read adopts nothing: the row is purged as its deadline says.
             let Ok(Some(published)) = store.get(&row.token_hash).await else { continue };
@@ -119,6 +121,22 @@ impl AccountSessions {
             self.index.remove(&row.session_id)?;
         }
         self.index.remove_expired(now)?; // ghosts past their deadlines
+        if config.sessions_not_before.is_some() {
+            // The fleet-wide cut-off needs no KV writes: the edge refuses such sessions
+            // already; here their rows go, announced as revoked.
+            for row in self.index.all()? {
+                let Ok(record) = row.record() else { continue };
+                if config.is_cut_off(&record) {
+                    self.record(
+                        SessionEvent::Revoked(RevokeReason::SessionsNotBefore),
+                        &record.account_id,
+                        &row.session_id,
+                        now,
+                    );
+                    self.index.remove(&row.session_id)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -178,14 +196,15 @@ impl AccountSessions {
         let body = req.bytes().await.map_err(|e| ApiError::internal("account: read command", e))?;
         let command: AccountCommand =
             serde_json::from_slice(&body).map_err(|e| ApiError::internal("account: decode command", e))?;
-        let policy = load_config(&self.env)?.policy;
+        let config = load_config(&self.env)?;
+        let policy = config.policy;
         let store = SessionStore::from_env(&self.env).map_err(|e| ApiError::internal("account: KV binding", e))?;
 
         let _guard = self.serial.lock().await;
         let now = platform::now();
         match command {
             AccountCommand::Create { record, token_hash } => {
-                let evicted = self.create(&policy, &store, record, &token_hash, now).await?;
+                let evicted = self.create(&config, &store, record, &token_hash, now).await?;
                 Ok(json_response(200, &CreateReply { evicted }))
             }
             AccountCommand::Touch { session_id, token_hash, kind } => {
@@ -193,18 +212,21 @@ impl AccountSessions {
                 Ok(json_response(200, &reply))
             }
             AccountCommand::Revoke { session_id, reason, caller } => {
-                self.require_live_caller(&policy, caller.as_ref(), now)?;
+                self.require_live_caller(&config, caller.as_ref(), now)?;
                 let revoked = self.revoke(&store, &session_id, reason, now).await?;
                 Ok(json_response(200, &RevokeReply { revoked }))
             }
             AccountCommand::RevokeAll { except, reason, caller } => {
-                self.require_live_caller(&policy, caller.as_ref(), now)?;
-                let revoked = self.revoke_all(&policy, &store, except.as_ref(), reason, now).await?;
+                self.require_live_caller(&config, caller.as_ref(), now)?;
+                let revoked = self.revoke_all(&config, &store, except.as_ref(), reason, now).await?;
                 Ok(json_response(200, &RevokeAllReply { revoked }))
             }
             AccountCommand::List { limit, caller } => {
-                self.require_live_caller(&policy, caller.as_ref(), now)?;
-                let sessions = self.index.live(limit, now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
+                self.require_live_caller(&config, caller.as_ref(), now)?;
+                let records: Vec<SessionRecord> =
+                    self.index.live(limit, now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
+                // Cut-off sessions are gone for every purpose, even before their rows are.
+                let sessions = records.into_iter().filter(|r| !config.is_cut_off(r)).collect();
                 Ok(json_response(200, &ListReply { sessions }))
             }
             AccountCommand::Verify { session_id, token_hash } => {
@@ -214,17 +236,70 @@ impl AccountSessions {
                 };
                 Ok(json_response(200, &VerifyReply { record }))
             }
+            AccountCommand::Rotate { session_id, new_token_hash, caller, reauthenticated } => {
+                if caller.is_some() {
+                    self.require_live_caller(&config, caller.as_ref(), now)?;
+                }
+                let reply = self
+                    .rotate(&config, &store, &session_id, &new_token_hash, caller.is_some(), reauthenticated, now)
+                    .await?;
+                Ok(json_response(200, &reply))
+            }
         }
+    }
+
+    /// Moves a live session to a new token. The index answers to the new hash only from
+    /// the same synchronous step that queues the old key's deletion, so the old token is
+    /// refused by the object at once, and a touch that raced it finds no match and
+    /// writes nothing. Then the new record is published and the old key deleted.
+    ///
+    /// If the publish fails, the session is left with neither token working at the edge
+    /// (the old one is queued for deletion, the new one never reached KV): it fails
+    /// closed, and the caller gets a 500 and logs in again.
+    #[allow(clippy::too_many_arguments)]
+    async fn rotate(
+        &self,
+        config: &Config,
+        store: &SessionStore,
+        session_id: &SessionId,
+        new_hash: &TokenHash,
+        by_holder: bool,
+        reauthenticated: Option<Reauthentication>,
+        now: UnixSeconds,
+    ) -> std::result::Result<RotateReply, ApiError> {
+        let policy = &config.policy;
+        let Some(row) = self.index.get(session_id)? else { return Ok(RotateReply::NotFound) };
+        let record = row.record()?;
+        if row.is_pending() || policy.check(&record, now) != Validity::Valid || config.is_cut_off(&record) {
+            return Ok(RotateReply::NotFound);
+        }
+        let reauthenticating = reauthenticated.is_some();
+        let rotated = match reauthenticated {
+            Some(Reauthentication { aal, amr }) => policy.reauthenticate(&record, aal, amr, now),
+            None => record,
+        };
+        self.index.rekey(&rotated, new_hash)?;
+        if reauthenticating {
+            self.record(SessionEvent::Reauthenticated, &rotated.account_id, session_id, now);
+        }
+        let cause = if by_holder { RotationCause::Holder } else { RotationCause::Reauthentication };
+        self.record(SessionEvent::Rotated(cause), &rotated.account_id, session_id, now);
+        self.schedule_housekeeping(now).await;
+        let published = store.put(new_hash, &rotated, policy.kv_ttl(&rotated, now)).await;
+        self.settle(store, now).await;
+        published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
+        Ok(RotateReply::Rotated { record: rotated })
     }
 
     async fn create(
         &self,
-        policy: &Policy,
+        config: &Config,
         store: &SessionStore,
         record: SessionRecord,
         hash: &TokenHash,
         now: UnixSeconds,
     ) -> std::result::Result<Vec<SessionId>, ApiError> {
+        let policy = &config.policy;
         // A retry of a create whose reply was lost: answer as the first attempt did,
         // evicting nobody again. A retry of one cut short before KV confirmed it
         // publishes it now.
@@ -236,6 +311,12 @@ impl AccountSessions {
                 return Ok(existing.evicted());
             }
         } else {
+            // A login that checked the credentials before the account signed out
+            // everywhere (a password change) must not open a session after it.
+            if self.index.revoked_all_at()?.is_some_and(|at| record.authenticated_at < at) || config.is_cut_off(&record)
+            {
+                return Err(ApiError::new(ErrorCode::StaleAuthentication));
+            }
             self.index.insert(&record, hash)?;
         }
         // Index first (pending), then KV, then confirm: a KV record the index does not
@@ -243,7 +324,7 @@ impl AccountSessions {
         // counts toward nothing. Evictions are decided now but applied only once the
         // new session is published, so a failed create evicts nobody.
         self.index.remove_ghosts(Some(&record.session_id))?;
-        self.purge_expired(policy, store, now).await?;
+        self.purge_expired(config, store, now).await?;
         let evicted = policy.evict(&self.index.entries()?);
         self.schedule_housekeeping(now).await;
 
@@ -319,7 +400,7 @@ impl AccountSessions {
     /// Revokes every session of the account except `except`; returns how many.
     async fn revoke_all(
         &self,
-        policy: &Policy,
+        config: &Config,
         store: &SessionStore,
         except: Option<&SessionId>,
         reason: RevokeReason,
@@ -327,8 +408,9 @@ impl AccountSessions {
     ) -> std::result::Result<u32, ApiError> {
         // Expired rows are housekeeping, not revocations: not counted, and announced as
         // expired, not revoked.
-        self.purge_expired(policy, store, now).await?;
+        self.purge_expired(config, store, now).await?;
         self.index.remove_ghosts(None)?;
+        self.index.set_revoked_all_at(now)?;
         let mut revoked = 0;
         for row in self.index.all()? {
             if Some(&row.session_id) == except {
@@ -349,15 +431,21 @@ impl AccountSessions {
     /// even while KV still has its stale copy.
     fn require_live_caller(
         &self,
-        policy: &Policy,
-        caller: Option<&SessionId>,
+        config: &Config,
+        caller: Option<&Caller>,
         now: UnixSeconds,
     ) -> std::result::Result<(), ApiError> {
         let Some(caller) = caller else { return Ok(()) };
-        let Some(row) = self.index.get(caller)? else {
+        let row =
+            self.index.get(&caller.session_id)?.filter(|row| row.token_hash == caller.token_hash && !row.is_pending());
+        let Some(row) = row else {
             return Err(ApiError::new(ErrorCode::SessionNotFound));
         };
-        match policy.check(&row.record()?, now) {
+        let record = row.record()?;
+        if config.is_cut_off(&record) {
+            return Err(ApiError::new(ErrorCode::SessionRevoked));
+        }
+        match config.policy.check(&record, now) {
             Validity::Valid => Ok(()),
             _ => Err(ApiError::new(ErrorCode::SessionExpired)),
         }

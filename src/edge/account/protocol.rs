@@ -21,13 +21,49 @@ pub enum AccountCommand {
     Touch { session_id: SessionId, token_hash: TokenHash, kind: TouchKind },
     /// Revoke one session of this account. Ids of other accounts are simply not found.
     /// With `caller`, the command is refused unless the caller's own session is live.
-    Revoke { session_id: SessionId, reason: RevokeReason, caller: Option<SessionId> },
+    Revoke { session_id: SessionId, reason: RevokeReason, caller: Option<Caller> },
     /// Revoke every session of the account except `except` (log out everywhere / others).
-    RevokeAll { except: Option<SessionId>, reason: RevokeReason, caller: Option<SessionId> },
+    /// Records the time, which later creates are fenced against.
+    RevokeAll { except: Option<SessionId>, reason: RevokeReason, caller: Option<Caller> },
     /// The account's live sessions, newest first.
-    List { limit: u32, caller: Option<SessionId> },
+    List { limit: u32, caller: Option<Caller> },
     /// Strong validation: the index's own view of one session.
     Verify { session_id: SessionId, token_hash: TokenHash },
+    /// Moves a session to a new token; the old one stops working in the index at once.
+    /// With `caller`, the holder rotates their own session and must present its current
+    /// token's hash; without, the admin does (reauthentication). With `reauthenticated`,
+    /// the authentication facts are renewed too.
+    Rotate {
+        session_id: SessionId,
+        new_token_hash: TokenHash,
+        caller: Option<Caller>,
+        reauthenticated: Option<Reauthentication>,
+    },
+}
+
+/// The session holder on whose behalf a command runs: their session id and the hash of
+/// the token they presented. The command runs only while that session is live in the
+/// index under that very token (a rotated-away token is refused).
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Caller {
+    pub session_id: SessionId,
+    pub token_hash: TokenHash,
+}
+
+/// New authentication facts, after the origin checked the user again.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Reauthentication {
+    pub aal: u8,
+    pub amr: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RotateReply {
+    /// The session as it now is, under the new token.
+    Rotated { record: SessionRecord },
+    /// No such live session (or, for a holder, not under the presented token).
+    NotFound,
 }
 
 #[derive(Serialize, Deserialize)]

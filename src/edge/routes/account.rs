@@ -23,7 +23,7 @@ pub async fn handle_list(req: &Request, env: &Env, config: &Config) -> Result<Re
     let own = &auth.record.session_id;
     limit_session(env, own).await?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
-    let records = client.list(config.policy.max_sessions, Some(own)).await?;
+    let records = client.list(config.policy.max_sessions, Some(&auth.caller())).await?;
     let sessions = records.iter().map(|r| ListedSession::new(r, Some(&r.session_id == own))).collect();
     Ok(json_response(200, &Listing { sessions }))
 }
@@ -41,7 +41,7 @@ pub async fn handle_revoke_one(
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
-    if !client.revoke(&session_id, RevokeReason::RevokedByUser, Some(&auth.record.session_id)).await? {
+    if !client.revoke(&session_id, RevokeReason::RevokedByUser, Some(&auth.caller())).await? {
         return Err(not_found());
     }
     Ok(no_content())
@@ -61,7 +61,7 @@ pub async fn handle_revoke_all(req: &Request, env: &Env, config: &Config) -> Res
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let (except, reason) =
         if keep_current { (Some(own), RevokeReason::LogoutOthers) } else { (None, RevokeReason::LogoutEverywhere) };
-    let revoked = client.revoke_all(except, reason, Some(own)).await?;
+    let revoked = client.revoke_all(except, reason, Some(&auth.caller())).await?;
     let mut response = json_response(200, &RevokedCount { revoked });
     if !keep_current {
         let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));

@@ -9,16 +9,18 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::LifetimeOverrides;
 use crate::core::record::SessionMeta;
-use crate::core::timestamp::rfc3339;
+use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AuthFactsError, AAL_MIN};
 use crate::core::token::SessionId;
+use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
+use crate::edge::account::protocol::Reauthentication;
 use crate::edge::auth::require_admin;
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::{limit_param, query_param, read_optional_json};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
-use crate::edge::views::{FleetListing, FleetSession, ListedSession, Listing, RevokedCount};
+use crate::edge::views::{FleetListing, FleetSession, IssuedToken, ListedSession, Listing, RevokedCount, SessionView};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response};
 
@@ -34,17 +36,34 @@ struct CreateSessionBody {
     label: Option<String>,
     idle_ttl_secs: Option<i64>,
     absolute_ttl_secs: Option<i64>,
+    /// When the origin checked the credentials: RFC 3339 or unix seconds, at most 10
+    /// minutes ago. Default: now.
+    authenticated_at: Option<serde_json::Value>,
+    aal: Option<u8>,
+    amr: Option<Vec<String>>,
+}
+
+/// The authentication facts a create or reauthentication body reports, checked.
+fn auth_facts(
+    authenticated_at: Option<&serde_json::Value>,
+    aal: Option<u8>,
+    amr: Option<Vec<String>>,
+    now: UnixSeconds,
+) -> Result<AuthFacts, ApiError> {
+    let invalid = |e: AuthFactsError| ApiError::with_message(ErrorCode::InvalidAuthentication, e.to_string());
+    let authenticated_at = match authenticated_at {
+        None => now,
+        Some(value) => parse_authenticated_at(value, now).map_err(invalid)?,
+    };
+    let facts = AuthFacts { authenticated_at, aal: aal.unwrap_or(AAL_MIN), amr: amr.unwrap_or_default() };
+    check_auth_facts(facts.aal, &facts.amr).map_err(invalid)?;
+    Ok(facts)
 }
 
 #[derive(Serialize)]
 struct CreatedSession<'a> {
-    /// The plaintext token: returned here once and never again.
-    token: &'a str,
-    session_id: &'a str,
-    account_id: &'a str,
-    created_at: String,
-    expires_at: String,
-    absolute_expires_at: String,
+    #[serde(flatten)]
+    issued: IssuedToken<'a>,
     evicted: Vec<SessionId>,
 }
 
@@ -62,22 +81,19 @@ pub async fn handle_create(
     meta.validate().map_err(|e| ApiError::with_message(ErrorCode::InvalidMetadata, e.to_string()))?;
     let overrides =
         LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
+    let now = platform::now();
+    let facts = auth_facts(body.authenticated_at.as_ref(), body.aal, body.amr, now)?;
 
     let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
-    let now = platform::now();
     let record = config
         .policy
         .start(account_id, token.session_id(), meta, overrides, now)
-        .map_err(|e| ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string()))?;
+        .map_err(|e| ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string()))?
+        .with_auth(facts);
     let evicted = AccountClient::for_account(env, &record.account_id)?.create(&record, &token.hash()).await?;
 
     let body = CreatedSession {
-        token: token.expose_secret(),
-        session_id: record.session_id.as_str(),
-        account_id: record.account_id.as_str(),
-        created_at: rfc3339(record.created_at),
-        expires_at: rfc3339(record.idle_expires_at),
-        absolute_expires_at: rfc3339(record.absolute_expires_at),
+        issued: IssuedToken { token: token.expose_secret(), session: SessionView::from(&record) },
         evicted,
     };
     let mut response = json_response(201, &body);
@@ -104,13 +120,63 @@ pub async fn handle_list_account(req: &Request, env: &Env, raw_account_id: &str)
     Ok(json_response(200, &Listing { sessions }))
 }
 
-/// `DELETE /v1/admin/accounts/{account_id}/sessions`: revoke all; `{"revoked": n}`.
+/// `DELETE /v1/admin/accounts/{account_id}/sessions[?except=<session_id>]`: revoke all,
+/// or all but one (what an origin calls after a password change, keeping the session
+/// that changed it); `{"revoked": n}`. Later creates whose authentication predates this
+/// are refused (409 `stale_authentication`).
 pub async fn handle_revoke_account(req: &Request, env: &Env, raw_account_id: &str) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
-    let revoked =
-        AccountClient::for_account(env, &account_id)?.revoke_all(None, RevokeReason::AdminRevokeAll, None).await?;
+    let except =
+        match query_param(req, "except") {
+            None => None,
+            Some(raw) => Some(SessionId::parse(&raw).ok_or_else(|| {
+                ApiError::with_message(ErrorCode::InvalidScope, "except must be a session id (sid_...)")
+            })?),
+        };
+    let revoked = AccountClient::for_account(env, &account_id)?
+        .revoke_all(except.as_ref(), RevokeReason::AdminRevokeAll, None)
+        .await?;
     Ok(json_response(200, &RevokedCount { revoked }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReauthenticateBody {
+    aal: Option<u8>,
+    amr: Option<Vec<String>>,
+}
+
+/// `POST /v1/admin/accounts/{account_id}/sessions/{session_id}/reauthenticate`: for the
+/// origin, after it checked the password or second factor again. The session gets a new
+/// token (ASVS 7.2.4) and new authentication facts, dated now; its idle window starts
+/// over; its id, creation time and absolute deadline stay. 200 with the token and a ready
+/// `Set-Cookie`; 404 when the session is not this account's live session.
+pub async fn handle_reauthenticate(
+    mut req: Request,
+    env: &Env,
+    config: &Config,
+    raw_account_id: &str,
+    raw_session_id: &str,
+) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let account_id = parse_account_id(raw_account_id)?;
+    let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
+    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
+    let body: ReauthenticateBody = read_optional_json(&mut req).await?;
+    let now = platform::now();
+    let facts = auth_facts(None, body.aal, body.amr, now)?;
+    let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
+    let reauthentication = Reauthentication { aal: facts.aal, amr: facts.amr };
+    let record = AccountClient::for_account(env, &account_id)?
+        .rotate(&session_id, &token.hash(), None, Some(reauthentication))
+        .await?
+        .ok_or_else(not_found)?;
+    let mut response =
+        json_response(200, &IssuedToken { token: token.expose_secret(), session: SessionView::from(&record) });
+    let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
+    let _ = response.headers_mut().append("Set-Cookie", &cookie);
+    Ok(response)
 }
 
 /// `DELETE /v1/admin/accounts/{account_id}/sessions/{session_id}`: 204, or 404 when the

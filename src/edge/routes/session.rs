@@ -2,20 +2,26 @@
 
 use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
+use crate::core::cookie::session_cookie;
 use crate::core::credentials::{Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
+use crate::core::step_up::Freshness;
+use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
-use crate::edge::auth::{authenticate, credential, require_trusted_origin, schedule_touch};
+use crate::edge::auth::{
+    authenticate, check_session, credential, find_session, require_fresh, require_trusted_origin, schedule_touch,
+    Authenticated,
+};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
 use crate::edge::request::{header, query_param};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
-use crate::edge::views::SessionView;
+use crate::edge::views::{IssuedToken, SessionView};
 use worker::{Context, Env, Request, Response};
 
 /// `GET /v1/session`: the hot path. One KV read; the idle touch, when due, goes to the
@@ -30,22 +36,78 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
         Some("strong") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidConsistency)),
     };
+    let freshness = freshness_params(req)?;
     let now = platform::now();
-    let mut auth = authenticate(req, env, config, now).await?;
-    if strong {
-        limit_session(env, &auth.record.session_id).await?;
-        let client = AccountClient::for_account(env, &auth.record.account_id)?;
-        let indexed = client
-            .verify(&auth.record.session_id, &auth.hash)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-        if config.policy.check(&indexed, now) != Validity::Valid {
-            return Err(ApiError::new(ErrorCode::SessionExpired));
-        }
-        auth.record = indexed;
-    }
+    let auth = if strong {
+        validate_strongly(req, env, config, now).await?
+    } else {
+        authenticate(req, env, config, now).await?
+    };
+    require_fresh(&freshness, &auth.record, now)?;
     schedule_touch(ctx, env, config, &auth, now)?;
     Ok(json_response(200, &SessionView::from(&auth.record)))
+}
+
+/// `?max_age=` and `?min_aal=`, the freshness a request asks for.
+fn freshness_params(req: &Request) -> Result<Freshness, ApiError> {
+    let max_age = query_param(req, "max_age");
+    let min_aal = query_param(req, "min_aal");
+    Freshness::parse(max_age.as_deref(), min_aal.as_deref())
+        .map_err(|message| ApiError::with_message(ErrorCode::InvalidFreshness, message))
+}
+
+/// The session as the account's Durable Object holds it. The KV copy only locates the
+/// session: its deadline may lag a touch (KV takes up to 60 s to show one everywhere), so
+/// a copy that looks idle-expired is not refused here; the index decides.
+pub async fn validate_strongly(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    now: UnixSeconds,
+) -> Result<Authenticated, ApiError> {
+    let mut found = find_session(req, env, config).await?;
+    if config.is_cut_off(&found.record) {
+        return Err(ApiError::new(ErrorCode::SessionRevoked));
+    }
+    if config.policy.check(&found.record, now) == Validity::ExpiredAbsolute {
+        return Err(ApiError::new(ErrorCode::SessionExpired)); // no touch moves this one
+    }
+    limit_session(env, &found.record.session_id).await?;
+    let client = AccountClient::for_account(env, &found.record.account_id)?;
+    let indexed = client
+        .verify(&found.record.session_id, &found.hash)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+    check_session(config, &indexed, now)?;
+    found.record = indexed;
+    Ok(found)
+}
+
+/// `POST /v1/session/rotate`: a new token for the caller's session; the old one stops
+/// working in the account's Durable Object at once. A cookie caller gets the new token
+/// only as `Set-Cookie` (so `HttpOnly` keeps meaning something); a bearer caller gets it
+/// in the body.
+pub async fn handle_rotate(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+    let now = platform::now();
+    let auth = authenticate(req, env, config, now).await?;
+    require_trusted_origin(req, config, auth.source)?;
+    limit_session(env, &auth.record.session_id).await?;
+    let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
+    let client = AccountClient::for_account(env, &auth.record.account_id)?;
+    let record = client
+        .rotate(&auth.record.session_id, &token.hash(), Some(&auth.caller()), None)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+    let view = SessionView::from(&record);
+    let mut response = match auth.source {
+        CredentialSource::Cookie => json_response(200, &view),
+        CredentialSource::Bearer => json_response(200, &IssuedToken { token: token.expose_secret(), session: view }),
+    };
+    if auth.source == CredentialSource::Cookie {
+        let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
+        let _ = response.headers_mut().append("Set-Cookie", &cookie);
+    }
+    Ok(response)
 }
 
 /// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).
