@@ -14,6 +14,9 @@ export type SessionErrorCode =
   | "invalid_config"
   | "internal_error"
   | "rate_limited"
+  | "invalid_freshness"
+  | "reauthentication_required"
+  | "session_revoked"
   | "unexpected_response"
   | (string & {});
 
@@ -33,6 +36,17 @@ export interface Session {
   /** The idle deadline: the session ends here unless it is used. */
   expires_at: string;
   absolute_expires_at: string;
+  /** When the user last proved who they are. */
+  authenticated_at: string;
+  /** Authentication assurance level, 1 to 3. */
+  aal: number;
+  /** Authentication methods, e.g. `["pwd", "otp"]`. */
+  amr: string[];
+}
+
+/** `POST /v1/session/rotate`: the token is present only for bearer callers. */
+export interface RotatedSession extends Session {
+  token?: string;
 }
 
 /** One entry of `GET /v1/sessions`. */
@@ -45,6 +59,9 @@ export interface ListedSession {
   ip: string | null;
   user_agent: string | null;
   label: string | null;
+  authenticated_at: string;
+  aal: number;
+  amr: string[];
   current: boolean;
 }
 
@@ -58,8 +75,10 @@ export interface SessionClientOptions {
 }
 
 export interface SessionClient {
-  validate(options?: { strong?: boolean }): Promise<Session>;
+  /** `maxAge` in seconds; `minAal` 1 to 3. Either rejects with `reauthentication_required`. */
+  validate(options?: { strong?: boolean; maxAge?: number; minAal?: 1 | 2 | 3 }): Promise<Session>;
   refresh(): Promise<Session>;
+  rotate(): Promise<RotatedSession>;
   logout(): Promise<void>;
   listSessions(): Promise<ListedSession[]>;
   revokeSession(sessionId: string): Promise<void>;

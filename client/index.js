@@ -46,8 +46,24 @@ export function createSessionClient({ baseUrl = "", token, fetch: fetchImpl = gl
   }
 
   return {
-    /** The current session (`GET /v1/session`). Pass `{ strong: true }` for a check against the index. */
-    validate: ({ strong = false } = {}) => call("GET", strong ? "/v1/session?consistency=strong" : "/v1/session", 200),
+    /**
+     * The current session (`GET /v1/session`). `strong: true` checks against the index;
+     * `maxAge` (seconds) and `minAal` reject with `reauthentication_required` (403) when
+     * the last authentication is older or weaker.
+     */
+    validate: ({ strong = false, maxAge, minAal } = {}) => {
+      const query = new URLSearchParams();
+      if (strong) query.set("consistency", "strong");
+      if (maxAge !== undefined) query.set("max_age", String(maxAge));
+      if (minAal !== undefined) query.set("min_aal", String(minAal));
+      const qs = query.toString();
+      return call("GET", qs ? `/v1/session?${qs}` : "/v1/session", 200);
+    },
+    /**
+     * Moves this session to a new token (`POST /v1/session/rotate`). With the cookie, the
+     * new token arrives only as Set-Cookie; with a bearer token, it is in `token`.
+     */
+    rotate: () => call("POST", "/v1/session/rotate", 200),
     /** Extends the idle deadline now (`POST /v1/session/refresh`). */
     refresh: () => call("POST", "/v1/session/refresh", 200),
     /** Logs this session out and clears the cookie (`DELETE /v1/session`). */

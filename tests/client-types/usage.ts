@@ -23,7 +23,15 @@ async function usage(): Promise<void> {
       void [status, code];
     }
   }
-  void [deadline, current, label, revoked, nothing];
+  const sensitive: Session = await client.validate({ maxAge: 300, minAal: 2 });
+  const level: number = sensitive.aal;
+  const rotated = await client.rotate();
+  const maybeToken: string | undefined = rotated.token;
+  void [deadline, current, label, revoked, nothing, level, maybeToken];
+  // @ts-expect-error maxAge is a number of seconds
+  await client.validate({ maxAge: "5m" });
+  // @ts-expect-error there is no assurance level 4
+  await client.validate({ minAal: 4 });
 
   createSessionClient();
   // @ts-expect-error baseUrl is a string

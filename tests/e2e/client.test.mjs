@@ -59,6 +59,19 @@ describe("the JavaScript client", () => {
     assert.equal(refreshed.session_id, created.session_id);
   });
 
+  test("validate({ maxAge, minAal }) rejects a stale or weak login with reauthentication_required; rotate moves the token", async () => {
+    const created = await worker.createSession("client-fresh", { authenticated_at: Math.floor(Date.now() / 1000) - 120, aal: 1 });
+    const { client } = clientFor(created);
+    assert.equal((await client.validate({ maxAge: 600 })).aal, 1);
+    await assert.rejects(client.validate({ maxAge: 60 }), { name: "SessionApiError", status: 403, code: "reauthentication_required" });
+    await assert.rejects(client.validate({ minAal: 2, strong: true }), { status: 403, code: "reauthentication_required" });
+    const rotated = await client.rotate();
+    assert.equal(rotated.session_id, created.session_id);
+    assert.equal(rotated.token, undefined, "a cookie holder gets the new token only as a cookie");
+    assert.equal((await client.validate({ strong: true })).session_id, created.session_id, "the jar holds the new cookie");
+    assert.equal((await worker.validate(created.token, { query: "?consistency=strong" })).status, 401);
+  });
+
   test("listSessions, revokeSession, logoutOthers, logoutEverywhere", async () => {
     const one = await worker.createSession("client-b", { label: "one" });
     const two = await worker.createSession("client-b", { label: "two" });
