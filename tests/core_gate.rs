@@ -68,7 +68,7 @@ fn hop_by_hop_and_forwarding_headers_are_dropped() {
     ] {
         assert!(is_dropped_request_header(h), "{h}");
     }
-    for h in ["x-forwarded-for", "content-type", "cookie", "authorization", "accept"] {
+    for h in ["content-type", "cookie", "authorization", "accept", "x-requested-with"] {
         assert!(!is_dropped_request_header(h), "{h}");
     }
 }
@@ -170,4 +170,133 @@ fn gatekeeper_settings_are_validated() {
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("PUBLIC_PATHS", "login")]), "PUBLIC_PATHS");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("FORWARD_SESSION_COOKIE", "yes")]), "FORWARD_SESSION_COOKIE");
     assert_eq!(var_of(&[("ORIGIN_URL", "https://x"), ("ORIGIN_TIMEOUT_MS", "0")]), "ORIGIN_TIMEOUT_MS");
+}
+
+#[test]
+fn url_override_and_client_trust_headers_are_dropped_in_any_spelling() {
+    for h in [
+        "X-Original-URL",
+        "x_original_url",
+        "X-Rewrite-Url",
+        "X-Original-URI",
+        "X-Forwarded-Prefix",
+        "X-Forwarded-Path",
+        "X-Forwarded-Server",
+        "X-Forwarded-Scheme",
+        "X_Forwarded_Ssl",
+        "Front-End-Https",
+        "X-Url-Scheme",
+        "X-HTTP-Method-Override",
+        "X-HTTP-Method",
+        "x-method-override",
+        "X-Real-IP",
+        "X-Client-IP",
+        "True-Client-IP",
+        "X-Cluster-Client-IP",
+        "X-Forwarded-For",
+        "x_forwarded_for",
+    ] {
+        assert!(is_dropped_request_header(h), "{h}");
+    }
+    let extra = DroppedHeaders::parse("X-Debug-User, x_internal").unwrap();
+    assert!(extra.drops("x-debug-user") && extra.drops("X-Internal") && extra.drops("X-Real-IP"));
+    assert!(!extra.drops("x-debug"));
+    assert!(DroppedHeaders::parse("bad header").is_err());
+    assert_eq!(
+        config(&[("ORIGIN_URL", "http://o.example"), ("DROP_REQUEST_HEADERS", "a b")]).unwrap_err().variable,
+        "DROP_REQUEST_HEADERS"
+    );
+}
+
+#[test]
+fn x_forwarded_for_is_rebuilt_from_cf_connecting_ip_only() {
+    assert_eq!(forwarded_for(Some("203.0.113.7")), Some("203.0.113.7".into()));
+    assert_eq!(forwarded_for(Some(" 2001:db8::1 ")), Some("2001:db8::1".into()));
+    assert_eq!(forwarded_for(Some("203.0.113.7, 10.0.0.1")), None);
+    assert_eq!(forwarded_for(None), None);
+}
+
+#[test]
+fn patterns_match_at_segment_boundaries_and_bare_prefixes_are_refused() {
+    let p = PathPatterns::parse("/login,/assets/*").unwrap();
+    for private in ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets"] {
+        assert!(!p.matches(private), "{private}");
+    }
+    assert!(p.matches("/assets/") && p.matches("/assets/a/b.css"));
+    for bare in ["/login*", "/assets*", "/a/b*"] {
+        let e = PathPatterns::parse(bare).unwrap_err();
+        assert!(e.contains(bare), "{e}");
+    }
+    let e = config(&[("ORIGIN_URL", "http://o.example"), ("PUBLIC_PATHS", "/ok,/login*")]).unwrap_err();
+    assert_eq!(e.variable, "PUBLIC_PATHS");
+    assert!(e.reason.contains("/login*"), "{}", e.reason);
+}
+
+#[test]
+fn public_matching_refuses_escapes_an_origin_could_decode_into_separators() {
+    let p = PathPatterns::parse("/assets/*").unwrap();
+    for tricky in [
+        "/assets/..%u002fadmin",
+        "/assets/%c0%ae%c0%ae/admin",
+        "/assets/%C0%AF",
+        "/assets/x%3bjsessionid=1",
+        "/assets/%e0%80%ae",
+        "/assets/%2",
+        "/assets/%zz",
+        "/assets/caf%C3%A9",
+    ] {
+        assert!(!p.matches(tricky), "{tricky}");
+    }
+    for plain in ["/assets/a%20b.png", "/assets/%41bc", "/assets/x%5Fy", "/assets/x%7e"] {
+        assert!(p.matches(plain), "{plain}");
+    }
+}
+
+#[test]
+fn requirement_patterns_match_every_reading_of_a_path() {
+    let strong = PathPatterns::parse("/settings/*").unwrap();
+    for path in ["/settings/x", "/settings%2Fx", "/settings/%78", "/settings;v=1/x"] {
+        assert!(strong.matches_any_reading(path), "{path}");
+    }
+    assert!(!strong.matches_any_reading("/settingsx"));
+}
+
+#[test]
+fn fresh_paths_take_the_strictest_matching_rule() {
+    let fresh = FreshPaths::parse("/settings/*=600,/settings/billing/*=300:aal2").unwrap();
+    assert_eq!(fresh.requirement("/home"), None);
+    let settings = fresh.requirement("/settings/profile").unwrap();
+    assert_eq!((settings.max_age_secs, settings.min_aal), (Some(600), None));
+    let billing = fresh.requirement("/settings/billing/card").unwrap();
+    assert_eq!((billing.max_age_secs, billing.min_aal), (Some(300), Some(2)));
+    for bad in ["/x/*", "/x/*=soon", "/x/*=60:aal9", "/x/*=60:level2", "x=60", "/x*=60"] {
+        assert!(FreshPaths::parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        config(&[("ORIGIN_URL", "http://o.example"), ("FRESH_PATHS", "/x/*")]).unwrap_err().variable,
+        "FRESH_PATHS"
+    );
+}
+
+#[test]
+fn strong_checks_by_method_and_path() {
+    let gate = config(&[("ORIGIN_URL", "http://o.example"), ("STRONG_PATHS", "/admin/*")]).unwrap().gate.unwrap();
+    assert!(gate.needs_strong_check("POST", "/anything") && gate.needs_strong_check("delete", "/x"));
+    assert!(gate.needs_strong_check("GET", "/admin/users"));
+    assert!(!gate.needs_strong_check("GET", "/home"));
+    let off = config(&[("ORIGIN_URL", "http://o.example"), ("STRONG_METHODS", "")]).unwrap().gate.unwrap();
+    assert!(!off.needs_strong_check("POST", "/x"));
+    assert_eq!(
+        config(&[("ORIGIN_URL", "http://o.example"), ("STRONG_METHODS", "PO ST")]).unwrap_err().variable,
+        "STRONG_METHODS"
+    );
+}
+
+#[test]
+fn a_login_url_on_the_site_itself_that_is_not_public_would_loop() {
+    let public = PathPatterns::parse("/login").unwrap();
+    assert!(login_would_loop("https://app.example.com/signin", "https://app.example.com", &public));
+    assert!(login_would_loop("https://APP.example.com/", "https://app.example.com", &public));
+    assert!(!login_would_loop("https://app.example.com/login?x=1", "https://app.example.com", &public));
+    assert!(!login_would_loop("https://auth.example.com/signin", "https://app.example.com", &public));
 }

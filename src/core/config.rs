@@ -80,7 +80,7 @@ impl Config {
         let allowed_origins = AllowedOrigins::parse(&var("ALLOWED_ORIGINS").unwrap_or_default())
             .map_err(|reason| ConfigError { variable: "ALLOWED_ORIGINS", reason })?;
 
-        let gate = GateConfig::from_vars(&var).map_err(|e| ConfigError { variable: e.0, reason: e.1 })?;
+        let gate = GateConfig::from_vars(&var)?;
 
         let webhook = WebhookConfig::from_vars(&var)?;
 

@@ -86,6 +86,32 @@ pub fn check_session(config: &Config, record: &SessionRecord, now: UnixSeconds) 
     }
 }
 
+/// Checks a session found in KV against the account's Durable Object, whose index is
+/// the truth: a session revoked or rotated away a moment ago is refused even where KV
+/// still serves its copy, and the index's deadline wins over a copy that lags a touch.
+/// `found` may be idle-expired by its KV copy; it is not refused for that here.
+pub async fn verify_with_index(
+    env: &Env,
+    config: &Config,
+    mut found: Authenticated,
+    now: UnixSeconds,
+) -> Result<Authenticated, ApiError> {
+    if config.is_cut_off(&found.record) {
+        return Err(ApiError::new(ErrorCode::SessionRevoked));
+    }
+    if config.policy.check(&found.record, now) == Validity::ExpiredAbsolute {
+        return Err(ApiError::new(ErrorCode::SessionExpired)); // no touch moves this one
+    }
+    let client = AccountClient::for_account(env, &found.record.account_id)?;
+    let indexed = client
+        .verify(&found.record.session_id, &found.hash)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+    check_session(config, &indexed, now)?;
+    found.record = indexed;
+    Ok(found)
+}
+
 /// The KV record for a token hash. A record this build cannot read opens nothing: it
 /// reads as absent (fail closed), and the log says so.
 pub async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {

@@ -5,12 +5,12 @@
 use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::gate::{
-    is_dropped_request_header, is_html_navigation, is_identity_header, is_session_bearer, login_redirect, return_to,
-    strip_cookie, GateConfig,
+    forwarded_for, is_html_navigation, is_identity_header, is_session_bearer, login_redirect, login_would_loop,
+    return_to, strip_cookie, GateConfig,
 };
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
-use crate::edge::auth::{authenticate, require_trusted_origin, schedule_touch};
+use crate::edge::auth::{authenticate, require_fresh, require_trusted_origin, schedule_touch, verify_with_index};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
 use crate::edge::request::{header, request_method};
@@ -37,19 +37,48 @@ pub async fn handle_gated(
     }
 
     let now = platform::now();
-    match authenticate(&req, env, config, now).await {
+    let path = url.path();
+    let navigation = is_html_navigation(&method, header(&req, "Accept").as_deref());
+    let checked = match authenticate(&req, env, config, now).await {
+        Ok(auth) if gate.needs_strong_check(&method, path) => verify_with_index(env, config, auth, now).await,
+        other => other,
+    };
+    match checked {
         Ok(auth) => {
             // A cookie rides along on cross-site requests too: anything but a safe
             // method must come from this site or an allowed origin (CSRF), as on the API.
             if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
                 require_trusted_origin(&req, config, auth.source)?;
             }
+            if let Some(freshness) = gate.fresh_paths.requirement(path) {
+                if let Err(stale) = require_fresh(&freshness, &auth.record, now) {
+                    // A navigation goes to sign in again; anything else gets the JSON.
+                    return match &gate.login_url {
+                        Some(login) if navigation => {
+                            let target = login_redirect(login, &return_to(path, url.query()));
+                            let level = freshness.min_aal.filter(|min| auth.record.aal < *min);
+                            let extra = match level {
+                                Some(aal) => format!("&reauth=1&aal={aal}"),
+                                None => "&reauth=1".to_owned(),
+                            };
+                            Ok(redirect(&format!("{target}{extra}")))
+                        }
+                        _ => Err(stale),
+                    };
+                }
+            }
             schedule_touch(ctx, env, config, &auth, now)?;
             forward(req, &method, &url, gate, &config.cookie_name, Some(&auth.record)).await
         }
         Err(refused) if refused.status() < 500 => match &gate.login_url {
-            Some(login) if is_html_navigation(&method, header(&req, "Accept").as_deref()) => {
-                Ok(redirect(&login_redirect(login, &return_to(url.path(), url.query()))))
+            Some(login) if navigation => {
+                let own_origin = url.origin().ascii_serialization();
+                if login_would_loop(login, &own_origin, &gate.public_paths) {
+                    // Redirecting would land on a gated page and redirect again, forever.
+                    log_error("warn", "gatekeeper: LOGIN_URL is on this host but not public; answering 401", &login);
+                    return Err(refused);
+                }
+                Ok(redirect(&login_redirect(login, &return_to(path, url.query()))))
             }
             _ => Err(refused),
         },
@@ -80,7 +109,7 @@ async fn forward(
     let strip_credentials = !gate.forward_session_cookie;
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
-        if is_identity_header(&name) || is_dropped_request_header(&name) {
+        if is_identity_header(&name) || gate.dropped_headers.drops(&name) {
             continue;
         }
         if strip_credentials && name.eq_ignore_ascii_case("cookie") {
@@ -107,6 +136,11 @@ async fn forward(
         let _ = headers.set("X-Forwarded-Host", &host);
     }
     let _ = headers.set("X-Forwarded-Proto", url.scheme());
+    // The client's own X-Forwarded-For was dropped; the origin gets the address
+    // Cloudflare saw, or none.
+    if let Some(client) = forwarded_for(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref()) {
+        let _ = headers.set("X-Forwarded-For", &client);
+    }
 
     // Built with web_sys directly: workers-rs's `Method` maps methods it does not know
     // (PROPFIND, QUERY, ...) to GET, which would change the request.

@@ -6,13 +6,13 @@ use crate::core::cookie::session_cookie;
 use crate::core::credentials::{Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
-use crate::core::policy::{TouchKind, Validity};
+use crate::core::policy::TouchKind;
 use crate::core::step_up::Freshness;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
 use crate::edge::auth::{
-    authenticate, check_session, credential, find_session, require_fresh, require_trusted_origin, schedule_touch,
+    authenticate, credential, find_session, require_fresh, require_trusted_origin, schedule_touch, verify_with_index,
     Authenticated,
 };
 use crate::edge::error::ApiError;
@@ -56,31 +56,17 @@ fn freshness_params(req: &Request) -> Result<Freshness, ApiError> {
         .map_err(|message| ApiError::with_message(ErrorCode::InvalidFreshness, message))
 }
 
-/// The session as the account's Durable Object holds it. The KV copy only locates the
-/// session: its deadline may lag a touch (KV takes up to 60 s to show one everywhere), so
-/// a copy that looks idle-expired is not refused here; the index decides.
-pub async fn validate_strongly(
+/// Strong validation: the KV copy only locates the session; the account's Durable
+/// Object decides (its deadline may be later than a copy that lags a touch).
+async fn validate_strongly(
     req: &Request,
     env: &Env,
     config: &Config,
     now: UnixSeconds,
 ) -> Result<Authenticated, ApiError> {
-    let mut found = find_session(req, env, config).await?;
-    if config.is_cut_off(&found.record) {
-        return Err(ApiError::new(ErrorCode::SessionRevoked));
-    }
-    if config.policy.check(&found.record, now) == Validity::ExpiredAbsolute {
-        return Err(ApiError::new(ErrorCode::SessionExpired)); // no touch moves this one
-    }
+    let found = find_session(req, env, config).await?;
     limit_session(env, &found.record.session_id).await?;
-    let client = AccountClient::for_account(env, &found.record.account_id)?;
-    let indexed = client
-        .verify(&found.record.session_id, &found.hash)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-    check_session(config, &indexed, now)?;
-    found.record = indexed;
-    Ok(found)
+    verify_with_index(env, config, found, now).await
 }
 
 /// `POST /v1/session/rotate`: a new token for the caller's session; the old one stops
