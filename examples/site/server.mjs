@@ -9,6 +9,7 @@
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
+import { fitMetadata, LABEL_MAX_BYTES, USER_AGENT_MAX_BYTES } from "./device-info.mjs";
 
 const here = new URL("./", import.meta.url);
 const files = {
@@ -79,9 +80,9 @@ async function login(req, res, { workerUrl, adminKey, ownOrigin }) {
     method: "POST",
     headers: { Authorization: `Bearer ${adminKey}`, "Content-Type": "application/json" },
     body: JSON.stringify({
-      user_agent: (req.headers["user-agent"] ?? "").slice(0, 512),
+      user_agent: fitMetadata(req.headers["user-agent"], USER_AGENT_MAX_BYTES),
       ip: req.socket.remoteAddress,
-      label: form.get("device") || "browser",
+      label: fitMetadata(form.get("device"), LABEL_MAX_BYTES) || "browser",
     }),
   });
   if (created.status !== 201) {
