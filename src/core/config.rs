@@ -4,6 +4,7 @@
 //! session lifetime must stop the deployment's requests loudly, not fall back to a
 //! default nobody chose.
 
+use crate::core::assertion::AssertionConfig;
 use crate::core::cookie::is_valid_cookie_name;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
@@ -25,6 +26,8 @@ pub struct Config {
     pub webhook: Option<WebhookConfig>,
     /// The fleet-wide cut-off: every session authenticated before it is revoked.
     pub sessions_not_before: Option<UnixSeconds>,
+    /// Signed session assertions and the key set.
+    pub assertions: AssertionConfig,
 }
 
 impl Config {
@@ -93,7 +96,9 @@ impl Config {
                 })?),
             };
 
-        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before })
+        let assertions = AssertionConfig::from_vars(&var)?;
+
+        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions })
     }
 }
 

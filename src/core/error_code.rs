@@ -60,11 +60,15 @@ pub enum ErrorCode {
     SessionRevoked,
     /// A create whose authentication predates the account's last revoke-all.
     StaleAuthentication,
+    /// `GET /v1/session/token` for an audience not in `ASSERTION_AUDIENCES`.
+    InvalidAudience,
+    /// Session claims that break the rules (size, names, depth).
+    InvalidClaims,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -98,6 +102,8 @@ impl ErrorCode {
         ErrorCode::ReauthenticationRequired,
         ErrorCode::SessionRevoked,
         ErrorCode::StaleAuthentication,
+        ErrorCode::InvalidAudience,
+        ErrorCode::InvalidClaims,
     ];
 
     /// The code as it appears on the wire.
@@ -135,6 +141,8 @@ impl ErrorCode {
             ErrorCode::ReauthenticationRequired => "reauthentication_required",
             ErrorCode::SessionRevoked => "session_revoked",
             ErrorCode::StaleAuthentication => "stale_authentication",
+            ErrorCode::InvalidAudience => "invalid_audience",
+            ErrorCode::InvalidClaims => "invalid_claims",
         }
     }
 
@@ -166,6 +174,8 @@ impl ErrorCode {
             ErrorCode::ReauthenticationRequired => 403,
             ErrorCode::SessionRevoked => 401,
             ErrorCode::StaleAuthentication => 409,
+            ErrorCode::InvalidAudience => 400,
+            ErrorCode::InvalidClaims => 400,
 
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
@@ -212,6 +222,8 @@ impl ErrorCode {
             ErrorCode::StaleAuthentication => {
                 "this login predates a sign-out of every session on the account; authenticate again"
             }
+            ErrorCode::InvalidAudience => "audience is not one of ASSERTION_AUDIENCES",
+            ErrorCode::InvalidClaims => "claims are not valid",
         }
     }
 

@@ -88,6 +88,8 @@ pub enum SessionEvent {
     Rotated(RotationCause),
     /// The user proved who they are again: new authentication time, level and methods.
     Reauthenticated,
+    /// The origin replaced the session's claims.
+    ClaimsUpdated,
 }
 
 /// Why a token was rotated.
@@ -110,10 +112,11 @@ pub enum EventType {
     SessionExpired,
     SessionRotated,
     SessionReauthenticated,
+    SessionClaimsUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -121,6 +124,7 @@ impl EventType {
         EventType::SessionExpired,
         EventType::SessionRotated,
         EventType::SessionReauthenticated,
+        EventType::SessionClaimsUpdated,
     ];
 
     /// The `event` field of the log line.
@@ -133,6 +137,7 @@ impl EventType {
             EventType::SessionExpired => "session_expired",
             EventType::SessionRotated => "session_rotated",
             EventType::SessionReauthenticated => "session_reauthenticated",
+            EventType::SessionClaimsUpdated => "session_claims_updated",
         }
     }
 
@@ -146,6 +151,7 @@ impl EventType {
             EventType::SessionExpired => "session.expired",
             EventType::SessionRotated => "session.rotated",
             EventType::SessionReauthenticated => "session.reauthenticated",
+            EventType::SessionClaimsUpdated => "session.claims_updated",
         }
     }
 
@@ -164,6 +170,7 @@ impl SessionEvent {
             SessionEvent::Expired(_) => EventType::SessionExpired,
             SessionEvent::Rotated(_) => EventType::SessionRotated,
             SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
+            SessionEvent::ClaimsUpdated => EventType::SessionClaimsUpdated,
         }
     }
 
@@ -180,6 +187,7 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Holder) => "holder",
             SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
             SessionEvent::Reauthenticated => "reauthenticated",
+            SessionEvent::ClaimsUpdated => "admin",
         }
     }
 
@@ -203,6 +211,7 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Holder),
             SessionEvent::Rotated(RotationCause::Reauthentication),
             SessionEvent::Reauthenticated,
+            SessionEvent::ClaimsUpdated,
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
         all

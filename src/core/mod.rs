@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod admin_key;
+pub mod assertion;
+pub mod claims;
 pub mod config;
 pub mod cookie;
 pub mod credentials;

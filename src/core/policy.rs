@@ -85,6 +85,9 @@ pub enum TouchKind {
 
 /// The outcome of a touch.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Returned by value once per touch and matched at once, never stored or collected: the
+// size of the record variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Touch {
     /// The session is valid and its idle deadline moved: store this record.
     Extended(SessionRecord),
@@ -164,6 +167,7 @@ impl Policy {
             authenticated_at: now,
             aal: crate::core::step_up::AAL_MIN,
             amr: Vec::new(),
+            claims: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 //! docs/storage.md has the layout and the steps for raising the version.
 
 use crate::core::account::AccountId;
+use crate::core::claims::SessionClaims;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use std::fmt;
 /// The encoding version this build writes.
 ///
 /// - v1: the session's identity, deadlines and device metadata.
-/// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`).
+/// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
 pub const RECORD_VERSION: u8 = 2;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
@@ -116,6 +117,9 @@ pub struct SessionRecord {
     /// Authentication methods (RFC 8176 style: `pwd`, `otp`, `hwk`, ...). (v2)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// What the origin wants every check to carry (roles, tenant, plan). (v2)
+    #[serde(default, skip_serializing_if = "SessionClaims::is_empty")]
+    pub claims: SessionClaims,
 }
 
 fn default_aal() -> u8 {
@@ -161,7 +165,7 @@ impl SessionRecord {
             return Err(DecodeError::UnsupportedVersion(record.v));
         }
         if record.v == 1 {
-            if record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty() {
+            if record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty() || !record.claims.is_empty() {
                 return Err(DecodeError::Inconsistent); // v2 fields in a v1 record
             }
             record.authenticated_at = record.created_at;

@@ -6,12 +6,14 @@
 //! - `account/*`: the per-account Durable Object, its storage, protocol and client.
 //! - `session_store`: the KV namespace. `settings`: configuration from the environment.
 //! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
+//! - `assertions`: signed session assertions and the key set.
 //! - `webhook`: the queue consumer that delivers events; `webcrypto`: the platform's
 //!   HMAC, signatures and digests.
 //! - `events`: audit lines. `platform`: the clock and the RNG. `rate_limit`: the
 //!   per-session limit on costly calls.
 
 mod account;
+mod assertions;
 mod auth;
 mod cors;
 mod error;

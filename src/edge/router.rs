@@ -46,6 +46,16 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         };
     }
 
+    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"jwks.json") && segments.len() == 3 {
+        return match method {
+            Method::Get => match load_config(&env) {
+                Ok(config) => jwks_response(&config).await,
+                Err(err) => err.into_response(),
+            },
+            _ => method_not_allowed("GET"),
+        };
+    }
+
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"openapi.json") && segments.len() == 3 {
         return match method {
             Method::Get => openapi_response(),
@@ -80,6 +90,8 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         (_, ["v1", "session", "refresh"]) => Ok(method_not_allowed("POST")),
         (Method::Post, ["v1", "session", "rotate"]) => session_routes::handle_rotate(&req, &env, &config).await,
         (_, ["v1", "session", "rotate"]) => Ok(method_not_allowed("POST")),
+        (Method::Get, ["v1", "session", "token"]) => session_routes::handle_token(&req, &env, &ctx, &config).await,
+        (_, ["v1", "session", "token"]) => Ok(method_not_allowed("GET")),
         (Method::Get, ["v1", "sessions"]) => account_routes::handle_list(&req, &env, &config).await,
         (Method::Delete, ["v1", "sessions"]) => account_routes::handle_revoke_all(&req, &env, &config).await,
         (_, ["v1", "sessions"]) => Ok(method_not_allowed("GET, DELETE")),
@@ -99,11 +111,19 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions"]) => {
             admin_routes::handle_revoke_account(&req, &env, account_id).await
         }
-        (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("GET, POST, DELETE")),
+        (Method::Patch, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+            let account_id = account_id.to_string();
+            admin_routes::handle_update_account_claims(req, &env, &account_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("GET, POST, PATCH, DELETE")),
         (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
             admin_routes::handle_revoke_session(&req, &env, account_id, session_id).await
         }
-        (_, ["v1", "admin", "accounts", _, "sessions", _]) => Ok(method_not_allowed("DELETE")),
+        (Method::Patch, ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
+            let (account_id, session_id) = (account_id.to_string(), session_id.to_string());
+            admin_routes::handle_update_session_claims(req, &env, &account_id, &session_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "sessions", _]) => Ok(method_not_allowed("PATCH, DELETE")),
         (Method::Post, ["v1", "admin", "accounts", account_id, "sessions", session_id, "reauthenticate"]) => {
             let (account_id, session_id) = (account_id.to_string(), session_id.to_string());
             admin_routes::handle_reauthenticate(req, &env, &config, &account_id, &session_id).await
@@ -127,6 +147,22 @@ fn openapi_response() -> Response {
     let _ = headers.set("Cache-Control", "public, max-age=300");
     let _ = headers.set("Access-Control-Allow-Origin", "*");
     Response::from_bytes(OPENAPI_JSON.as_bytes().to_vec())
+        .unwrap_or_else(|_| Response::empty().expect("empty response"))
+        .with_headers(headers)
+}
+
+/// The public signing keys: public, cacheable and readable from any origin, like the
+/// OpenAPI document. `{"keys": []}` when no key is configured.
+async fn jwks_response(config: &crate::core::config::Config) -> Response {
+    let keys = match crate::edge::assertions::key_set(config).await {
+        Ok(keys) => keys,
+        Err(e) => return e.into_response(),
+    };
+    let headers = worker::Headers::new();
+    let _ = headers.set("Content-Type", "application/jwk-set+json");
+    let _ = headers.set("Cache-Control", "public, max-age=300");
+    let _ = headers.set("Access-Control-Allow-Origin", "*");
+    Response::from_bytes(keys.jwks_json.as_bytes().to_vec())
         .unwrap_or_else(|_| Response::empty().expect("empty response"))
         .with_headers(headers)
 }

@@ -2,6 +2,7 @@
 //! storage type, so renaming a stored field never changes what clients see. None holds a
 //! token or a token hash.
 
+use crate::core::claims::SessionClaims;
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
@@ -20,6 +21,8 @@ pub struct SessionView<'a> {
     pub authenticated_at: String,
     pub aal: u8,
     pub amr: &'a [String],
+    /// The origin's claims (`{}` when none).
+    pub claims: &'a SessionClaims,
 }
 
 impl<'a> From<&'a SessionRecord> for SessionView<'a> {
@@ -33,6 +36,7 @@ impl<'a> From<&'a SessionRecord> for SessionView<'a> {
             authenticated_at: rfc3339(r.authenticated_at),
             aal: r.aal,
             amr: &r.amr,
+            claims: &r.claims,
         }
     }
 }
@@ -61,6 +65,7 @@ pub struct ListedSession<'a> {
     pub authenticated_at: String,
     pub aal: u8,
     pub amr: &'a [String],
+    pub claims: &'a SessionClaims,
     /// Whether this is the caller's own session; only in the holder's listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
@@ -80,6 +85,7 @@ impl<'a> ListedSession<'a> {
             authenticated_at: rfc3339(r.authenticated_at),
             aal: r.aal,
             amr: &r.amr,
+            claims: &r.claims,
             current,
         }
     }
@@ -111,4 +117,16 @@ pub struct FleetListing<'a> {
     /// Pass back as `?cursor=` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UpdatedCount {
+    pub updated: u32,
+}
+
+/// `GET /v1/session/token`: a signed assertion for the caller's own APIs.
+#[derive(Serialize)]
+pub struct AssertionToken {
+    pub token: String,
+    pub expires_at: String,
 }

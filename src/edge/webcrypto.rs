@@ -2,8 +2,6 @@
 //! HMAC-SHA256 (webhook signatures), signatures with an imported private JWK (session
 //! assertions) and SHA-256 digests (key thumbprints). Native code in the runtime: no
 //! cryptography is compiled into the wasm or written here.
-// Signing and digests serve the session assertions, wired in with them.
-#![allow(dead_code)]
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;

@@ -45,6 +45,7 @@ describe("the session holder's account", () => {
       authenticated_at: a.created_at,
       aal: 1,
       amr: [],
+      claims: {},
       current: true,
     });
     for (const token of [a.token, b.token]) {

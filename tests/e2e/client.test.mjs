@@ -53,6 +53,7 @@ describe("the JavaScript client", () => {
       authenticated_at: created.created_at,
       aal: 1,
       amr: [],
+      claims: {},
     });
     assert.equal((await client.validate({ strong: true })).session_id, created.session_id);
     const refreshed = await client.refresh();

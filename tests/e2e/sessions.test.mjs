@@ -60,6 +60,7 @@ describe("create and validate", () => {
       authenticated_at: created.created_at,
       aal: 1,
       amr: [],
+      claims: {},
     };
     const byBearer = await worker.validate(created.token);
     assert.equal(byBearer.status, 200);

@@ -1,6 +1,7 @@
 //! The edge's side of the account protocol: typed calls to one account's Durable Object.
 
 use crate::core::account::AccountId;
+use crate::core::claims::SessionClaims;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
@@ -102,6 +103,18 @@ impl AccountClient {
             RotateReply::Rotated { record } => Ok(Some(record)),
             RotateReply::NotFound => Ok(None),
         }
+    }
+
+    /// Replaces the claims of one live session, or of all (`None`); returns the sessions
+    /// as they now are.
+    pub async fn update_claims(
+        &self,
+        session_id: Option<&SessionId>,
+        claims: &SessionClaims,
+    ) -> Result<Vec<SessionRecord>, ApiError> {
+        let command = AccountCommand::UpdateClaims { session_id: session_id.cloned(), claims: claims.clone() };
+        let reply: ClaimsReply = self.call(&command).await?;
+        Ok(reply.updated)
     }
 
     /// The index's record for a session, if it is indexed under this hash.

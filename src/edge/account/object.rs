@@ -13,6 +13,7 @@
 //! any that failed.
 
 use crate::core::account::AccountId;
+use crate::core::claims::SessionClaims;
 use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::EventEnvelope;
@@ -236,6 +237,10 @@ impl AccountSessions {
                 };
                 Ok(json_response(200, &VerifyReply { record }))
             }
+            AccountCommand::UpdateClaims { session_id, claims } => {
+                let updated = self.update_claims(&config, &store, session_id.as_ref(), &claims, now).await?;
+                Ok(json_response(200, &ClaimsReply { updated }))
+            }
             AccountCommand::Rotate { session_id, new_token_hash, caller, reauthenticated } => {
                 if caller.is_some() {
                     self.require_live_caller(&config, caller.as_ref(), now)?;
@@ -246,6 +251,39 @@ impl AccountSessions {
                 Ok(json_response(200, &reply))
             }
         }
+    }
+
+    /// Replaces claims on one live session or all of them. Like a touch: KV first, then
+    /// the index, so a failed write leaves the index as it was and the caller retries.
+    async fn update_claims(
+        &self,
+        config: &Config,
+        store: &SessionStore,
+        only: Option<&SessionId>,
+        claims: &SessionClaims,
+        now: UnixSeconds,
+    ) -> std::result::Result<Vec<SessionRecord>, ApiError> {
+        let rows = match only {
+            Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
+            None => self.index.all()?,
+        };
+        let mut updated = Vec::new();
+        for row in rows {
+            let record = row.record()?;
+            if config.policy.check(&record, now) != Validity::Valid || config.is_cut_off(&record) {
+                continue;
+            }
+            let changed = SessionRecord { claims: claims.clone(), ..record };
+            store
+                .put(&row.token_hash, &changed, config.policy.kv_ttl(&changed, now))
+                .await
+                .map_err(|e| ApiError::internal("account: publish claims", e))?;
+            self.index.update(&changed)?;
+            self.record(SessionEvent::ClaimsUpdated, &changed.account_id, &changed.session_id, now);
+            updated.push(changed);
+        }
+        self.settle(store, now).await;
+        Ok(updated)
     }
 
     /// Moves a live session to a new token. The index answers to the new hash only from

@@ -6,6 +6,7 @@
 //! Every field is a validated core type: a hash or id that decodes here is well formed,
 //! and nothing downstream parses or compares it as a string again.
 
+use crate::core::claims::SessionClaims;
 use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
@@ -39,6 +40,14 @@ pub enum AccountCommand {
         caller: Option<Caller>,
         reauthenticated: Option<Reauthentication>,
     },
+    /// Replaces the claims of one live session, or of every live one (`session_id: None`).
+    UpdateClaims { session_id: Option<SessionId>, claims: SessionClaims },
+}
+
+/// What a claims update did: the sessions as they now are.
+#[derive(Serialize, Deserialize)]
+pub struct ClaimsReply {
+    pub updated: Vec<SessionRecord>,
 }
 
 /// The session holder on whose behalf a command runs: their session id and the hash of

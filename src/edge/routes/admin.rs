@@ -3,6 +3,7 @@
 //! configured).
 
 use crate::core::account::AccountId;
+use crate::core::claims::SessionClaims;
 use crate::core::config::Config;
 use crate::core::cookie::session_cookie;
 use crate::core::error_code::ErrorCode;
@@ -20,7 +21,9 @@ use crate::edge::platform;
 use crate::edge::request::{limit_param, query_param, read_optional_json};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
-use crate::edge::views::{FleetListing, FleetSession, IssuedToken, ListedSession, Listing, RevokedCount, SessionView};
+use crate::edge::views::{
+    FleetListing, FleetSession, IssuedToken, ListedSession, Listing, RevokedCount, SessionView, UpdatedCount,
+};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response};
 
@@ -41,6 +44,12 @@ struct CreateSessionBody {
     authenticated_at: Option<serde_json::Value>,
     aal: Option<u8>,
     amr: Option<Vec<String>>,
+    /// Stored as they are and carried by assertions; see docs/claims.md.
+    claims: Option<serde_json::Value>,
+}
+
+fn parse_claims(value: serde_json::Value) -> Result<SessionClaims, ApiError> {
+    SessionClaims::parse(value).map_err(|e| ApiError::with_message(ErrorCode::InvalidClaims, e.to_string()))
 }
 
 /// The authentication facts a create or reauthentication body reports, checked.
@@ -83,13 +92,15 @@ pub async fn handle_create(
         LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
     let now = platform::now();
     let facts = auth_facts(body.authenticated_at.as_ref(), body.aal, body.amr, now)?;
+    let claims = body.claims.map(parse_claims).transpose()?.unwrap_or_default();
 
     let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
-    let record = config
+    let mut record = config
         .policy
         .start(account_id, token.session_id(), meta, overrides, now)
         .map_err(|e| ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string()))?
         .with_auth(facts);
+    record.claims = claims;
     let evicted = AccountClient::for_account(env, &record.account_id)?.create(&record, &token.hash()).await?;
 
     let body = CreatedSession {
@@ -232,4 +243,51 @@ pub async fn handle_list_fleet(req: &Request, env: &Env) -> Result<Response, Api
         })
         .collect();
     Ok(json_response(200, &FleetListing { sessions, cursor }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsBody {
+    claims: serde_json::Value,
+}
+
+impl Default for ClaimsBody {
+    fn default() -> Self {
+        // An empty body is not "no claims": it is a mistake, refused as not an object.
+        ClaimsBody { claims: serde_json::Value::Null }
+    }
+}
+
+/// `PATCH /v1/admin/accounts/{account_id}/sessions/{session_id}` with `{"claims": {...}}`:
+/// replaces one session's claims; answers with the session (as listings show it).
+pub async fn handle_update_session_claims(
+    mut req: Request,
+    env: &Env,
+    raw_account_id: &str,
+    raw_session_id: &str,
+) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let account_id = parse_account_id(raw_account_id)?;
+    let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
+    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
+    let body: ClaimsBody = read_optional_json(&mut req).await?;
+    let claims = parse_claims(body.claims)?;
+    let updated = AccountClient::for_account(env, &account_id)?.update_claims(Some(&session_id), &claims).await?;
+    let record = updated.first().ok_or_else(not_found)?;
+    Ok(json_response(200, &ListedSession::new(record, None)))
+}
+
+/// `PATCH /v1/admin/accounts/{account_id}/sessions` with `{"claims": {...}}`: replaces the
+/// claims of every live session of the account (a role change); `{"updated": n}`.
+pub async fn handle_update_account_claims(
+    mut req: Request,
+    env: &Env,
+    raw_account_id: &str,
+) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let account_id = parse_account_id(raw_account_id)?;
+    let body: ClaimsBody = read_optional_json(&mut req).await?;
+    let claims = parse_claims(body.claims)?;
+    let updated = AccountClient::for_account(env, &account_id)?.update_claims(None, &claims).await?;
+    Ok(json_response(200, &UpdatedCount { updated: updated.len() as u32 }))
 }

@@ -10,6 +10,7 @@ use crate::core::gate::{
 };
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
+use crate::edge::assertions::{assertion_for, default_audience_fallback};
 use crate::edge::auth::{authenticate, require_fresh, require_trusted_origin, schedule_touch, verify_with_index};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
@@ -68,7 +69,18 @@ pub async fn handle_gated(
                 }
             }
             schedule_touch(ctx, env, config, &auth, now)?;
-            forward(req, &method, &url, gate, &config.cookie_name, Some(&auth.record)).await
+            // The origin can verify this one against /v1/jwks.json, instead of trusting
+            // unsigned headers because nothing else can reach it.
+            let issuer = config.assertions.issuer.clone().unwrap_or_else(|| url.origin().ascii_serialization());
+            let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
+            let assertion = match audience {
+                Some(audience) => {
+                    assertion_for(config, &auth.record, &issuer, &audience, now).await?.map(|(jwt, _)| jwt)
+                }
+                None => None,
+            };
+            let identity = Identity { record: &auth.record, assertion: assertion.as_deref() };
+            forward(req, &method, &url, gate, &config.cookie_name, Some(identity)).await
         }
         Err(refused) if refused.status() < 500 => match &gate.login_url {
             Some(login) if navigation => {
@@ -84,6 +96,13 @@ pub async fn handle_gated(
         },
         Err(failure) => Err(failure),
     }
+}
+
+/// What the origin is told about the session behind a forwarded request.
+struct Identity<'a> {
+    record: &'a SessionRecord,
+    /// A signed assertion (`X-Session-Assertion`), when a signing key is configured.
+    assertion: Option<&'a str>,
 }
 
 /// Sends the request on to the origin and returns the origin's response as it is.
@@ -104,7 +123,7 @@ async fn forward(
     url: &worker::Url,
     gate: &GateConfig,
     cookie_name: &str,
-    identity: Option<&SessionRecord>,
+    identity: Option<Identity<'_>>,
 ) -> Result<Response, ApiError> {
     let strip_credentials = !gate.forward_session_cookie;
     let headers = Headers::new();
@@ -123,7 +142,10 @@ async fn forward(
         }
         let _ = headers.append(&name, &value);
     }
-    if let Some(record) = identity {
+    if let Some(Identity { record, assertion }) = identity {
+        if let Some(jwt) = assertion {
+            let _ = headers.set("X-Session-Assertion", jwt);
+        }
         let _ = headers.set("X-Session-Account", record.account_id.as_str());
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));

@@ -8,9 +8,11 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
 use crate::core::step_up::Freshness;
+use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
+use crate::edge::assertions::{assertion_for, default_audience_fallback};
 use crate::edge::auth::{
     authenticate, credential, find_session, require_fresh, require_trusted_origin, schedule_touch, verify_with_index,
     Authenticated,
@@ -21,7 +23,7 @@ use crate::edge::rate_limit::limit_session;
 use crate::edge::request::{header, query_param};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
-use crate::edge::views::{IssuedToken, SessionView};
+use crate::edge::views::{AssertionToken, IssuedToken, SessionView};
 use worker::{Context, Env, Request, Response};
 
 /// `GET /v1/session`: the hot path. One KV read; the idle touch, when due, goes to the
@@ -46,6 +48,35 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
     require_fresh(&freshness, &auth.record, now)?;
     schedule_touch(ctx, env, config, &auth, now)?;
     Ok(json_response(200, &SessionView::from(&auth.record)))
+}
+
+/// `GET /v1/session/token?audience=`: a signed assertion of the caller's session, for a
+/// single-page app that calls its own APIs with a bearer token. The same credential,
+/// CORS and touch rules as `GET /v1/session`.
+pub async fn handle_token(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, ApiError> {
+    let requested = query_param(req, "audience");
+    let fallback = default_audience_fallback(config);
+    let audience = config
+        .assertions
+        .resolve_audience(requested.as_deref(), fallback.as_deref())
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
+    let now = platform::now();
+    let auth = authenticate(req, env, config, now).await?;
+    let issuer = issuer_for(req, config);
+    let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
+        .await?
+        .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
+    schedule_touch(ctx, env, config, &auth, now)?;
+    Ok(json_response(200, &AssertionToken { token, expires_at: rfc3339(expires_at) }))
+}
+
+/// `ISSUER`, or the worker's own origin as the request reached it.
+pub fn issuer_for(req: &Request, config: &Config) -> String {
+    config
+        .assertions
+        .issuer
+        .clone()
+        .unwrap_or_else(|| req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default())
 }
 
 /// `?max_age=` and `?min_aal=`, the freshness a request asks for.

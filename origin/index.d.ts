@@ -1,0 +1,91 @@
+/** Why an assertion was refused. */
+export type AssertionErrorCode =
+  | "missing_assertion"
+  | "malformed"
+  | "invalid_signature"
+  | "expired"
+  | "invalid_claims"
+  | "unknown_key"
+  | "jwks_unavailable";
+
+export declare class AssertionError extends Error {
+  readonly name: "AssertionError";
+  readonly code: AssertionErrorCode;
+}
+
+export interface VerifiedSession {
+  accountId: string;
+  sessionId: string;
+  /** The session's custom claims (everything but the registered names). */
+  claims: Record<string, unknown>;
+  authTime: Date;
+  expiresAt: Date;
+  aal: number;
+  amr: string[];
+  payload: Record<string, unknown>;
+}
+
+export interface AssertionVerifier {
+  /** A request (reads `X-Session-Assertion`), a Headers-like object, or the JWT itself. */
+  verify(input: Request | Headers | Record<string, string | string[] | undefined> | string): Promise<VerifiedSession>;
+}
+
+export declare function createAssertionVerifier(options: {
+  jwksUrl: string | URL;
+  issuer: string;
+  audience: string;
+  clockTolerance?: number;
+}): AssertionVerifier;
+
+export declare class AdminApiError extends Error {
+  readonly name: "AdminApiError";
+  readonly status: number;
+  readonly code: string;
+}
+
+export interface CreateSessionOptions {
+  ip?: string;
+  userAgent?: string;
+  label?: string;
+  idleTtlSecs?: number;
+  absoluteTtlSecs?: number;
+  claims?: Record<string, unknown>;
+  authenticatedAt?: Date | number | string;
+  aal?: 1 | 2 | 3;
+  amr?: string[];
+}
+
+export interface AdminSession {
+  session_id: string;
+  created_at: string;
+  expires_at: string;
+  absolute_expires_at: string;
+  authenticated_at: string;
+  aal: number;
+  amr: string[];
+  claims: Record<string, unknown>;
+}
+
+export interface CreatedSession extends AdminSession {
+  /** The plaintext token: returned here once. */
+  token: string;
+  account_id: string;
+  sessionId: string;
+  /** A ready `Set-Cookie` value for the browser. */
+  setCookie: string | null;
+  evicted: string[];
+}
+
+export interface AdminClient {
+  createSession(accountId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
+  listSessions(accountId: string, options?: { limit?: number }): Promise<AdminSession[]>;
+  /** `false` when the session is not this account's. */
+  revokeSession(accountId: string, sessionId: string): Promise<boolean>;
+  /** Resolves to how many were revoked. */
+  revokeAll(accountId: string, options?: { except?: string }): Promise<number>;
+  updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<AdminSession>;
+  updateClaims(accountId: string, sessionId: null, claims: Record<string, unknown>): Promise<number>;
+  reauthenticate(accountId: string, sessionId: string, options?: { aal?: 1 | 2 | 3; amr?: string[] }): Promise<CreatedSession>;
+}
+
+export declare function createAdminClient(options: { baseUrl: string; adminKey: string; fetch?: typeof fetch }): AdminClient;

@@ -1,0 +1,134 @@
+// edge-sessions/origin: for your origin's servers (Node 20+ or Workers).
+//
+//   createAssertionVerifier({ jwksUrl, issuer, audience }).verify(request)
+//     checks the X-Session-Assertion the gatekeeper forwards (or a token from
+//     GET /v1/session/token) against the worker's /v1/jwks.json, with `jose`.
+//   createAdminClient({ baseUrl, adminKey }) calls the admin API.
+
+import { createRemoteJWKSet, errors, jwtVerify } from "jose";
+
+const REGISTERED = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time", "aal", "amr", "acr", "act", "cnf", "azp", "nonce"]);
+
+/** Why an assertion was refused; `code` is one of the strings below. */
+export class AssertionError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = "AssertionError";
+    this.code = code; // missing_assertion | malformed | invalid_signature | expired | invalid_claims | unknown_key | jwks_unavailable
+  }
+}
+
+function assertionFrom(input) {
+  if (typeof input === "string") return input;
+  const headers = input?.headers ?? input;
+  if (headers && typeof headers.get === "function") return headers.get("x-session-assertion");
+  if (headers && typeof headers === "object") return headers["x-session-assertion"] ?? headers["X-Session-Assertion"];
+  return null;
+}
+
+function classify(e) {
+  if (e instanceof errors.JWTExpired) return new AssertionError("expired", "the assertion has expired", { cause: e });
+  if (e instanceof errors.JWTClaimValidationFailed) return new AssertionError("invalid_claims", `claim check failed: ${e.claim}`, { cause: e });
+  if (e instanceof errors.JWSSignatureVerificationFailed) return new AssertionError("invalid_signature", "the signature does not verify", { cause: e });
+  if (e instanceof errors.JWKSNoMatchingKey) return new AssertionError("unknown_key", "no key in the key set matches the assertion's kid", { cause: e });
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
+  if (e instanceof errors.JOSEAlgNotAllowed) return new AssertionError("invalid_signature", "algorithm not allowed", { cause: e });
+  if (e instanceof errors.JOSEError) return new AssertionError("malformed", e.message, { cause: e });
+  return new AssertionError("jwks_unavailable", e?.message ?? String(e), { cause: e });
+}
+
+/**
+ * @param {{ jwksUrl: string | URL, issuer: string, audience: string, clockTolerance?: number }} options
+ */
+export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolerance = 5 }) {
+  if (!jwksUrl || !issuer || !audience) throw new TypeError("jwksUrl, issuer and audience are required");
+  // Caches the key set and refetches it when an assertion names an unknown kid.
+  const keys = createRemoteJWKSet(new URL(jwksUrl));
+  return {
+    async verify(input) {
+      const jwt = assertionFrom(input);
+      if (!jwt) throw new AssertionError("missing_assertion", "no X-Session-Assertion");
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(jwt, keys, { issuer, audience, algorithms: ["EdDSA", "ES256"], clockTolerance, requiredClaims: ["sub", "sid", "exp", "iat"] }));
+      } catch (e) {
+        throw classify(e);
+      }
+      const claims = Object.fromEntries(Object.entries(payload).filter(([k]) => !REGISTERED.has(k)));
+      return {
+        accountId: payload.sub,
+        sessionId: payload.sid,
+        claims,
+        authTime: new Date(payload.auth_time * 1000),
+        expiresAt: new Date(payload.exp * 1000),
+        aal: payload.aal,
+        amr: payload.amr ?? [],
+        payload,
+      };
+    },
+  };
+}
+
+/** A non-2xx answer from the admin API, with the server's `error` code. */
+export class AdminApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.name = "AdminApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const snake = { userAgent: "user_agent", idleTtlSecs: "idle_ttl_secs", absoluteTtlSecs: "absolute_ttl_secs", authenticatedAt: "authenticated_at" };
+
+/**
+ * @param {{ baseUrl: string, adminKey: string, fetch?: typeof fetch }} options
+ */
+export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
+  const base = String(baseUrl).replace(/\/+$/, "");
+  const seg = encodeURIComponent;
+  async function call(method, path, { body, expect = [200] } = {}) {
+    const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetchImpl(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // reported below
+    }
+    if (!expect.includes(res.status)) throw new AdminApiError(res.status, json?.error ?? "unexpected_response", json?.message ?? text.slice(0, 200));
+    return { res, json };
+  }
+  return {
+    async createSession(accountId, options = {}) {
+      const body = {};
+      for (const [k, v] of Object.entries(options)) if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
+      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, { body, expect: [201] });
+      return { ...json, sessionId: json.session_id, setCookie: res.headers.get("set-cookie") };
+    },
+    async listSessions(accountId, { limit } = {}) {
+      const q = limit === undefined ? "" : `?limit=${Number(limit)}`;
+      return (await call("GET", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.sessions;
+    },
+    async revokeSession(accountId, sessionId) {
+      const { res } = await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`, { expect: [204, 404] });
+      return res.status === 204;
+    },
+    async revokeAll(accountId, { except } = {}) {
+      const q = except ? `?except=${seg(except)}` : "";
+      return (await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.revoked;
+    },
+    /** `sessionId` null: every live session of the account; resolves to a count. Otherwise to the session. */
+    async updateClaims(accountId, sessionId, claims) {
+      const path = sessionId ? `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}` : `/v1/admin/accounts/${seg(accountId)}/sessions`;
+      const { json } = await call("PATCH", path, { body: { claims } });
+      return sessionId ? json : json.updated;
+    },
+    async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
+      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}/reauthenticate`, { body: { aal, amr } });
+      return { ...json, setCookie: res.headers.get("set-cookie") };
+    },
+  };
+}

@@ -1,0 +1,257 @@
+//! Signed session assertions: what the gatekeeper hands the origin (`X-Session-Assertion`)
+//! and `GET /v1/session/token` hands a single-page app, as a compact JWS (JWT) the origin
+//! verifies against `GET /v1/jwks.json`.
+//!
+//! This module decides the keys' public form, their `kid` (RFC 7638 thumbprint input),
+//! the header and the claims. It does no cryptography: the worker imports the private JWK
+//! into the platform's WebCrypto, which signs and hashes.
+
+use crate::core::config::ConfigError;
+use crate::core::record::SessionRecord;
+use crate::core::UnixSeconds;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+pub const DEFAULT_TTL_SECS: i64 = 60;
+pub const MAX_TTL_SECS: i64 = 3600;
+
+/// The two key types: JOSE `alg` and WebCrypto curve follow from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// `{"kty": "OKP", "crv": "Ed25519"}`, signed as `EdDSA`.
+    Ed25519,
+    /// `{"kty": "EC", "crv": "P-256"}`, signed as `ES256`.
+    P256,
+}
+
+impl KeyType {
+    pub const fn alg(self) -> &'static str {
+        match self {
+            KeyType::Ed25519 => "EdDSA",
+            KeyType::P256 => "ES256",
+        }
+    }
+}
+
+/// A signing key from a JWK: its type, its public members and, for the current key, the
+/// private JWK to import. `Debug` never prints the private part.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningJwk {
+    pub key_type: KeyType,
+    /// `x` (and `y` for P-256), unpadded base64url.
+    x: String,
+    y: Option<String>,
+    /// The private JWK as JSON, for WebCrypto's `importKey("jwk", ...)`.
+    private_json: Option<String>,
+}
+
+impl std::fmt::Debug for SigningJwk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningJwk").field("key_type", &self.key_type).field("x", &self.x).finish_non_exhaustive()
+    }
+}
+
+impl SigningJwk {
+    /// A JWK, private or public. `require_private`: the key signs, so `d` must be there.
+    pub fn parse(raw: &str, require_private: bool) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(raw.trim()).map_err(|_| "must be a JWK (a JSON object)".to_owned())?;
+        let member = |name: &str| value.get(name).and_then(Value::as_str);
+        let coordinate = |name: &str, len: usize| -> Result<String, String> {
+            let v = member(name).ok_or_else(|| format!("is missing '{name}'"))?;
+            let bytes = URL_SAFE_NO_PAD.decode(v).map_err(|_| format!("'{name}' is not base64url"))?;
+            if bytes.len() != len {
+                return Err(format!("'{name}' must be {len} bytes"));
+            }
+            Ok(v.to_owned())
+        };
+        let (key_type, x, y) = match (member("kty"), member("crv")) {
+            (Some("OKP"), Some("Ed25519")) => (KeyType::Ed25519, coordinate("x", 32)?, None),
+            (Some("EC"), Some("P-256")) => (KeyType::P256, coordinate("x", 32)?, Some(coordinate("y", 32)?)),
+            _ => return Err("must be an Ed25519 (kty OKP) or P-256 (kty EC) key".to_owned()),
+        };
+        if member("alg").is_some_and(|alg| alg != key_type.alg()) {
+            return Err(format!("'alg' must be {} for this key", key_type.alg()));
+        }
+        let private_json = match member("d") {
+            Some(_) => {
+                coordinate("d", 32)?;
+                let mut jwk = Map::new();
+                for name in ["kty", "crv", "x", "y", "d"] {
+                    if let Some(v) = value.get(name) {
+                        jwk.insert(name.to_owned(), v.clone());
+                    }
+                }
+                Some(Value::Object(jwk).to_string())
+            }
+            None if require_private => return Err("must be a private key (with 'd')".to_owned()),
+            None => None,
+        };
+        Ok(SigningJwk { key_type, x, y, private_json })
+    }
+
+    pub fn private_json(&self) -> Option<&str> {
+        self.private_json.as_deref()
+    }
+
+    /// RFC 7638: the required public members in lexicographic order, no whitespace. Its
+    /// SHA-256, base64url, is the `kid`.
+    pub fn thumbprint_input(&self) -> String {
+        match (&self.key_type, &self.y) {
+            (KeyType::P256, Some(y)) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{y}"}}"#, self.x),
+            _ => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, self.x),
+        }
+    }
+
+    /// The published form: public members only, with `kid`, `alg` and `use`.
+    pub fn public_jwk(&self, kid: &str) -> Value {
+        let mut jwk = match self.key_type {
+            KeyType::Ed25519 => json!({"kty": "OKP", "crv": "Ed25519", "x": self.x}),
+            KeyType::P256 => json!({"kty": "EC", "crv": "P-256", "x": self.x, "y": self.y}),
+        };
+        jwk["kid"] = kid.into();
+        jwk["alg"] = self.key_type.alg().into();
+        jwk["use"] = "sig".into();
+        jwk
+    }
+}
+
+/// The `kid` for a thumbprint digest.
+pub fn kid_from_digest(digest: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// Assertion settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssertionConfig {
+    /// `SIGNING_KEY`: signs. `None`: no assertions, an empty key set.
+    pub current: Option<SigningJwk>,
+    /// `SIGNING_KEY_PREVIOUS`: published, never used to sign.
+    pub previous: Option<SigningJwk>,
+    pub issuer: Option<String>,
+    pub default_audience: Option<String>,
+    pub audiences: Vec<String>,
+    pub ttl_secs: i64,
+}
+
+impl AssertionConfig {
+    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let err = |variable: &'static str, reason: String| ConfigError { variable, reason };
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let current =
+            set("SIGNING_KEY").map(|k| SigningJwk::parse(&k, true)).transpose().map_err(|r| err("SIGNING_KEY", r))?;
+        let previous = set("SIGNING_KEY_PREVIOUS")
+            .map(|k| SigningJwk::parse(&k, false))
+            .transpose()
+            .map_err(|r| err("SIGNING_KEY_PREVIOUS", r))?;
+        let url_like = |v: &str| !v.chars().any(|c| c.is_control() || c == ' ') && v.len() <= 512;
+        let issuer = set("ISSUER");
+        if issuer.as_deref().is_some_and(|v| !url_like(v)) {
+            return Err(err("ISSUER", "must be a URL or name without spaces, at most 512 characters".into()));
+        }
+        let default_audience = set("ASSERTION_AUDIENCE");
+        if default_audience.as_deref().is_some_and(|v| !url_like(v)) {
+            return Err(err("ASSERTION_AUDIENCE", "must be a URL or name without spaces".into()));
+        }
+        let audiences: Vec<String> = set("ASSERTION_AUDIENCES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect();
+        if audiences.iter().any(|a| !url_like(a)) {
+            return Err(err("ASSERTION_AUDIENCES", "must be comma-separated URLs or names without spaces".into()));
+        }
+        let ttl_secs =
+            match set("ASSERTION_TTL_SECS") {
+                None => DEFAULT_TTL_SECS,
+                Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=MAX_TTL_SECS).contains(n)).ok_or_else(|| {
+                    err("ASSERTION_TTL_SECS", format!("must be a whole number from 1 to {MAX_TTL_SECS}"))
+                })?,
+            };
+        Ok(AssertionConfig { current, previous, issuer, default_audience, audiences, ttl_secs })
+    }
+
+    /// The audience for a token request: one listed in `ASSERTION_AUDIENCES`, or, when
+    /// none is asked for, `ASSERTION_AUDIENCE` (else `fallback`, the origin of
+    /// `ORIGIN_URL`). `None`: not allowed.
+    pub fn resolve_audience(&self, requested: Option<&str>, fallback: Option<&str>) -> Option<String> {
+        match requested {
+            Some(aud) => self.audiences.iter().find(|a| *a == aud).cloned(),
+            None => self.default_audience.clone().or_else(|| fallback.map(str::to_owned)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'a str,
+    kid: &'a str,
+    typ: &'static str,
+}
+
+/// The claims of one assertion. The session's own claims go at the top level; they can
+/// never collide with these, because `SessionClaims` refuses every registered name.
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    sid: &'a str,
+    iat: UnixSeconds,
+    exp: UnixSeconds,
+    auth_time: UnixSeconds,
+    aal: u8,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    amr: &'a [String],
+    #[serde(flatten)]
+    custom: &'a Map<String, Value>,
+}
+
+/// `base64url(header).base64url(claims)`, to be signed; and the expiry.
+pub fn signing_input(
+    key_type: KeyType,
+    kid: &str,
+    issuer: &str,
+    audience: &str,
+    record: &SessionRecord,
+    now: UnixSeconds,
+    ttl_secs: i64,
+) -> (String, UnixSeconds) {
+    let exp = (now + ttl_secs).min(record.absolute_expires_at.max(now + 1));
+    let header = Header { alg: key_type.alg(), kid, typ: "JWT" };
+    let claims = Claims {
+        iss: issuer,
+        aud: audience,
+        sub: record.account_id.as_str(),
+        sid: record.session_id.as_str(),
+        iat: now,
+        exp,
+        auth_time: record.authenticated_at,
+        aal: record.aal,
+        amr: &record.amr,
+        custom: record.claims.as_map(),
+    };
+    let encode = |v: &dyn erased::Json| URL_SAFE_NO_PAD.encode(v.json());
+    (format!("{}.{}", encode(&header), encode(&claims)), exp)
+}
+
+/// The compact JWS: the signing input, a dot, the base64url signature.
+pub fn compact(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+mod erased {
+    /// Serialises any of the two JWT parts to JSON bytes (they cannot fail: strings and
+    /// integers only).
+    pub trait Json {
+        fn json(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap_or_default()
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Signed session assertions at the edge: the key set (`GET /v1/jwks.json`) and the JWTs
+//! the gatekeeper forwards and `GET /v1/session/token` returns. The core decides what
+//! they say (`core::assertion`); WebCrypto signs.
+//!
+//! Both the imported key and recent assertions are kept per isolate. Importing a key
+//! costs more than a signature, and a gated page load makes many requests for one
+//! session: an assertion is reused while more than half its lifetime remains, keyed by
+//! everything it says except its times (session, facts, claims, issuer, audience, key).
+
+use crate::core::assertion::{compact, kid_from_digest, signing_input, KeyType};
+use crate::core::config::Config;
+use crate::core::record::SessionRecord;
+use crate::core::UnixSeconds;
+use crate::edge::error::ApiError;
+use crate::edge::webcrypto::{private_jwk_key, sha256, Curve, SigningKey};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The keys as this isolate uses them.
+pub struct KeySet {
+    signer: Option<Signer>,
+    /// `{"keys": [...]}`: the current key first, then the previous one.
+    pub jwks_json: String,
+}
+
+struct Signer {
+    key: SigningKey,
+    key_type: KeyType,
+    kid: String,
+}
+
+/// Most assertions remembered per isolate; past it the memory starts over.
+const ISSUED_CAPACITY: usize = 1024;
+
+struct Issued {
+    jwt: String,
+    iat: UnixSeconds,
+    exp: UnixSeconds,
+}
+
+thread_local! {
+    static KEYS: RefCell<Option<Rc<KeySet>>> = const { RefCell::new(None) };
+    static ISSUED: RefCell<HashMap<[u8; 32], Issued>> = RefCell::new(HashMap::new());
+}
+
+/// The key set, imported once per isolate (vars are fixed for a deployment).
+pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
+    if let Some(keys) = KEYS.with(|k| k.borrow().clone()) {
+        return Ok(keys);
+    }
+    let settings = &config.assertions;
+    let mut published = Vec::new();
+    let mut signer = None;
+    for (jwk, current) in [(&settings.current, true), (&settings.previous, false)] {
+        let Some(jwk) = jwk else { continue };
+        let digest =
+            sha256(jwk.thumbprint_input().as_bytes()).await.map_err(|e| ApiError::internal("jwk thumbprint", e))?;
+        let kid = kid_from_digest(&digest);
+        if published.iter().any(|p: &serde_json::Value| p["kid"] == kid.as_str()) {
+            continue; // the same key twice (a rotation half done): publish it once
+        }
+        published.push(jwk.public_jwk(&kid));
+        if current {
+            let curve = match jwk.key_type {
+                KeyType::Ed25519 => Curve::Ed25519,
+                KeyType::P256 => Curve::P256,
+            };
+            let private = jwk.private_json().unwrap_or_default();
+            let key = private_jwk_key(private, curve).await.map_err(|_| {
+                // WebCrypto's message may describe the key material: not logged.
+                ApiError::from(crate::core::config::ConfigError {
+                    variable: "SIGNING_KEY",
+                    reason: "could not be imported as a signing key".into(),
+                })
+            })?;
+            signer = Some(Signer { key, key_type: jwk.key_type, kid });
+        }
+    }
+    let jwks_json = serde_json::json!({ "keys": published }).to_string();
+    let keys = Rc::new(KeySet { signer, jwks_json });
+    KEYS.with(|k| *k.borrow_mut() = Some(keys.clone()));
+    Ok(keys)
+}
+
+/// An assertion for `record`, or `None` when no `SIGNING_KEY` is configured.
+pub async fn assertion_for(
+    config: &Config,
+    record: &SessionRecord,
+    issuer: &str,
+    audience: &str,
+    now: UnixSeconds,
+) -> Result<Option<(String, UnixSeconds)>, ApiError> {
+    let keys = key_set(config).await?;
+    let Some(signer) = &keys.signer else { return Ok(None) };
+    let mut id = blake3::Hasher::new();
+    for part in [record.session_id.as_str(), record.account_id.as_str(), issuer, audience, &signer.kid] {
+        id.update(part.as_bytes()).update(&[0]);
+    }
+    id.update(&record.authenticated_at.to_le_bytes()).update(&[record.aal]);
+    id.update(record.amr.join(",").as_bytes()).update(&[0]);
+    id.update(serde_json::to_string(&record.claims).unwrap_or_default().as_bytes());
+    let id = *id.finalize().as_bytes();
+    let reused = ISSUED.with(|issued| {
+        issued.borrow().get(&id).filter(|a| (a.exp - now) * 2 > a.exp - a.iat).map(|a| (a.jwt.clone(), a.exp))
+    });
+    if reused.is_some() {
+        return Ok(reused);
+    }
+    let (input, exp) =
+        signing_input(signer.key_type, &signer.kid, issuer, audience, record, now, config.assertions.ttl_secs);
+    let signature =
+        signer.key.sign(input.as_bytes()).await.map_err(|e| ApiError::internal("signing an assertion", e))?;
+    let jwt = compact(&input, &signature);
+    ISSUED.with(|issued| {
+        let mut issued = issued.borrow_mut();
+        if issued.len() >= ISSUED_CAPACITY {
+            issued.clear();
+        }
+        issued.insert(id, Issued { jwt: jwt.clone(), iat: now, exp });
+    });
+    Ok(Some((jwt, exp)))
+}
+
+/// The audience when a request names none: `ASSERTION_AUDIENCE`, else the origin of
+/// `ORIGIN_URL`.
+pub fn default_audience_fallback(config: &Config) -> Option<String> {
+    config.gate.as_ref().and_then(|g| crate::core::origin::origin_of_url(&g.origin_url).map(str::to_owned))
+}

@@ -1,0 +1,238 @@
+// Identity the origin can verify, end to end in workerd: signed session assertions on
+// gated requests and from GET /v1/session/token, the key set at /v1/jwks.json, key
+// rotation, session claims, and the origin SDK (edge-sessions/origin) verifying with jose.
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, decodeProtectedHeader } from "jose";
+import { createAssertionVerifier, createAdminClient, AssertionError, AdminApiError } from "../../origin/index.js";
+import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
+
+const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+
+async function privateJwk(alg) {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: alg === "EdDSA" ? "Ed25519" : undefined });
+  return exportJWK(privateKey);
+}
+
+async function startEchoOrigin() {
+  const received = [];
+  const server = createServer((req, res) => {
+    received.push({ url: req.url, headers: req.headers });
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ headers: req.headers }));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+async function json(res, status) {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return JSON.parse(text);
+}
+
+for (const alg of ["EdDSA", "ES256"]) {
+  describe(`signed assertions (${alg})`, () => {
+    let origin, worker, verifier, key;
+    before(async () => {
+      origin = await startEchoOrigin();
+      key = await privateJwk(alg);
+      worker = await startWorker({
+        vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", SIGNING_KEY: JSON.stringify(key), ASSERTION_AUDIENCES: "https://api.example.com" },
+      });
+      verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
+    });
+    after(async () => {
+      await worker?.dispose();
+      await origin?.close();
+    });
+
+    test("the key set publishes the public key only, with kid, alg and use", async () => {
+      const res = await worker.fetch("/v1/jwks.json");
+      assert.equal(res.headers.get("cache-control"), "public, max-age=300");
+      assert.equal(res.headers.get("access-control-allow-origin"), "*");
+      const { keys } = await res.json();
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0].d, undefined, "never a private parameter");
+      assert.deepEqual([keys[0].alg, keys[0].use], [alg, "sig"]);
+      assert.equal(keys[0].kid, await calculateJwkThumbprint(key, "sha256"), "kid is the RFC 7638 thumbprint");
+    });
+
+    test("a gated forward carries an assertion the SDK verifies, with the session's claims", async () => {
+      const s = await worker.createSession("signed", { claims: { role: "editor", tenant: "acme", flags: { beta: true } }, aal: 2, amr: ["pwd", "otp"] });
+      const seen = await (await worker.fetch("/dashboard", { headers: bearer(s.token) })).json();
+      const jwt = seen.headers["x-session-assertion"];
+      assert.equal(decodeProtectedHeader(jwt).typ, "JWT");
+      const verified = await verifier.verify({ headers: seen.headers });
+      assert.deepEqual([verified.accountId, verified.sessionId], ["signed", s.session_id]);
+      assert.deepEqual(verified.claims, { role: "editor", tenant: "acme", flags: { beta: true } });
+      assert.deepEqual([verified.aal, verified.amr], [2, ["pwd", "otp"]]);
+      assert.equal(verified.authTime.getTime(), Date.parse(s.authenticated_at));
+      const { iss, aud, exp, iat } = verified.payload;
+      assert.deepEqual([iss, aud, exp - iat], [worker.url.origin, origin.url, 60]);
+    });
+
+    test("a client-sent X-Session-Assertion never reaches the origin", async () => {
+      const forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.";
+      const pub = await (await worker.fetch("/public/x", { headers: { "X-Session-Assertion": forged } })).json();
+      assert.equal(pub.headers["x-session-assertion"], undefined);
+      const s = await worker.createSession("forger");
+      const gated = await (await worker.fetch("/x", { headers: { ...bearer(s.token), X_Session_Assertion: forged } })).json();
+      assert.notEqual(gated.headers["x-session-assertion"], forged);
+      assert.equal(gated.headers.x_session_assertion, undefined);
+      assert.equal((await verifier.verify(gated.headers["x-session-assertion"])).accountId, "forger");
+    });
+
+    test("the SDK refuses a tampered payload, a wrong audience and an unknown kid", async () => {
+      const s = await worker.createSession("refusals");
+      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+      const [h, p, sig] = jwt.split(".");
+      const payload = JSON.parse(Buffer.from(p, "base64url"));
+      payload.sub = "someone-else";
+      const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${sig}`;
+      await assert.rejects(verifier.verify(tampered), (e) => e instanceof AssertionError && e.code === "invalid_signature");
+      const elsewhere = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://other.example" });
+      await assert.rejects(elsewhere.verify(jwt), { code: "invalid_claims" });
+      const stranger = await privateJwk(alg);
+      const { importJWK } = await import("jose");
+      const foreign = await new SignJWT({ sid: s.session_id }).setProtectedHeader({ alg, kid: "not-ours", typ: "JWT" })
+        .setSubject("refusals").setIssuer(worker.url.origin).setAudience(origin.url).setIssuedAt().setExpirationTime("1m")
+        .sign(await importJWK(stranger, alg));
+      await assert.rejects(verifier.verify(foreign), { code: "unknown_key" });
+      await assert.rejects(verifier.verify({ headers: {} }), { code: "missing_assertion" });
+    });
+
+    test("GET /v1/session/token for an allowed audience, and 400 invalid_audience otherwise", async () => {
+      const s = await worker.createSession("spa", { claims: { plan: "pro" } });
+      const res = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) });
+      assert.equal(res.headers.get("cache-control"), "no-store");
+      const body = await json(res, 200);
+      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://api.example.com" });
+      const verified = await api.verify(body.token);
+      assert.equal(verified.claims.plan, "pro");
+      assert.equal(verified.expiresAt.toISOString().replace(".000", ""), body.expires_at);
+      const bad = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fevil.example", { headers: bearer(s.token) });
+      assert.equal((await json(bad, 400)).error, "invalid_audience");
+      assert.equal((await json(await worker.fetch("/v1/session/token"), 401)).error, "missing_token");
+    });
+  });
+}
+
+describe("keys and claims", () => {
+  test("rotation: an assertion signed under key 1 verifies once the worker runs key 2 with key 1 as previous", async () => {
+    const origin = await startEchoOrigin();
+    const [key1, key2] = [await privateJwk("EdDSA"), await privateJwk("ES256")];
+    const first = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key1) } });
+    let jwt;
+    try {
+      const s = await first.createSession("rotating-keys");
+      jwt = (await (await first.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+    } finally {
+      await first.dispose();
+    }
+    const { d, ...public1 } = key1;
+    const second = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key2), SIGNING_KEY_PREVIOUS: JSON.stringify(public1) } });
+    try {
+      const { keys } = await (await second.fetch("/v1/jwks.json")).json();
+      assert.deepEqual(keys.map((k) => k.kid), [await calculateJwkThumbprint(key2), await calculateJwkThumbprint(key1)], "current first");
+      assert.ok(keys.every((k) => k.d === undefined));
+      // The worker's URL differs between runs; the issuer is pinned to the first one's.
+      const issuer = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url")).iss;
+      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", second.url), issuer, audience: origin.url });
+      assert.equal((await verifier.verify(jwt)).accountId, "rotating-keys");
+    } finally {
+      await second.dispose();
+      await origin.close();
+    }
+  });
+
+  test("an expired assertion is refused (short ASSERTION_TTL_SECS)", async () => {
+    const origin = await startEchoOrigin();
+    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" } });
+    try {
+      const s = await worker.createSession("short-lived");
+      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url, clockTolerance: 0 });
+      await sleep(2100);
+      await assert.rejects(verifier.verify(jwt), { code: "expired" });
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
+  test("no key: an empty key set and no assertion; a bad key is invalid_config naming it", async () => {
+    const origin = await startEchoOrigin();
+    const none = await startWorker({ vars: { ORIGIN_URL: origin.url } });
+    try {
+      assert.deepEqual(await (await none.fetch("/v1/jwks.json")).json(), { keys: [] });
+      const s = await none.createSession("unsigned");
+      const seen = await (await none.fetch("/x", { headers: bearer(s.token) })).json();
+      assert.equal(seen.headers["x-session-assertion"], undefined);
+    } finally {
+      await none.dispose();
+    }
+    const { d, ...publicOnly } = await privateJwk("EdDSA");
+    for (const bad of ["not json", JSON.stringify(publicOnly), JSON.stringify({ kty: "RSA", n: "x", e: "AQAB", d: "x" })]) {
+      const worker = await startWorker({ vars: { SIGNING_KEY: bad } });
+      try {
+        const body = await json(await worker.fetch("/v1/session"), 500);
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /SIGNING_KEY/);
+        assert.ok(!body.message.includes(d), "never echoes the key");
+      } finally {
+        await worker.dispose();
+      }
+    }
+    await origin.close();
+  });
+
+  test("claims: validate returns them, PATCH one or all rewrites them, invalid ones are refused with nothing stored", async () => {
+    const origin = await startEchoOrigin();
+    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) } });
+    const adminClient = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
+    const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
+    const assertionOf = async (token) => verifier.verify((await (await worker.fetch("/x", { headers: bearer(token) })).json()).headers["x-session-assertion"]);
+    try {
+      const a = await adminClient.createSession("claimed", { claims: { role: "viewer" }, userAgent: "sdk" });
+      const b = await adminClient.createSession("claimed");
+      assert.match(a.setCookie, /^__Host-session=est_/);
+      assert.deepEqual((await worker.validate(a.token)).body.claims, { role: "viewer" });
+      assert.deepEqual((await worker.validate(b.token)).body.claims, {});
+      assert.deepEqual((await assertionOf(a.token)).claims, { role: "viewer" });
+
+      const one = await adminClient.updateClaims("claimed", a.sessionId, { role: "editor" });
+      assert.deepEqual(one.claims, { role: "editor" });
+      assert.deepEqual((await worker.validate(a.token)).body.claims, { role: "editor" });
+      assert.deepEqual((await assertionOf(a.token)).claims, { role: "editor" }, "a new assertion, not the reused one");
+
+      assert.equal(await adminClient.updateClaims("claimed", null, { role: "admin", tenant: "acme" }), 2);
+      for (const s of [a, b]) assert.deepEqual((await worker.validate(s.token)).body.claims, { role: "admin", tenant: "acme" });
+      const listed = await adminClient.listSessions("claimed");
+      assert.ok(listed.every((s) => s.claims.role === "admin"));
+
+      const deep = { a: { b: { c: { d: { e: { f: { g: { h: 1 } } } } } } } };
+      for (const claims of [{ blob: "x".repeat(2100) }, { sub: "root" }, { "9lives": 1 }, ["not", "an", "object"], deep]) {
+        await assert.rejects(adminClient.createSession("refused-claims", { claims }), (e) => e instanceof AdminApiError && e.code === "invalid_claims", JSON.stringify(claims).slice(0, 40));
+      }
+      assert.deepEqual(await adminClient.listSessions("refused-claims"), [], "nothing stored");
+      await assert.rejects(adminClient.updateClaims("claimed", a.sessionId, { iss: "x" }), { code: "invalid_claims" });
+      assert.deepEqual((await worker.validate(a.token)).body.claims, { role: "admin", tenant: "acme" }, "a refused update changes nothing");
+
+      assert.equal(await adminClient.revokeAll("claimed", { except: a.sessionId }), 1);
+      assert.equal(await adminClient.revokeSession("claimed", b.sessionId), false);
+      assert.equal(await adminClient.revokeSession("claimed", a.sessionId), true);
+      const updates = worker.logs.filter((l) => l.includes('"session_claims_updated"'));
+      assert.equal(updates.length, 3, "one event per session changed");
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+});
