@@ -9,6 +9,7 @@
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
+import { createAdminClient } from "../../origin/index.js";
 import { fitMetadata, LABEL_MAX_BYTES, USER_AGENT_MAX_BYTES } from "./device-info.mjs";
 
 const here = new URL("./", import.meta.url);
@@ -76,21 +77,19 @@ async function login(req, res, { workerUrl, adminKey, ownOrigin }) {
     res.writeHead(400, { "Content-Type": "text/plain" });
     return res.end("pick a username of letters and digits");
   }
-  const created = await fetch(`${workerUrl}/v1/admin/accounts/${encodeURIComponent(username)}/sessions`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${adminKey}`, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      user_agent: fitMetadata(req.headers["user-agent"], USER_AGENT_MAX_BYTES),
+  let created;
+  try {
+    created = await createAdminClient({ baseUrl: workerUrl, adminKey }).createSession(username, {
+      userAgent: fitMetadata(req.headers["user-agent"], USER_AGENT_MAX_BYTES),
       ip: req.socket.remoteAddress,
       label: fitMetadata(form.get("device"), LABEL_MAX_BYTES) || "browser",
-    }),
-  });
-  if (created.status !== 201) {
+    });
+  } catch (e) {
     res.writeHead(502, { "Content-Type": "text/plain" });
-    return res.end(`the session service said ${created.status}`);
+    return res.end(`the session service said ${e.status ?? "nothing"} ${e.code ?? ""}`);
   }
   // The token stays in the cookie: the site never shows or stores it.
-  res.writeHead(303, { Location: "/sessions.html", "Set-Cookie": created.headers.get("set-cookie") });
+  res.writeHead(303, { Location: "/sessions.html", "Set-Cookie": created.setCookie });
   res.end();
 }
 

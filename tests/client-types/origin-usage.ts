@@ -1,0 +1,32 @@
+// The origin SDK's declarations (origin/index.d.ts), compiled with the client's.
+
+import { createAdminClient, createAssertionVerifier, AssertionError, type VerifiedSession } from "edge-sessions/origin";
+
+async function originUsage(request: Request): Promise<void> {
+  const verifier = createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json", issuer: "https://app.example.com", audience: "https://origin.example.com" });
+  try {
+    const session: VerifiedSession = await verifier.verify(request);
+    const role: unknown = session.claims.role;
+    const when: Date = session.authTime;
+    void [role, when];
+  } catch (e) {
+    if (e instanceof AssertionError && e.code === "expired") return;
+  }
+  const admin = createAdminClient({ baseUrl: "https://app.example.com", adminKey: "k".repeat(40) });
+  const created = await admin.createSession("alice", { aal: 2, amr: ["pwd"], claims: { role: "editor" } });
+  const token: string = created.token;
+  const count: number = await admin.updateClaims("alice", null, { role: "viewer" });
+  const one = await admin.updateClaims("alice", created.sessionId, { role: "viewer" });
+  const aal: number = one.aal;
+  void [token, count, aal];
+
+  // @ts-expect-error issuer and audience are required
+  createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json" });
+  // @ts-expect-error there is no assurance level 5
+  await admin.createSession("alice", { aal: 5 });
+  // @ts-expect-error revokeSession resolves to a boolean
+  const wrong: number = await admin.revokeSession("alice", created.sessionId);
+  void wrong;
+}
+
+void originUsage;
