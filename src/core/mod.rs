@@ -17,6 +17,7 @@ pub mod record;
 pub mod step_up;
 pub mod timestamp;
 pub mod token;
+pub mod touch_memory;
 pub mod webhook;
 
 /// Seconds since the unix epoch. Every deadline in the core is one of these.

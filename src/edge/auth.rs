@@ -13,6 +13,7 @@ use crate::core::record::SessionRecord;
 use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
 use crate::core::token::TokenHash;
+use crate::core::touch_memory::TouchMemory;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
@@ -164,6 +165,14 @@ pub fn require_trusted_origin(req: &Request, config: &Config, source: Credential
     }
 }
 
+/// Most token hashes whose last touch an isolate remembers.
+const SENT_TOUCHES_CAPACITY: usize = 4096;
+
+thread_local! {
+    static SENT_TOUCHES: std::cell::RefCell<TouchMemory> =
+        std::cell::RefCell::new(TouchMemory::new(SENT_TOUCHES_CAPACITY));
+}
+
 /// When use should extend the session, asks the account's Durable Object to do it after
 /// the response has gone (`waitUntil`): the hot path never waits for a write.
 pub fn schedule_touch(
@@ -174,6 +183,10 @@ pub fn schedule_touch(
     now: UnixSeconds,
 ) -> Result<(), ApiError> {
     if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
+        let interval = config.policy.touch_interval_for(&auth.record);
+        if !SENT_TOUCHES.with(|m| m.borrow_mut().should_send(&auth.hash, now, interval)) {
+            return Ok(()); // this isolate asked already; a stale KV copy is still answering
+        }
         let client = AccountClient::for_account(env, &auth.record.account_id)?;
         let session_id = auth.record.session_id.clone();
         let hash = auth.hash.clone();

@@ -107,6 +107,24 @@ describe("refresh and costly calls", () => {
   });
 });
 
+describe("a stale KV copy", () => {
+  test("sends one touch per touch interval from an isolate, not one per validation", async () => {
+    const worker = await startWorker({ scriptPath: entry("stale-kv-entry.mjs"), vars: { TOUCH_INTERVAL_SECS: "5" } });
+    try {
+      const created = await worker.createSession("busy");
+      await sleep(5100); // a touch is due from here on, and the copy never shows it
+      const requests = async () => Number(await (await worker.fetch("/__test/do-requests")).text());
+      const before = await requests();
+      for (let i = 0; i < 200; i++) assert.equal((await worker.validate(created.token)).status, 200);
+      await sleep(300);
+      const touches = (await requests()) - before;
+      assert.equal(touches, 1, `${touches} Durable Object requests for 200 validations (one per 5 s interval)`);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
 describe("logout", () => {
   test("revokes a session whose KV record this build cannot read, through the key metadata", async () => {
     const worker = await startWorker();

@@ -1,0 +1,36 @@
+// The real build with a KV binding that keeps serving the first value it read for each
+// key (a location that has not seen a touch yet), and a count of the Durable Object
+// requests the worker makes. GET /__test/do-requests reads the count.
+
+import { wrapBinding, wrappedBuild } from "./wrapped-build.mjs";
+
+let doRequests = 0;
+const firstSeen = new Map();
+
+const build = wrappedBuild({
+  SESSIONS: (kv) =>
+    wrapBinding(kv, {
+      get: (real) => async (key, ...rest) => {
+        if (!firstSeen.has(key)) firstSeen.set(key, await real(key, ...rest));
+        return firstSeen.get(key);
+      },
+    }),
+  ACCOUNTS: (namespace) =>
+    wrapBinding(namespace, {
+      get: (real) => (...args) =>
+        wrapBinding(real(...args), {
+          fetch: (realFetch) => (...fetchArgs) => {
+            doRequests++;
+            return realFetch(...fetchArgs);
+          },
+        }),
+    }),
+});
+
+export const AccountSessions = build.AccountSessions;
+export default class extends build.Worker {
+  fetch(request) {
+    if (new URL(request.url).pathname === "/__test/do-requests") return new Response(String(doRequests));
+    return super.fetch(request);
+  }
+}
