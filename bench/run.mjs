@@ -16,7 +16,8 @@ import { Miniflare } from "miniflare";
 import http from "node:http";
 import os from "node:os";
 import { gzipSync } from "node:zlib";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startWorker, wranglerConfig, ADMIN_KEY } from "../tests/e2e/harness.mjs";
 
@@ -216,11 +217,100 @@ async function main() {
     }
   }
 
+  results.gated = await gatedScenarios();
+
   mkdirSync(new URL("bench/results/", root), { recursive: true });
   const json = JSON.stringify(results, null, 2);
   writeFileSync(new URL("bench/results/latest.json", root), json + "\n");
   writeFileSync(new URL(`bench/results/${results.date.slice(0, 10)}.json`, root), json + "\n");
   printTable(results);
+}
+
+// --- The gated forward (gatekeeper mode), with the runtime process's CPU per request ---
+
+const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
+
+/** workerd processes that are children of this process. */
+function workerdPids() {
+  const pids = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (stat.includes("(workerd)") && Number(fields[1]) === process.pid) pids.add(Number(entry));
+    } catch {
+      // the process went away
+    }
+  }
+  return pids;
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Starts a worker and finds the workerd process it runs in. */
+async function startMeasured(options) {
+  const before = workerdPids();
+  const worker = await startWorker(options);
+  const pid = [...workerdPids()].find((p) => !before.has(p));
+  return { worker, pid };
+}
+
+async function measuredLoad({ worker, pid }, path, headersFor) {
+  const cpu0 = pid ? cpuSeconds(pid) : NaN;
+  const run = await load(new URL(path, worker.url), { concurrency: 16, seconds: SECONDS, headersFor });
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
+  return { ...run, cpu_us_per_request: Math.round((cpu * 1e6) / Math.max(run.requests, 1)) };
+}
+
+/**
+ * A page request through the gatekeeper to a loopback origin: without a signing key,
+ * with assertions (EdDSA), and with every path strong (a Durable Object check per
+ * request). Alternating rounds, median by throughput; CPU is the workerd process's
+ * user+system time over the run divided by requests answered (it includes the
+ * Durable Object, which runs in the same process locally).
+ */
+async function gatedScenarios() {
+  const { generateKeyPair, exportJWK } = await import("jose");
+  const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
+  const key = JSON.stringify(await exportJWK(privateKey));
+  const origin = http.createServer((req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"));
+  await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  const originUrl = `http://127.0.0.1:${origin.address().port}`;
+  const configs = {
+    gated: { ORIGIN_URL: originUrl },
+    gated_with_assertions: { ORIGIN_URL: originUrl, SIGNING_KEY: key },
+    gated_strong_path: { ORIGIN_URL: originUrl, STRONG_PATHS: "/app/*" },
+  };
+  const results = {};
+  const started = {};
+  try {
+    for (const [name, vars] of Object.entries(configs)) {
+      const measured = await startMeasured({ vars });
+      const tokens = [];
+      for (let i = 0; i < 100; i++) tokens.push((await measured.worker.createSession(`gated-${i % 10}`)).token);
+      started[name] = { ...measured, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` }) };
+      await load(new URL("/app/page", measured.worker.url), { concurrency: 16, seconds: 1, headersFor: started[name].headersFor });
+    }
+    const runs = Object.fromEntries(Object.keys(configs).map((n) => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of Object.keys(configs)) runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
+    }
+    for (const name of Object.keys(configs)) {
+      const m = median(runs[name]);
+      const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
+      results[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)] };
+    }
+  } finally {
+    for (const s of Object.values(started)) await s.worker.dispose();
+    await new Promise((resolve) => origin.close(resolve));
+  }
+  return results;
 }
 
 function perThousand(counted, validations) {
@@ -250,6 +340,10 @@ function printTable(r) {
   line(["per 1,000 validations (default 300 s touch interval)", `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`]);
   const f = r.per_1000_validations_touch_interval_1s;
   line(["per 1,000 validations (1 s touch interval, 50 busy sessions)", `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`]);
+  console.log("");
+  line(["gated forward (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request", "errors"]);
+  line(["---", "---", "---", "---", "---", "---"]);
+  for (const [name, g] of Object.entries(r.gated)) line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.errors]);
   const errors = Object.values(r.validate).reduce((n, v) => n + v.errors, 0);
   if (errors) console.log(`\n${errors} validation requests failed`);
 }
