@@ -19,7 +19,7 @@ import { gzipSync } from "node:zlib";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { execSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startWorker, wranglerConfig, ADMIN_KEY } from "../tests/e2e/harness.mjs";
+import { startWorker, wranglerConfig, kvKeyOf, ADMIN_KEY } from "../tests/e2e/harness.mjs";
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -217,6 +217,7 @@ async function main() {
     }
   }
 
+  results.cpu_per_validation = await validationCpu();
   results.gated = await gatedScenarios();
 
   mkdirSync(new URL("bench/results/", root), { recursive: true });
@@ -266,6 +267,62 @@ async function measuredLoad({ worker, pid }, path, headersFor) {
   const run = await load(new URL(path, worker.url), { concurrency: 16, seconds: SECONDS, headersFor });
   const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
   return { ...run, cpu_us_per_request: Math.round((cpu * 1e6) / Math.max(run.requests, 1)) };
+}
+
+/** A Miniflare of its own (its own workerd process) for a JS worker with one KV namespace. */
+async function startJsMeasured(scriptPath) {
+  const before = workerdPids();
+  const mf = new Miniflare({ modules: true, scriptPath, compatibilityDate: wranglerConfig.compatibility_date, kvNamespaces: ["SESSIONS", "BASELINE"] });
+  const url = await mf.ready;
+  const pid = [...workerdPids()].find((p) => !before.has(p));
+  return { worker: { url, dispose: () => mf.dispose() }, pid, mf };
+}
+
+/**
+ * CPU per validation: this worker, the JS peer (bench/peer/validator.mjs) and the
+ * one-KV-get floor, each in its own workerd process, the same sessions seeded into each
+ * KV, alternating rounds. Prints the ratios issue #15 sets goals on.
+ */
+async function validationCpu() {
+  const ours = await startMeasured({});
+  const peer = await startJsMeasured(fileURLToPath(new URL("bench/peer/validator.mjs", root)));
+  const floorScript = new URL("bench/results/.floor.mjs", root);
+  mkdirSync(new URL("bench/results/", root), { recursive: true });
+  writeFileSync(floorScript, BASELINE_SCRIPT);
+  const floor = await startJsMeasured(fileURLToPath(floorScript));
+  try {
+    const tokens = [];
+    const peerKv = await peer.mf.getKVNamespace("SESSIONS");
+    const { createHash } = await import("node:crypto"); // the peer's own key scheme: SHA-256
+    for (let i = 0; i < 200; i++) {
+      const s = await ours.worker.createSession(`cpu-${i % 20}`);
+      tokens.push(s.token);
+      const ourKey = await kvKeyOf(s.token);
+      const value = await ours.worker.kv.get(ourKey);
+      await peerKv.put(`session:${createHash("sha256").update(s.token).digest("hex")}`, value);
+    }
+    await (await floor.mf.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
+    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+    const targets = { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
+    for (const [t, path] of Object.values(targets)) await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
+    const runs = { worker: [], peer: [], floor: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, [t, path]] of Object.entries(targets)) runs[name].push(await measuredLoad(t, path, headersFor));
+    }
+    const out = {};
+    for (const name of Object.keys(runs)) {
+      const m = median(runs[name]);
+      const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
+      out[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)] };
+    }
+    out.cpu_ratio_to_peer = round(out.worker.cpu_us_per_request / out.peer.cpu_us_per_request);
+    out.own_work_ratio_to_peer = round((out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) / Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request));
+    return out;
+  } finally {
+    await ours.worker.dispose();
+    await peer.worker.dispose();
+    await floor.worker.dispose();
+  }
 }
 
 /**
@@ -340,6 +397,12 @@ function printTable(r) {
   line(["per 1,000 validations (default 300 s touch interval)", `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`]);
   const f = r.per_1000_validations_touch_interval_1s;
   line(["per 1,000 validations (1 s touch interval, 50 busy sessions)", `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`]);
+  console.log("");
+  const v = r.cpu_per_validation;
+  line(["validation (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request", "errors"]);
+  line(["---", "---", "---", "---", "---", "---"]);
+  for (const name of ["worker", "peer", "floor"]) line([name, v[name].rps, v[name].p50_ms, v[name].p99_ms, v[name].cpu_us_per_request, v[name].errors]);
+  console.log(`CPU per validation, this worker / JS peer: ${v.cpu_ratio_to_peer}; own work above the floor, this worker / JS peer: ${v.own_work_ratio_to_peer}`);
   console.log("");
   line(["gated forward (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request", "errors"]);
   line(["---", "---", "---", "---", "---", "---"]);
