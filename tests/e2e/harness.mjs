@@ -25,7 +25,7 @@ const sqliteClasses = new Set(
  * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
  * `{ NAME: { simple: { limit, period } } }`. Returns helpers bound to it.
  */
-export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath, ratelimits } = {}) {
+export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath, ratelimits, inspectorPort } = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -71,6 +71,7 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
   };
   const mf = new Miniflare({
     workers: [sessionsWorker, ...extraWorkers],
+    inspectorPort, // the profiler (bench/profile.mjs) attaches here
     kvPersist: persistTo ? `${persistTo}/kv` : false,
     durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
     handleRuntimeStdio(stdout, stderr) {
