@@ -127,3 +127,8 @@ pub async fn assertion_for(
 pub fn default_audience_fallback(config: &Config) -> Option<String> {
     config.gate.as_ref().and_then(|g| crate::core::origin::origin_of_url(&g.origin_url).map(str::to_owned))
 }
+
+/// `ISSUER`, or the worker's own origin as the request reached it.
+pub fn issuer_for(url: &worker::Url, config: &Config) -> String {
+    config.assertions.issuer.clone().unwrap_or_else(|| url.origin().ascii_serialization())
+}

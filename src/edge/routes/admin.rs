@@ -31,6 +31,14 @@ fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
     AccountId::parse(raw).map_err(|e| ApiError::with_message(ErrorCode::InvalidAccountId, e.to_string()))
 }
 
+/// `{account_id}/sessions/{session_id}` in an admin path. A malformed session id cannot
+/// name a session of this account, so it answers like an unknown one (404).
+fn parse_session_address(raw_account_id: &str, raw_session_id: &str) -> Result<(AccountId, SessionId), ApiError> {
+    let account_id = parse_account_id(raw_account_id)?;
+    let session_id = SessionId::parse(raw_session_id).ok_or_else(|| ApiError::new(ErrorCode::UnknownSessionId))?;
+    Ok((account_id, session_id))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CreateSessionBody {
@@ -171,9 +179,8 @@ pub async fn handle_reauthenticate(
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
     require_admin(&req, env)?;
-    let account_id = parse_account_id(raw_account_id)?;
+    let (account_id, session_id) = parse_session_address(raw_account_id, raw_session_id)?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
-    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let body: ReauthenticateBody = read_optional_json(&mut req).await?;
     let now = platform::now();
     let facts = auth_facts(None, body.aal, body.amr, now)?;
@@ -199,9 +206,8 @@ pub async fn handle_revoke_session(
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
     require_admin(req, env)?;
-    let account_id = parse_account_id(raw_account_id)?;
+    let (account_id, session_id) = parse_session_address(raw_account_id, raw_session_id)?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
-    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     if !AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::AdminRevoke, None).await? {
         return Err(not_found());
     }
@@ -267,9 +273,8 @@ pub async fn handle_update_session_claims(
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
     require_admin(&req, env)?;
-    let account_id = parse_account_id(raw_account_id)?;
+    let (account_id, session_id) = parse_session_address(raw_account_id, raw_session_id)?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
-    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let body: ClaimsBody = read_optional_json(&mut req).await?;
     let claims = parse_claims(body.claims)?;
     let updated = AccountClient::for_account(env, &account_id)?.update_claims(Some(&session_id), &claims).await?;

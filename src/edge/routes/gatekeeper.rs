@@ -10,7 +10,7 @@ use crate::core::gate::{
 };
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
-use crate::edge::assertions::{assertion_for, default_audience_fallback};
+use crate::edge::assertions::{assertion_for, default_audience_fallback, issuer_for};
 use crate::edge::auth::{authenticate, require_fresh, require_trusted_origin, schedule_touch, verify_with_index};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
@@ -71,7 +71,7 @@ pub async fn handle_gated(
             schedule_touch(ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
-            let issuer = config.assertions.issuer.clone().unwrap_or_else(|| url.origin().ascii_serialization());
+            let issuer = issuer_for(&url, config);
             let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
             let assertion = match audience {
                 Some(audience) => {

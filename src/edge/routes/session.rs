@@ -12,7 +12,7 @@ use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
-use crate::edge::assertions::{assertion_for, default_audience_fallback};
+use crate::edge::assertions::{assertion_for, default_audience_fallback, issuer_for};
 use crate::edge::auth::{
     authenticate, credential, find_session, require_fresh, require_trusted_origin, schedule_touch, verify_with_index,
     Authenticated,
@@ -62,21 +62,13 @@ pub async fn handle_token(req: &Request, env: &Env, ctx: &Context, config: &Conf
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
-    let issuer = issuer_for(req, config);
+    let url = req.url().map_err(|e| ApiError::internal("request url", e))?;
+    let issuer = issuer_for(&url, config);
     let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
     schedule_touch(ctx, env, config, &auth, now)?;
     Ok(json_response(200, &AssertionToken { token, expires_at: rfc3339(expires_at) }))
-}
-
-/// `ISSUER`, or the worker's own origin as the request reached it.
-pub fn issuer_for(req: &Request, config: &Config) -> String {
-    config
-        .assertions
-        .issuer
-        .clone()
-        .unwrap_or_else(|| req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default())
 }
 
 /// `?max_age=` and `?min_aal=`, the freshness a request asks for.
