@@ -1,9 +1,10 @@
 // `npm run profile`: V8's CPU profiler inside workerd, over the inspector (the DevTools
 // protocol's Profiler.start / Profiler.stop), while GET /v1/session is driven with
 // keep-alive requests. Prints the top frames by self time and writes the .cpuprofile
-// (open it in Chrome DevTools). Wasm frames carry names only in a build that keeps the
-// name section; release builds strip it with wasm-opt, so their frames read
-// `wasm-function[N]`. PROFILE_REQUESTS (default 20000) sets the load.
+// (open it in Chrome DevTools). Run it as `npm run profile`, which first builds the worker
+// with the wasm name section kept (PROFILE_SCRIPT points here at that build; the
+// release build's frames would read `wasm-function[N]`). PROFILE_REQUESTS (default
+// 20000) sets the load.
 
 import http from "node:http";
 import { writeFileSync, mkdirSync } from "node:fs";
@@ -59,7 +60,7 @@ async function drive(url, tokens, total) {
 }
 
 const inspectorPort = await unusedPort();
-const worker = await startWorker({ inspectorPort });
+const worker = await startWorker({ inspectorPort, scriptPath: process.env.PROFILE_SCRIPT });
 try {
   const tokens = [];
   for (let i = 0; i < 200; i++) tokens.push((await worker.createSession(`profile-${i % 20}`)).token);

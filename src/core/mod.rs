@@ -14,6 +14,7 @@ pub mod gate;
 pub mod origin;
 pub mod policy;
 pub mod record;
+pub mod request_url;
 pub mod step_up;
 pub mod timestamp;
 pub mod token;

@@ -129,6 +129,6 @@ pub fn default_audience_fallback(config: &Config) -> Option<String> {
 }
 
 /// `ISSUER`, or the worker's own origin as the request reached it.
-pub fn issuer_for(url: &worker::Url, config: &Config) -> String {
-    config.assertions.issuer.clone().unwrap_or_else(|| url.origin().ascii_serialization())
+pub fn issuer_for(own_origin: &str, config: &Config) -> String {
+    config.assertions.issuer.clone().unwrap_or_else(|| own_origin.to_owned())
 }

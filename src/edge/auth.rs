@@ -18,10 +18,10 @@ use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
 use crate::edge::error::{log_error, ApiError};
-use crate::edge::request::header;
+use crate::edge::request::IncomingRequest;
 use crate::edge::session_store::{SessionStore, StoreError};
 use crate::edge::settings::admin_key;
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 /// A request whose token opened a currently valid session.
 pub struct Authenticated {
@@ -38,9 +38,9 @@ impl Authenticated {
 }
 
 /// The request's credential, mapped to the API's error codes.
-pub fn credential(req: &Request, config: &Config) -> Result<Credential, ApiError> {
-    let cookie = header(req, "Cookie");
-    let authorization = header(req, "Authorization");
+pub fn credential(req: &IncomingRequest, config: &Config) -> Result<Credential, ApiError> {
+    let cookie = req.header("Cookie");
+    let authorization = req.header("Authorization");
     extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(|e| {
         let code = match e {
             CredentialError::Missing => ErrorCode::MissingToken,
@@ -56,7 +56,7 @@ pub fn credential(req: &Request, config: &Config) -> Result<Credential, ApiError
 /// One KV read, then the record's own deadlines (KV expiry is lazy; never trust it) and
 /// the fleet-wide cut-off.
 pub async fn authenticate(
-    req: &Request,
+    req: &IncomingRequest,
     env: &Env,
     config: &Config,
     now: UnixSeconds,
@@ -68,7 +68,7 @@ pub async fn authenticate(
 
 /// The session a request's token names in KV, valid or not. For callers that consult
 /// the account's Durable Object before deciding (strong validation).
-pub async fn find_session(req: &Request, env: &Env, config: &Config) -> Result<Authenticated, ApiError> {
+pub async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Authenticated, ApiError> {
     let Credential { token, source } = credential(req, config)?;
     let hash = token.hash();
     let record = load_record(env, &hash).await?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
@@ -147,16 +147,19 @@ pub fn require_fresh(freshness: &Freshness, record: &SessionRecord, now: UnixSec
 }
 
 /// Refuses cookie-authenticated writes from foreign browser origins (CSRF).
-pub fn require_trusted_origin(req: &Request, config: &Config, source: CredentialSource) -> Result<(), ApiError> {
+pub fn require_trusted_origin(
+    req: &IncomingRequest,
+    config: &Config,
+    source: CredentialSource,
+) -> Result<(), ApiError> {
     if source != CredentialSource::Cookie {
         return Ok(());
     }
-    let url = req.url().map(|u| u.to_string()).unwrap_or_default();
     let allowed = cookie_write_allowed(
         &config.allowed_origins,
-        origin_of_url(&url),
-        header(req, "Origin").as_deref(),
-        header(req, "Sec-Fetch-Site").as_deref(),
+        origin_of_url(req.url_str()),
+        req.header("Origin").as_deref(),
+        req.header("Sec-Fetch-Site").as_deref(),
     );
     if allowed {
         Ok(())
@@ -201,7 +204,7 @@ pub fn schedule_touch(
 }
 
 /// The admin API's gate. Fails closed: no key configured means no admin API.
-pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+pub fn require_admin(req: &IncomingRequest, env: &Env) -> Result<(), ApiError> {
     let key = match admin_key(env) {
         AdminKeyState::NotConfigured => return Err(ApiError::new(ErrorCode::AdminDisabled)),
         AdminKeyState::TooShort => {
@@ -209,7 +212,7 @@ pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
         }
         AdminKeyState::Configured(key) => key,
     };
-    let presented = header(req, "Authorization");
+    let presented = req.header("Authorization");
     match presented.as_deref().and_then(bearer_value) {
         Some(candidate) if key.verify(candidate) => Ok(()),
         _ => Err(ApiError::new(ErrorCode::InvalidAdminKey)),

@@ -30,9 +30,17 @@ mod views;
 mod webcrypto;
 mod webhook;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use crate::edge::request::IncomingRequest;
+use wasm_bindgen::prelude::*;
+use worker::web_sys;
+use worker::{worker_sys, Context, Env};
 
-#[event(fetch)]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    Ok(router::route(req, env, ctx).await)
+/// The fetch handler, exported by hand rather than with `#[event(fetch)]`: the macro
+/// converts the runtime's request into workers-rs's `Request`, which reads
+/// `request.cf` on every request (see `request::IncomingRequest`). The shim that
+/// worker-build generates calls this export the same way either way.
+#[wasm_bindgen]
+pub async fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> Result<JsValue, JsValue> {
+    let response = router::route(IncomingRequest::new(req), env, Context::new(ctx)).await;
+    Ok(web_sys::Response::from(response).into())
 }

@@ -1,25 +1,102 @@
 //! Reading the parts of a request: headers, the method as sent, query parameters and a
 //! bounded JSON body. Each failure is the caller's, and maps to its error code here.
+//!
+//! `IncomingRequest` wraps the runtime's request itself rather than workers-rs's
+//! `Request`: that conversion reads `request.cf`, 6 % of a validation's CPU in the
+//! profile (docs/performance.md), and nothing here uses it. The method and URL cross
+//! from JS once; path and query are sliced out of the URL string (`core::request_url`)
+//! instead of parsing it again.
 
 use crate::core::error_code::ErrorCode;
+use crate::core::request_url::RequestUrl;
 use crate::edge::error::ApiError;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use worker::Request;
+use worker::{web_sys, ByteStream, Headers};
+
+/// The request as the runtime handed it to the worker.
+pub struct IncomingRequest {
+    raw: web_sys::Request,
+    headers: web_sys::Headers,
+    /// As sent, upper-cased. workers-rs's `Method` turns methods it does not know into
+    /// GET; this does not.
+    method: String,
+    /// The WHATWG serialisation the runtime produced (already normalised).
+    url: String,
+    /// Where scheme, host, path and query are in `url`.
+    parts: RequestUrl,
+}
+
+impl IncomingRequest {
+    pub fn new(raw: web_sys::Request) -> Self {
+        let method = raw.method().to_ascii_uppercase();
+        let url = raw.url();
+        let headers = raw.headers();
+        let parts = RequestUrl::split(&url);
+        IncomingRequest { raw, headers, method, url, parts }
+    }
+
+    /// The method exactly as sent, upper-cased.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path as sent (percent-encoded, never decoded here).
+    pub fn path(&self) -> &str {
+        &self.url[self.parts.path.clone()]
+    }
+
+    /// The raw query string without its `?`, if the URL has one.
+    pub fn query(&self) -> Option<&str> {
+        self.parts.query.clone().map(|range| &self.url[range])
+    }
+
+    /// The whole URL, as a string.
+    pub fn url_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `scheme://host[:port]`, as the request reached the worker (the runtime leaves
+    /// out a scheme's default port, as an Origin header does).
+    pub fn origin(&self) -> &str {
+        &self.url[..self.parts.authority.end]
+    }
+
+    /// `host[:port]`.
+    pub fn authority(&self) -> &str {
+        &self.url[self.parts.authority.clone()]
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &str {
+        &self.url[self.parts.scheme.clone()]
+    }
+
+    /// A request header, or `None` if absent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    /// All headers, for forwarding.
+    pub fn headers(&self) -> Headers {
+        Headers(self.headers.clone())
+    }
+
+    /// The runtime's request, for forwarding its body.
+    pub fn inner(&self) -> &web_sys::Request {
+        &self.raw
+    }
+
+    /// A query parameter's decoded value (`+` and percent-escapes, as forms encode),
+    /// if present.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.query()?;
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
 
 /// Largest JSON body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// The request's method exactly as sent, upper-cased. workers-rs's `Method` turns
-/// methods it does not know into GET; this does not.
-pub fn request_method(req: &Request) -> String {
-    req.inner().method().to_ascii_uppercase()
-}
-
-/// A request header, or `None` if absent.
-pub fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
 
 /// Past the limit, a body up to this size is still read (and dropped) before the 413,
 /// so the connection closes cleanly: a server that answers and closes with unread
@@ -28,16 +105,17 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 const DRAIN_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Reads the body up to [`MAX_BODY_BYTES`], refusing more without buffering it.
-pub async fn read_body_limited(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+pub async fn read_body_limited(req: &mut IncomingRequest) -> Result<Vec<u8>, ApiError> {
     let too_large =
         || ApiError::with_message(ErrorCode::BodyTooLarge, format!("request body exceeds {MAX_BODY_BYTES} bytes"));
-    let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = req.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > DRAIN_MAX_BYTES) {
         return Err(too_large());
     }
     let mut body = Vec::new();
     let mut seen: u64 = 0;
-    let Ok(mut stream) = req.stream() else { return Ok(body) };
+    let Some(stream) = req.raw.body() else { return Ok(body) };
+    let mut stream = ByteStream::from(stream);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidBody))?;
         seen += chunk.len() as u64;
@@ -56,12 +134,13 @@ pub async fn read_body_limited(req: &mut Request) -> Result<Vec<u8>, ApiError> {
 
 /// Parses an optional JSON body: empty means `T::default()`. Unknown fields are refused
 /// by the types themselves (`deny_unknown_fields`).
-pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request) -> Result<T, ApiError> {
+pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut IncomingRequest) -> Result<T, ApiError> {
     let body = read_body_limited(req).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    let is_json = header(req, "Content-Type")
+    let is_json = req
+        .header("Content-Type")
         .map(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
     if is_json == Some(false) {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
@@ -74,15 +153,9 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request
     })
 }
 
-/// A query parameter's decoded value, if present.
-pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    let url = req.url().ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
 /// `?limit=`: a whole number from 1 to `cap`, or `default` when absent.
-pub fn limit_param(req: &Request, default: u32, cap: u32) -> Result<u32, ApiError> {
-    match query_param(req, "limit") {
+pub fn limit_param(req: &IncomingRequest, default: u32, cap: u32) -> Result<u32, ApiError> {
+    match req.query_param("limit") {
         None => Ok(default),
         Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=cap).contains(n)).ok_or_else(|| {
             ApiError::with_message(ErrorCode::InvalidLimit, format!("limit must be a whole number from 1 to {cap}"))

@@ -5,12 +5,12 @@
 use crate::core::error_code::ErrorCode;
 use crate::edge::cors::{apply_cors, preflight};
 use crate::edge::error::ApiError;
-use crate::edge::request::{header, request_method};
+use crate::edge::request::IncomingRequest;
 use crate::edge::response::json_response;
 use crate::edge::routes::{account as account_routes, admin as admin_routes, gatekeeper, session as session_routes};
 use crate::edge::settings::load_config;
 use serde::Serialize;
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Context, Env, Response};
 
 #[derive(Serialize)]
 struct Health {
@@ -19,16 +19,18 @@ struct Health {
     version: &'static str,
 }
 
-pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
-    let path = req.path();
-    let method = req.method();
+pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
+    // Owned: handlers that read the body take the request itself.
+    let path = req.path().to_owned();
+    let method = req.method().to_owned();
+    let method = method.as_str();
     let segments: Vec<&str> = path.split('/').collect();
     let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
 
-    // Methods workers-rs does not know arrive as GET; the API answers them 405 instead
-    // of treating them as reads. (The gatekeeper forwards them as they are.)
+    // Methods the API does not know get 405 rather than a handler's guess. (The
+    // gatekeeper forwards them as they are.)
     let known_method = matches!(
-        request_method(&req).as_str(),
+        method,
         "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "CONNECT" | "TRACE" | "REPORT"
     );
 
@@ -38,7 +40,7 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
 
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"health") && segments.len() == 3 {
         return match method {
-            Method::Get => json_response(
+            "GET" => json_response(
                 200,
                 &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
             ),
@@ -48,7 +50,7 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
 
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"jwks.json") && segments.len() == 3 {
         return match method {
-            Method::Get => match load_config(&env) {
+            "GET" => match load_config(&env) {
                 Ok(config) => jwks_response(&config).await,
                 Err(err) => err.into_response(),
             },
@@ -58,7 +60,7 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
 
     if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"openapi.json") && segments.len() == 3 {
         return match method {
-            Method::Get => openapi_response(),
+            "GET" => openapi_response(),
             _ => method_not_allowed("GET"),
         };
     }
@@ -67,7 +69,7 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         Ok(config) => config,
         Err(err) => return err.into_response(),
     };
-    let origin = header(&req, "Origin");
+    let origin = req.header("Origin");
 
     if segments.get(1) != Some(&"v1") {
         let response = match &config.gate {
@@ -78,53 +80,53 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Response {
         return response.unwrap_or_else(ApiError::into_response);
     }
 
-    if method == Method::Options && !is_admin {
+    if method == "OPTIONS" && !is_admin {
         return preflight(&config.allowed_origins, origin.as_deref());
     }
 
-    let result = match (method.clone(), &segments[1..]) {
-        (Method::Get, ["v1", "session"]) => session_routes::handle_validate(&req, &env, &ctx, &config).await,
-        (Method::Delete, ["v1", "session"]) => session_routes::handle_logout(&req, &env, &config).await,
+    let result = match (method, &segments[1..]) {
+        ("GET", ["v1", "session"]) => session_routes::handle_validate(&req, &env, &ctx, &config).await,
+        ("DELETE", ["v1", "session"]) => session_routes::handle_logout(&req, &env, &config).await,
         (_, ["v1", "session"]) => Ok(method_not_allowed("GET, DELETE")),
-        (Method::Post, ["v1", "session", "refresh"]) => session_routes::handle_refresh(&req, &env, &config).await,
+        ("POST", ["v1", "session", "refresh"]) => session_routes::handle_refresh(&req, &env, &config).await,
         (_, ["v1", "session", "refresh"]) => Ok(method_not_allowed("POST")),
-        (Method::Post, ["v1", "session", "rotate"]) => session_routes::handle_rotate(&req, &env, &config).await,
+        ("POST", ["v1", "session", "rotate"]) => session_routes::handle_rotate(&req, &env, &config).await,
         (_, ["v1", "session", "rotate"]) => Ok(method_not_allowed("POST")),
-        (Method::Get, ["v1", "session", "token"]) => session_routes::handle_token(&req, &env, &ctx, &config).await,
+        ("GET", ["v1", "session", "token"]) => session_routes::handle_token(&req, &env, &ctx, &config).await,
         (_, ["v1", "session", "token"]) => Ok(method_not_allowed("GET")),
-        (Method::Get, ["v1", "sessions"]) => account_routes::handle_list(&req, &env, &config).await,
-        (Method::Delete, ["v1", "sessions"]) => account_routes::handle_revoke_all(&req, &env, &config).await,
+        ("GET", ["v1", "sessions"]) => account_routes::handle_list(&req, &env, &config).await,
+        ("DELETE", ["v1", "sessions"]) => account_routes::handle_revoke_all(&req, &env, &config).await,
         (_, ["v1", "sessions"]) => Ok(method_not_allowed("GET, DELETE")),
-        (Method::Delete, ["v1", "sessions", session_id]) => {
+        ("DELETE", ["v1", "sessions", session_id]) => {
             account_routes::handle_revoke_one(&req, &env, &config, session_id).await
         }
         (_, ["v1", "sessions", _]) => Ok(method_not_allowed("DELETE")),
-        (Method::Get, ["v1", "admin", "sessions"]) => admin_routes::handle_list_fleet(&req, &env).await,
+        ("GET", ["v1", "admin", "sessions"]) => admin_routes::handle_list_fleet(&req, &env).await,
         (_, ["v1", "admin", "sessions"]) => Ok(method_not_allowed("GET")),
-        (Method::Post, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+        ("POST", ["v1", "admin", "accounts", account_id, "sessions"]) => {
             let account_id = account_id.to_string();
             admin_routes::handle_create(req, &env, &config, &account_id).await
         }
-        (Method::Get, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+        ("GET", ["v1", "admin", "accounts", account_id, "sessions"]) => {
             admin_routes::handle_list_account(&req, &env, account_id).await
         }
-        (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+        ("DELETE", ["v1", "admin", "accounts", account_id, "sessions"]) => {
             admin_routes::handle_revoke_account(&req, &env, account_id).await
         }
-        (Method::Patch, ["v1", "admin", "accounts", account_id, "sessions"]) => {
+        ("PATCH", ["v1", "admin", "accounts", account_id, "sessions"]) => {
             let account_id = account_id.to_string();
             admin_routes::handle_update_account_claims(req, &env, &account_id).await
         }
         (_, ["v1", "admin", "accounts", _, "sessions"]) => Ok(method_not_allowed("GET, POST, PATCH, DELETE")),
-        (Method::Delete, ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
+        ("DELETE", ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
             admin_routes::handle_revoke_session(&req, &env, account_id, session_id).await
         }
-        (Method::Patch, ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
+        ("PATCH", ["v1", "admin", "accounts", account_id, "sessions", session_id]) => {
             let (account_id, session_id) = (account_id.to_string(), session_id.to_string());
             admin_routes::handle_update_session_claims(req, &env, &account_id, &session_id).await
         }
         (_, ["v1", "admin", "accounts", _, "sessions", _]) => Ok(method_not_allowed("PATCH, DELETE")),
-        (Method::Post, ["v1", "admin", "accounts", account_id, "sessions", session_id, "reauthenticate"]) => {
+        ("POST", ["v1", "admin", "accounts", account_id, "sessions", session_id, "reauthenticate"]) => {
             let (account_id, session_id) = (account_id.to_string(), session_id.to_string());
             admin_routes::handle_reauthenticate(req, &env, &config, &account_id, &session_id).await
         }

@@ -7,12 +7,27 @@ use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use worker::{Env, KvStore};
 
 pub const SESSIONS_BINDING: &str = "SESSIONS";
 
+#[wasm_bindgen]
+extern "C" {
+    /// The KV binding itself, for the hot path's one read. workers-rs's `KvStore`
+    /// reads five methods off the binding when it is built and builds an options
+    /// object for every get; this calls `get(key, "text")` and nothing else.
+    type KvNamespace;
+
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_text(this: &KvNamespace, key: &str, value_type: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
 pub struct SessionStore {
-    kv: KvStore,
+    namespace: KvNamespace,
+    env: Env,
 }
 
 /// Stored beside each record so a KV `list` can describe sessions without a `get` per
@@ -44,15 +59,26 @@ impl std::fmt::Display for StoreError {
 
 impl SessionStore {
     pub fn from_env(env: &Env) -> Result<Self, StoreError> {
-        env.kv(SESSIONS_BINDING).map(|kv| SessionStore { kv }).map_err(|e| StoreError::Kv(e.to_string()))
+        let binding = js_sys::Reflect::get(env, &JsValue::from_str(SESSIONS_BINDING))
+            .ok()
+            .filter(|b| b.is_object())
+            .ok_or_else(|| StoreError::Kv(format!("no KV binding named {SESSIONS_BINDING}")))?;
+        Ok(SessionStore { namespace: binding.unchecked_into(), env: env.clone() })
+    }
+
+    /// workers-rs's store, for everything but the hot path's read.
+    fn kv(&self) -> Result<KvStore, StoreError> {
+        self.env.kv(SESSIONS_BINDING).map_err(|e| StoreError::Kv(e.to_string()))
     }
 
     /// The one KV read of the hot path.
     pub async fn get(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
-        let bytes = self.kv.get(&hash.kv_key()).bytes().await.map_err(|e| StoreError::Kv(e.to_string()))?;
-        match bytes {
+        let js_error = |e: JsValue| StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")));
+        let promise = self.namespace.get_text(&hash.kv_key(), "text").map_err(js_error)?;
+        let value = JsFuture::from(promise).await.map_err(js_error)?;
+        match value.as_string() {
             None => Ok(None),
-            Some(bytes) => SessionRecord::decode(&bytes).map(Some).map_err(StoreError::Undecodable),
+            Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
         }
     }
 
@@ -61,7 +87,7 @@ impl SessionStore {
     /// metadata, which every build writes in the same shape. One KV read.
     pub async fn owner(&self, hash: &TokenHash) -> Result<Option<(AccountId, SessionId)>, StoreError> {
         let (bytes, metadata) = self
-            .kv
+            .kv()?
             .get(&hash.kv_key())
             .bytes_with_metadata::<KeyMetadata>()
             .await
@@ -81,7 +107,7 @@ impl SessionStore {
             absolute_expires_at: record.absolute_expires_at,
         };
         let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
-        self.kv
+        self.kv()?
             .put(&hash.kv_key(), record.encode())
             .map_err(kv_err)?
             .expiration_ttl(ttl_secs)
@@ -101,7 +127,8 @@ impl SessionStore {
         cursor: Option<String>,
         now: UnixSeconds,
     ) -> Result<(Vec<KeyMetadata>, Option<String>), StoreError> {
-        let mut request = self.kv.list().prefix(crate::core::token::KV_KEY_PREFIX.to_owned()).limit(u64::from(limit));
+        let mut request =
+            self.kv()?.list().prefix(crate::core::token::KV_KEY_PREFIX.to_owned()).limit(u64::from(limit));
         if let Some(cursor) = cursor {
             request = request.cursor(cursor);
         }
@@ -117,6 +144,6 @@ impl SessionStore {
     }
 
     pub async fn delete(&self, kv_key: &str) -> Result<(), StoreError> {
-        self.kv.delete(kv_key).await.map_err(|e| StoreError::Kv(e.to_string()))
+        self.kv()?.delete(kv_key).await.map_err(|e| StoreError::Kv(e.to_string()))
     }
 }

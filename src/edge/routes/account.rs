@@ -12,13 +12,13 @@ use crate::edge::auth::{authenticate, require_trusted_origin};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
-use crate::edge::request::query_param;
+use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
 use crate::edge::views::{ListedSession, Listing, RevokedCount};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 /// `GET /v1/sessions`: the caller's account's live sessions, newest first.
-pub async fn handle_list(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+pub async fn handle_list(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let auth = authenticate(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
     limit_session(env, own).await?;
@@ -31,7 +31,7 @@ pub async fn handle_list(req: &Request, env: &Env, config: &Config) -> Result<Re
 /// `DELETE /v1/sessions/{session_id}`: revoke one of the caller's own account's
 /// sessions. An id of another account answers exactly like an unknown id (404).
 pub async fn handle_revoke_one(
-    req: &Request,
+    req: &IncomingRequest,
     env: &Env,
     config: &Config,
     raw_session_id: &str,
@@ -49,8 +49,8 @@ pub async fn handle_revoke_one(
 
 /// `DELETE /v1/sessions` (log out everywhere, clearing this cookie too) and
 /// `DELETE /v1/sessions?scope=others` (everywhere but here).
-pub async fn handle_revoke_all(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
-    let keep_current = match query_param(req, "scope").as_deref() {
+pub async fn handle_revoke_all(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
+    let keep_current = match req.query_param("scope").as_deref() {
         None | Some("all") => false,
         Some("others") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidScope)),

@@ -18,14 +18,14 @@ use crate::edge::account::protocol::Reauthentication;
 use crate::edge::auth::require_admin;
 use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::request::{limit_param, query_param, read_optional_json};
+use crate::edge::request::{limit_param, read_optional_json, IncomingRequest};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
 use crate::edge::views::{
     FleetListing, FleetSession, IssuedToken, ListedSession, Listing, RevokedCount, SessionView, UpdatedCount,
 };
 use serde::{Deserialize, Serialize};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
     AccountId::parse(raw).map_err(|e| ApiError::with_message(ErrorCode::InvalidAccountId, e.to_string()))
@@ -86,7 +86,7 @@ struct CreatedSession<'a> {
 
 /// `POST /v1/admin/accounts/{account_id}/sessions`
 pub async fn handle_create(
-    mut req: Request,
+    mut req: IncomingRequest,
     env: &Env,
     config: &Config,
     raw_account_id: &str,
@@ -130,7 +130,7 @@ const FLEET_LIST_DEFAULT: u32 = 200;
 const FLEET_LIST_CAP: u32 = 1000;
 
 /// `GET /v1/admin/accounts/{account_id}/sessions?limit=`: newest first, from the index.
-pub async fn handle_list_account(req: &Request, env: &Env, raw_account_id: &str) -> Result<Response, ApiError> {
+pub async fn handle_list_account(req: &IncomingRequest, env: &Env, raw_account_id: &str) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
     let limit = limit_param(req, ACCOUNT_LIST_DEFAULT, ACCOUNT_LIST_CAP)?;
@@ -143,11 +143,15 @@ pub async fn handle_list_account(req: &Request, env: &Env, raw_account_id: &str)
 /// or all but one (what an origin calls after a password change, keeping the session
 /// that changed it); `{"revoked": n}`. Later creates whose authentication predates this
 /// are refused (409 `stale_authentication`).
-pub async fn handle_revoke_account(req: &Request, env: &Env, raw_account_id: &str) -> Result<Response, ApiError> {
+pub async fn handle_revoke_account(
+    req: &IncomingRequest,
+    env: &Env,
+    raw_account_id: &str,
+) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let account_id = parse_account_id(raw_account_id)?;
     let except =
-        match query_param(req, "except") {
+        match req.query_param("except") {
             None => None,
             Some(raw) => Some(SessionId::parse(&raw).ok_or_else(|| {
                 ApiError::with_message(ErrorCode::InvalidScope, "except must be a session id (sid_...)")
@@ -172,7 +176,7 @@ struct ReauthenticateBody {
 /// over; its id, creation time and absolute deadline stay. 200 with the token and a ready
 /// `Set-Cookie`; 404 when the session is not this account's live session.
 pub async fn handle_reauthenticate(
-    mut req: Request,
+    mut req: IncomingRequest,
     env: &Env,
     config: &Config,
     raw_account_id: &str,
@@ -200,7 +204,7 @@ pub async fn handle_reauthenticate(
 /// `DELETE /v1/admin/accounts/{account_id}/sessions/{session_id}`: 204, or 404 when the
 /// session is not this account's.
 pub async fn handle_revoke_session(
-    req: &Request,
+    req: &IncomingRequest,
     env: &Env,
     raw_account_id: &str,
     raw_session_id: &str,
@@ -217,10 +221,10 @@ pub async fn handle_revoke_session(
 /// `GET /v1/admin/sessions?limit=&cursor=`: active sessions across all accounts, from
 /// KV key metadata. Eventually consistent (see README): a page can include a session
 /// revoked in the last minute and miss one created in the last minute.
-pub async fn handle_list_fleet(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn handle_list_fleet(req: &IncomingRequest, env: &Env) -> Result<Response, ApiError> {
     require_admin(req, env)?;
     let limit = limit_param(req, FLEET_LIST_DEFAULT, FLEET_LIST_CAP)?;
-    let cursor = query_param(req, "cursor");
+    let cursor = req.query_param("cursor");
     let invalid_cursor = || ApiError::new(ErrorCode::InvalidCursor);
     if let Some(c) = &cursor {
         let plausible =
@@ -267,7 +271,7 @@ impl Default for ClaimsBody {
 /// `PATCH /v1/admin/accounts/{account_id}/sessions/{session_id}` with `{"claims": {...}}`:
 /// replaces one session's claims; answers with the session (as listings show it).
 pub async fn handle_update_session_claims(
-    mut req: Request,
+    mut req: IncomingRequest,
     env: &Env,
     raw_account_id: &str,
     raw_session_id: &str,
@@ -285,7 +289,7 @@ pub async fn handle_update_session_claims(
 /// `PATCH /v1/admin/accounts/{account_id}/sessions` with `{"claims": {...}}`: replaces the
 /// claims of every live session of the account (a role change); `{"updated": n}`.
 pub async fn handle_update_account_claims(
-    mut req: Request,
+    mut req: IncomingRequest,
     env: &Env,
     raw_account_id: &str,
 ) -> Result<Response, ApiError> {

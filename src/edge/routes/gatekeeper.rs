@@ -14,7 +14,7 @@ use crate::edge::assertions::{assertion_for, default_audience_fallback, issuer_f
 use crate::edge::auth::{authenticate, require_fresh, require_trusted_origin, schedule_touch, verify_with_index};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
-use crate::edge::request::{header, request_method};
+use crate::edge::request::IncomingRequest;
 use crate::edge::response::redirect;
 use futures_util::future::{select, Either};
 use std::time::Duration;
@@ -24,22 +24,21 @@ use worker::{web_sys, AbortController, Context, Delay, Env, Fetch, Headers, Requ
 /// identity when the session is valid, otherwise refused (a redirect to the login page
 /// for browser navigations, the same 401 JSON as `GET /v1/session` for everything else).
 pub async fn handle_gated(
-    req: Request,
+    req: IncomingRequest,
     env: &Env,
     ctx: &Context,
     config: &Config,
     gate: &GateConfig,
 ) -> Result<Response, ApiError> {
-    let url = req.url().map_err(|e| ApiError::internal("request url", e))?;
-    let method = request_method(&req);
+    let method = req.method().to_owned();
 
-    if gate.public_paths.matches(url.path()) {
-        return forward(req, &method, &url, gate, &config.cookie_name, None).await;
+    if gate.public_paths.matches(req.path()) {
+        return forward(req, &method, gate, &config.cookie_name, None).await;
     }
 
     let now = platform::now();
-    let path = url.path();
-    let navigation = is_html_navigation(&method, header(&req, "Accept").as_deref());
+    let path = req.path();
+    let navigation = is_html_navigation(&method, req.header("Accept").as_deref());
     let checked = match authenticate(&req, env, config, now).await {
         Ok(auth) if gate.needs_strong_check(&method, path) => verify_with_index(env, config, auth, now).await,
         other => other,
@@ -56,7 +55,7 @@ pub async fn handle_gated(
                     // A navigation goes to sign in again; anything else gets the JSON.
                     return match &gate.login_url {
                         Some(login) if navigation => {
-                            let target = login_redirect(login, &return_to(path, url.query()));
+                            let target = login_redirect(login, &return_to(path, req.query()));
                             let level = freshness.min_aal.filter(|min| auth.record.aal < *min);
                             let extra = match level {
                                 Some(aal) => format!("&reauth=1&aal={aal}"),
@@ -71,7 +70,7 @@ pub async fn handle_gated(
             schedule_touch(ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
-            let issuer = issuer_for(&url, config);
+            let issuer = issuer_for(req.origin(), config);
             let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
             let assertion = match audience {
                 Some(audience) => {
@@ -80,17 +79,16 @@ pub async fn handle_gated(
                 None => None,
             };
             let identity = Identity { record: &auth.record, assertion: assertion.as_deref() };
-            forward(req, &method, &url, gate, &config.cookie_name, Some(identity)).await
+            forward(req, &method, gate, &config.cookie_name, Some(identity)).await
         }
         Err(refused) if refused.status() < 500 => match &gate.login_url {
             Some(login) if navigation => {
-                let own_origin = url.origin().ascii_serialization();
-                if login_would_loop(login, &own_origin, &gate.public_paths) {
+                if login_would_loop(login, req.origin(), &gate.public_paths) {
                     // Redirecting would land on a gated page and redirect again, forever.
                     log_error("warn", "gatekeeper: LOGIN_URL is on this host but not public; answering 401", &login);
                     return Err(refused);
                 }
-                Ok(redirect(&login_redirect(login, &return_to(path, url.query()))))
+                Ok(redirect(&login_redirect(login, &return_to(path, req.query()))))
             }
             _ => Err(refused),
         },
@@ -118,9 +116,8 @@ struct Identity<'a> {
 /// - Method (any, not only the common ones), query, body and all other headers pass
 ///   through; redirects from the origin are returned to the client, not followed.
 async fn forward(
-    req: Request,
+    req: IncomingRequest,
     method: &str,
-    url: &worker::Url,
     gate: &GateConfig,
     cookie_name: &str,
     identity: Option<Identity<'_>>,
@@ -150,14 +147,8 @@ async fn forward(
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
     }
-    if let Some(host) = url.host_str() {
-        let host = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        };
-        let _ = headers.set("X-Forwarded-Host", &host);
-    }
-    let _ = headers.set("X-Forwarded-Proto", url.scheme());
+    let _ = headers.set("X-Forwarded-Host", req.authority());
+    let _ = headers.set("X-Forwarded-Proto", req.scheme());
     // The client's own X-Forwarded-For was dropped; the origin gets the address
     // Cloudflare saw, or none.
     if let Some(client) = forwarded_for(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref()) {
@@ -178,7 +169,7 @@ async fn forward(
     if identity.is_some() {
         init.set_cache(web_sys::RequestCache::NoStore);
     }
-    let upstream = web_sys::Request::new_with_str_and_init(&gate.upstream_url(url.path(), url.query()), &init)
+    let upstream = web_sys::Request::new_with_str_and_init(&gate.upstream_url(req.path(), req.query()), &init)
         .map(Request::from)
         .map_err(|e| ApiError::internal("gatekeeper: build origin request", format!("{e:?}")))?;
 

@@ -20,11 +20,11 @@ use crate::edge::auth::{
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
-use crate::edge::request::{header, query_param};
+use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
 use crate::edge::views::{AssertionToken, IssuedToken, SessionView};
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 /// `GET /v1/session`: the hot path. One KV read; the idle touch, when due, goes to the
 /// account's Durable Object after the response (`wait_until`).
@@ -32,8 +32,13 @@ use worker::{Context, Env, Request, Response};
 /// `?consistency=strong` also asks the account's Durable Object, whose index is the
 /// source of truth: a session revoked moments ago is refused even where KV still has
 /// its copy (KV deletes take up to 60 s to reach every location).
-pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, ApiError> {
-    let strong = match query_param(req, "consistency").as_deref() {
+pub async fn handle_validate(
+    req: &IncomingRequest,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response, ApiError> {
+    let strong = match req.query_param("consistency").as_deref() {
         None | Some("eventual") => false,
         Some("strong") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidConsistency)),
@@ -53,8 +58,13 @@ pub async fn handle_validate(req: &Request, env: &Env, ctx: &Context, config: &C
 /// `GET /v1/session/token?audience=`: a signed assertion of the caller's session, for a
 /// single-page app that calls its own APIs with a bearer token. The same credential,
 /// CORS and touch rules as `GET /v1/session`.
-pub async fn handle_token(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, ApiError> {
-    let requested = query_param(req, "audience");
+pub async fn handle_token(
+    req: &IncomingRequest,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response, ApiError> {
+    let requested = req.query_param("audience");
     let fallback = default_audience_fallback(config);
     let audience = config
         .assertions
@@ -62,8 +72,7 @@ pub async fn handle_token(req: &Request, env: &Env, ctx: &Context, config: &Conf
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
-    let url = req.url().map_err(|e| ApiError::internal("request url", e))?;
-    let issuer = issuer_for(&url, config);
+    let issuer = issuer_for(req.origin(), config);
     let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
@@ -72,9 +81,9 @@ pub async fn handle_token(req: &Request, env: &Env, ctx: &Context, config: &Conf
 }
 
 /// `?max_age=` and `?min_aal=`, the freshness a request asks for.
-fn freshness_params(req: &Request) -> Result<Freshness, ApiError> {
-    let max_age = query_param(req, "max_age");
-    let min_aal = query_param(req, "min_aal");
+fn freshness_params(req: &IncomingRequest) -> Result<Freshness, ApiError> {
+    let max_age = req.query_param("max_age");
+    let min_aal = req.query_param("min_aal");
     Freshness::parse(max_age.as_deref(), min_aal.as_deref())
         .map_err(|message| ApiError::with_message(ErrorCode::InvalidFreshness, message))
 }
@@ -82,7 +91,7 @@ fn freshness_params(req: &Request) -> Result<Freshness, ApiError> {
 /// Strong validation: the KV copy only locates the session; the account's Durable
 /// Object decides (its deadline may be later than a copy that lags a touch).
 async fn validate_strongly(
-    req: &Request,
+    req: &IncomingRequest,
     env: &Env,
     config: &Config,
     now: UnixSeconds,
@@ -96,7 +105,7 @@ async fn validate_strongly(
 /// working in the account's Durable Object at once. A cookie caller gets the new token
 /// only as `Set-Cookie` (so `HttpOnly` keeps meaning something); a bearer caller gets it
 /// in the body.
-pub async fn handle_rotate(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
     require_trusted_origin(req, config, auth.source)?;
@@ -122,7 +131,7 @@ pub async fn handle_rotate(req: &Request, env: &Env, config: &Config) -> Result<
 /// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).
 /// Within a short window of the last extension (`REFRESH_MIN_INTERVAL_SECS`), answers
 /// the session as it is without a write.
-pub async fn handle_refresh(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
     require_trusted_origin(req, config, auth.source)?;
@@ -139,7 +148,7 @@ pub async fn handle_refresh(req: &Request, env: &Env, config: &Config) -> Result
 
 /// `DELETE /v1/session`: logout. Idempotent: an unknown, expired or unreadable session
 /// still gets 204 and a cleared cookie.
-pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<Response, ApiError> {
+pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let cleared = || {
         let mut response = no_content();
         let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));
@@ -152,7 +161,7 @@ pub async fn handle_logout(req: &Request, env: &Env, config: &Config) -> Result<
             // A cookie we cannot read (garbage, duplicated) is still cleared, but only
             // for a request that could legitimately clear it.
             let source =
-                if header(req, "Cookie").is_some() { CredentialSource::Cookie } else { CredentialSource::Bearer };
+                if req.header("Cookie").is_some() { CredentialSource::Cookie } else { CredentialSource::Bearer };
             require_trusted_origin(req, config, source)?;
             return Ok(cleared());
         }
