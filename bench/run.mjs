@@ -27,6 +27,12 @@ const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").ma
 // Validation and baseline runs alternate this many times per concurrency and the
 // median is kept: on a small machine shared with the load generator, one run is noisy.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// BENCH_ONLY=cpu measures only what issue #15 sets goals on: size, startup, CPU per
+// validation against the peers, and the gated forward.
+const ONLY_CPU = process.env.BENCH_ONLY === "cpu";
+// Another build of this worker (its index.js) measured beside this one in the same
+// run, e.g. the last commit's, for before/after figures.
+const COMPARE_SCRIPT = process.env.BENCH_COMPARE_SCRIPT;
 const root = new URL("../", import.meta.url);
 const countingEntry = fileURLToPath(new URL("bench/counting-entry.mjs", root));
 
@@ -144,6 +150,12 @@ async function main() {
     baseline: await startupMs(async () => startBaseline(), "/"),
   };
 
+  if (ONLY_CPU) {
+    results.cpu_per_validation = await validationCpu();
+    results.gated = await gatedScenarios();
+    return finish(results);
+  }
+
   // Creation: one account (serialised by its Durable Object) against sixteen, each
   // object warmed up first so neither side pays for creating objects.
   {
@@ -219,7 +231,10 @@ async function main() {
 
   results.cpu_per_validation = await validationCpu();
   results.gated = await gatedScenarios();
+  finish(results);
+}
 
+function finish(results) {
   mkdirSync(new URL("bench/results/", root), { recursive: true });
   const json = JSON.stringify(results, null, 2);
   writeFileSync(new URL("bench/results/latest.json", root), json + "\n");
@@ -285,6 +300,7 @@ async function startJsMeasured(scriptPath) {
  */
 async function validationCpu() {
   const ours = await startMeasured({});
+  const compare = COMPARE_SCRIPT ? await startMeasured({ scriptPath: COMPARE_SCRIPT }) : null;
   const peer = await startJsMeasured(fileURLToPath(new URL("bench/peer/validator.mjs", root)));
   const floorScript = new URL("bench/results/.floor.mjs", root);
   mkdirSync(new URL("bench/results/", root), { recursive: true });
@@ -299,13 +315,15 @@ async function validationCpu() {
       tokens.push(s.token);
       const ourKey = await kvKeyOf(s.token);
       const value = await ours.worker.kv.get(ourKey);
+      if (compare) await compare.worker.kv.put(ourKey, value);
       await peerKv.put(`session:${createHash("sha256").update(s.token).digest("hex")}`, value);
     }
     await (await floor.mf.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
     const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
     const targets = { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
+    if (compare) targets.compare = [compare, "/v1/session"];
     for (const [t, path] of Object.values(targets)) await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
-    const runs = { worker: [], peer: [], floor: [] };
+    const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, [t, path]] of Object.entries(targets)) runs[name].push(await measuredLoad(t, path, headersFor));
     }
@@ -313,13 +331,14 @@ async function validationCpu() {
     for (const name of Object.keys(runs)) {
       const m = median(runs[name]);
       const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
-      out[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)] };
+      out[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)], cpu_us_per_round: runs[name].map((r) => r.cpu_us_per_request) };
     }
     out.cpu_ratio_to_peer = round(out.worker.cpu_us_per_request / out.peer.cpu_us_per_request);
     out.own_work_ratio_to_peer = round((out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) / Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request));
     return out;
   } finally {
     await ours.worker.dispose();
+    if (compare) await compare.worker.dispose();
     await peer.worker.dispose();
     await floor.worker.dispose();
   }
@@ -361,7 +380,7 @@ async function gatedScenarios() {
     for (const name of Object.keys(configs)) {
       const m = median(runs[name]);
       const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
-      results[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)] };
+      results[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)], cpu_us_per_round: runs[name].map((r) => r.cpu_us_per_request) };
     }
   } finally {
     for (const s of Object.values(started)) await s.worker.dispose();
@@ -378,6 +397,7 @@ function perThousand(counted, validations) {
 function printTable(r) {
   const line = (cells) => console.log(`| ${cells.join(" | ")} |`);
   console.log(`\nedge-sessions benchmark, ${r.date.slice(0, 10)}, ${r.machine}`);
+  if (!r.validate) return printGoals(r, line);
   console.log(`${r.sessions} sessions; median of ${r.rounds} alternating ${r.seconds_per_run} s runs; loopback keep-alive HTTP client\n`);
   line(["concurrency", "validate req/s", "p50 ms", "p99 ms", "baseline req/s", "baseline p50/p99 ms", "ratio"]);
   line(["---", "---", "---", "---", "---", "---", "---"]);
@@ -397,18 +417,27 @@ function printTable(r) {
   line(["per 1,000 validations (default 300 s touch interval)", `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`]);
   const f = r.per_1000_validations_touch_interval_1s;
   line(["per 1,000 validations (1 s touch interval, 50 busy sessions)", `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`]);
-  console.log("");
-  const v = r.cpu_per_validation;
-  line(["validation (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request", "errors"]);
-  line(["---", "---", "---", "---", "---", "---"]);
-  for (const name of ["worker", "peer", "floor"]) line([name, v[name].rps, v[name].p50_ms, v[name].p99_ms, v[name].cpu_us_per_request, v[name].errors]);
-  console.log(`CPU per validation, this worker / JS peer: ${v.cpu_ratio_to_peer}; own work above the floor, this worker / JS peer: ${v.own_work_ratio_to_peer}`);
-  console.log("");
-  line(["gated forward (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request", "errors"]);
-  line(["---", "---", "---", "---", "---", "---"]);
-  for (const [name, g] of Object.entries(r.gated)) line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.errors]);
+  printGoals(r, line);
   const errors = Object.values(r.validate).reduce((n, v) => n + v.errors, 0);
   if (errors) console.log(`\n${errors} validation requests failed`);
+}
+
+/** The figures issue #15 sets goals on: CPU per validation per round and as medians, the
+ * ratios, the gated forward, size and startup. */
+function printGoals(r, line) {
+  console.log("");
+  const v = r.cpu_per_validation;
+  line(["validation (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request (median)", "per round", "errors"]);
+  line(["---", "---", "---", "---", "---", "---", "---"]);
+  const names = ["worker", "compare", "peer", "floor"].filter((name) => v[name]);
+  for (const name of names) line([name, v[name].rps, v[name].p50_ms, v[name].p99_ms, v[name].cpu_us_per_request, v[name].cpu_us_per_round.join(", "), v[name].errors]);
+  console.log(`CPU per validation, this worker / JS peer: ${v.cpu_ratio_to_peer} (goal ≤ 1); own work above the floor, this worker / JS peer: ${v.own_work_ratio_to_peer} (goal ≤ 1.5)`);
+  console.log(`wasm: ${r.wasm_bytes} B raw (goal ≤ 600000), ${r.wasm_gzip_bytes} B gzip (goal ≤ 200000)`);
+  console.log(`startup to first response: ${r.startup_ms.worker} ms, JS worker ${r.startup_ms.baseline} ms: ${round(r.startup_ms.worker / r.startup_ms.baseline)} × (goal ≤ 1.5)`);
+  console.log("");
+  line(["gated forward (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request (median)", "per round", "errors"]);
+  line(["---", "---", "---", "---", "---", "---", "---"]);
+  for (const [name, g] of Object.entries(r.gated)) line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.cpu_us_per_round.join(", "), g.errors]);
 }
 
 await main();

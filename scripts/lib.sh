@@ -22,5 +22,10 @@ locked_crate_version() {
 # worker-build downloads wasm-bindgen, esbuild and wasm-opt on first use; those
 # downloads fail without internet, so point it at the tools setup.sh installed.
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
-export ESBUILD_BIN="$REPO_ROOT/node_modules/.bin/esbuild"
+# Our esbuild wrapper: it swaps in the lean entry shim (scripts/shim/worker-shim.js).
+export ESBUILD_BIN="$REPO_ROOT/scripts/shim/esbuild"
 export WASM_OPT_BIN="$REPO_ROOT/node_modules/.bin/wasm-opt"
+
+# The wasm features rustc emits for wasm32 and wasm-bindgen adds (exception handling for
+# its catch wrappers): what wasm-opt must accept when it rewrites the module.
+WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-exception-handling"
