@@ -10,7 +10,8 @@ use crate::edge::response::json_response;
 use crate::edge::routes::{account as account_routes, admin as admin_routes, gatekeeper, session as session_routes};
 use crate::edge::settings::load_config;
 use serde::Serialize;
-use worker::{Context, Env, Response};
+use wasm_bindgen::prelude::*;
+use worker::{web_sys, Context, Env, Response, ResponseBody};
 
 #[derive(Serialize)]
 struct Health {
@@ -140,17 +141,34 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
     response
 }
 
-/// The API description, compiled in from openapi.json at the repository root.
-const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+/// The API description: openapi.json at the repository root, gzipped by build.rs.
+const OPENAPI_JSON_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
 
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's gzip decoder: a transform stream, so a readable/writable pair.
+    #[wasm_bindgen(extends = web_sys::ReadableWritablePair)]
+    type DecompressionStream;
+    #[wasm_bindgen(constructor)]
+    fn new(format: &str) -> DecompressionStream;
+}
+
+/// The document, inflated as it streams out; the runtime then compresses it however
+/// the client accepts, as for any other body.
 fn openapi_response() -> Response {
-    let headers = worker::Headers::new();
+    let compressed = web_sys::Response::new_with_opt_u8_array(Some(&mut OPENAPI_JSON_GZ.to_vec()))
+        .ok()
+        .and_then(|r| r.body())
+        .map(|body| body.pipe_through(&DecompressionStream::new("gzip")));
+    let Some(body) = compressed else {
+        return ApiError::internal("openapi: build the response body", "no body stream").into_response();
+    };
+    let mut response = Response::from_body(ResponseBody::Stream(body)).expect("a stream body");
+    let headers = response.headers_mut();
     let _ = headers.set("Content-Type", "application/json; charset=utf-8");
     let _ = headers.set("Cache-Control", "public, max-age=300");
     let _ = headers.set("Access-Control-Allow-Origin", "*");
-    Response::from_bytes(OPENAPI_JSON.as_bytes().to_vec())
-        .unwrap_or_else(|_| Response::empty().expect("empty response"))
-        .with_headers(headers)
+    response
 }
 
 /// The public signing keys: public, cacheable and readable from any origin, like the
