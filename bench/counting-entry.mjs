@@ -29,14 +29,15 @@ const build = wrappedBuild({
 
 export const AccountSessions = build.AccountSessions;
 
-export default class extends build.Worker {
-  fetch(request) {
+export default {
+  ...build.Worker,
+  fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/counters") {
       const body = JSON.stringify(counters);
       if (request.method === "DELETE") for (const key of Object.keys(counters)) counters[key] = 0;
       return new Response(body, { headers: { "Content-Type": "application/json" } });
     }
-    return super.fetch(request);
-  }
-}
+    return build.Worker.fetch(request, env, ctx);
+  },
+};

@@ -7,10 +7,9 @@
 // What it leaves out is the per-request cost. worker-build's shim builds the entrypoint
 // through a Proxy, spreads a fresh handler object and wraps every method read in another
 // Proxy: about 125 µs of workerd CPU per validation here, more than the worker's own
-// work (docs/performance.md). Here the handlers are plain methods, and a Durable Object
-// is re-created from its constructor arguments only after a reset.
+// work (docs/performance.md). Here the handlers are plain functions, and a Durable
+// Object is re-created from its constructor arguments only after a reset.
 
-import { WorkerEntrypoint } from "cloudflare:workers";
 import * as exports from "./index.js";
 
 Error.stackTraceLimit = 100;
@@ -45,15 +44,17 @@ async function guarded(call) {
   }
 }
 
-export default class Entrypoint extends WorkerEntrypoint {
-  fetch(request) {
-    return guarded(() => exports.fetch(request, this.env, this.ctx));
-  }
+// A plain object, not a WorkerEntrypoint subclass: the runtime then has no instance to
+// construct per request. (Nothing here uses RPC, which would need the class.)
+export default {
+  fetch(request, env, ctx) {
+    return guarded(() => exports.fetch(request, env, ctx));
+  },
 
-  queue(batch) {
-    return guarded(() => exports.queue(batch, this.env, this.ctx));
-  }
-}
+  queue(batch, env, ctx) {
+    return guarded(() => exports.queue(batch, env, ctx));
+  },
+};
 
 export class AccountSessions {
   #args;

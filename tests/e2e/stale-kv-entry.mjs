@@ -28,9 +28,10 @@ const build = wrappedBuild({
 });
 
 export const AccountSessions = build.AccountSessions;
-export default class extends build.Worker {
-  fetch(request) {
+export default {
+  ...build.Worker,
+  fetch(request, env, ctx) {
     if (new URL(request.url).pathname === "/__test/do-requests") return new Response(String(doRequests));
-    return super.fetch(request);
-  }
-}
+    return build.Worker.fetch(request, env, ctx);
+  },
+};

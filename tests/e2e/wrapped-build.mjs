@@ -37,10 +37,10 @@ export function wrappedBuild(wrap) {
       super(state, wrapEnv(env, wrap));
     }
   }
-  class Worker extends SessionsWorker {
-    constructor(ctx, env) {
-      super(ctx, wrapEnv(env, wrap));
-    }
-  }
+  // The build's default export is a plain handler object (scripts/shim/worker-shim.js).
+  const Worker = {
+    fetch: (request, env, ctx) => SessionsWorker.fetch(request, wrapEnv(env, wrap), ctx),
+    queue: (batch, env, ctx) => SessionsWorker.queue(batch, wrapEnv(env, wrap), ctx),
+  };
   return { Worker, AccountSessions };
 }
