@@ -30,6 +30,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_ONLY=cpu measures only what issue #15 sets goals on: size, startup, CPU per
 // validation against the peers, and the gated forward.
 const ONLY_CPU = process.env.BENCH_ONLY === "cpu";
+// BENCH_ONLY=ab: only this build against BENCH_COMPARE_SCRIPT, CPU per validation, for
+// deciding whether a change helps (no peers, startup or gated runs).
+const ONLY_AB = process.env.BENCH_ONLY === "ab";
 // Another build of this worker (its index.js) measured beside this one in the same
 // run, e.g. the last commit's, for before/after figures.
 const COMPARE_SCRIPT = process.env.BENCH_COMPARE_SCRIPT;
@@ -145,6 +148,11 @@ async function main() {
   };
 
   const sessionsOptions = { scriptPath: countingEntry };
+  if (ONLY_AB) {
+    const v = await validationCpu({ abOnly: true });
+    for (const name of ["worker", "compare"]) console.log(`${name}: median ${v[name].cpu_us_per_request} µs, min ${Math.min(...v[name].cpu_us_per_round)} µs; rounds ${v[name].cpu_us_per_round.join(", ")}`);
+    return;
+  }
   // Startup: the worker, a JS worker with the same bindings (bench/peer/startup-peer.mjs),
   // and the one-KV JS baseline. Miniflare sets up every binding before the first
   // request, so the same-bindings peer is the fair one.
@@ -303,7 +311,7 @@ async function startJsMeasured(scriptPath) {
  * one-KV-get floor, each in its own workerd process, the same sessions seeded into each
  * KV, alternating rounds. Prints the ratios issue #15 sets goals on.
  */
-async function validationCpu() {
+async function validationCpu({ abOnly = false } = {}) {
   const ours = await startMeasured({});
   const compare = COMPARE_SCRIPT ? await startMeasured({ scriptPath: COMPARE_SCRIPT }) : null;
   const peer = await startJsMeasured(fileURLToPath(new URL("bench/peer/validator.mjs", root)));
@@ -325,8 +333,10 @@ async function validationCpu() {
     }
     await (await floor.mf.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
     const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
-    const targets = { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
-    if (compare) targets.compare = [compare, "/v1/session"];
+    const targets = abOnly
+      ? { worker: [ours, "/v1/session"], compare: [compare, "/v1/session"] }
+      : { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
+    if (compare && !abOnly) targets.compare = [compare, "/v1/session"];
     for (const [t, path] of Object.values(targets)) await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -338,6 +348,7 @@ async function validationCpu() {
       const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
       out[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)], cpu_us_per_round: runs[name].map((r) => r.cpu_us_per_request) };
     }
+    if (abOnly) return out;
     out.cpu_ratio_to_peer = round(out.worker.cpu_us_per_request / out.peer.cpu_us_per_request);
     out.own_work_ratio_to_peer = round((out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) / Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request));
     return out;
