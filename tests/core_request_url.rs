@@ -19,6 +19,12 @@ fn splits_scheme_authority_path_and_query() {
 }
 
 #[test]
+fn userinfo_is_not_part_of_the_authority() {
+    assert_eq!(parts("https://user:pw@example.com:8443/a?b"), ("https", "example.com:8443", "/a", Some("b")));
+    assert_eq!(parts("https://a@b@example.com/"), ("https", "example.com", "/", None));
+}
+
+#[test]
 fn root_path_and_empty_query_are_kept_apart() {
     assert_eq!(parts("https://example.com/"), ("https", "example.com", "/", None));
     assert_eq!(parts("https://example.com/?"), ("https", "example.com", "/", Some("")));
@@ -55,6 +61,7 @@ proptest::proptest! {
         let p = RequestUrl::split(&url);
         let _ = (&url[p.scheme.clone()], &url[p.authority.clone()], &url[p.path.clone()]);
         proptest::prop_assert!(p.scheme.end <= p.authority.start && p.authority.end == p.path.start);
+        proptest::prop_assert!(!url[p.authority.clone()].contains('@'));
         if let Some(q) = p.query {
             let _ = &url[q.clone()];
             proptest::prop_assert!(p.path.end < q.start);

@@ -13,7 +13,7 @@ use std::ops::Range;
 pub struct RequestUrl {
     /// `https`, `http`.
     pub scheme: Range<usize>,
-    /// `host[:port]`.
+    /// `host[:port]`, without any `user:password@` in front of it.
     pub authority: Range<usize>,
     /// From the first `/` after the host, never decoded.
     pub path: Range<usize>,
@@ -35,6 +35,9 @@ impl RequestUrl {
             Some(i) => (path_start..path_start + i, Some(path_start + i + 1..end)),
             None => (path_start..end, None),
         };
-        RequestUrl { scheme, authority: host_start..path_start, path, query }
+        // A Host header can carry `user@`, which the runtime then serialises as userinfo;
+        // it is never part of the host an origin or a forwarded header names.
+        let authority_start = url[host_start..path_start].rfind('@').map_or(host_start, |i| host_start + i + 1);
+        RequestUrl { scheme, authority: authority_start..path_start, path, query }
     }
 }

@@ -58,8 +58,8 @@ impl IncomingRequest {
 
     /// `scheme://host[:port]`, as the request reached the worker (the runtime leaves
     /// out a scheme's default port, as an Origin header does).
-    pub fn origin(&self) -> &str {
-        &self.url[..self.parts.authority.end]
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.scheme(), self.authority())
     }
 
     /// `host[:port]`.

@@ -70,7 +70,7 @@ pub async fn handle_gated(
             schedule_touch(ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
-            let issuer = issuer_for(req.origin(), config);
+            let issuer = issuer_for(&req.origin(), config);
             let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
             let assertion = match audience {
                 Some(audience) => {
@@ -83,7 +83,7 @@ pub async fn handle_gated(
         }
         Err(refused) if refused.status() < 500 => match &gate.login_url {
             Some(login) if navigation => {
-                if login_would_loop(login, req.origin(), &gate.public_paths) {
+                if login_would_loop(login, &req.origin(), &gate.public_paths) {
                     // Redirecting would land on a gated page and redirect again, forever.
                     log_error("warn", "gatekeeper: LOGIN_URL is on this host but not public; answering 401", &login);
                     return Err(refused);

@@ -72,7 +72,7 @@ pub async fn handle_token(
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
     let now = platform::now();
     let auth = authenticate(req, env, config, now).await?;
-    let issuer = issuer_for(req.origin(), config);
+    let issuer = issuer_for(&req.origin(), config);
     let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
