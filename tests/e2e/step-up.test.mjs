@@ -257,7 +257,11 @@ describe("revocation with a stated bound", () => {
       const { value: original, metadata } = await worker.kv.getWithMetadata(key);
       await sleep(2100);
       assert.equal((await worker.validate(created.token)).status, 200); // a touch extends it
-      await sleep(500);
+      // The touch runs after the response (waitUntil); wait until it has reached KV, so
+      // the object has applied it, before a slow moment could let the alarm at the old
+      // deadline run first.
+      for (let i = 0; i < 60 && (await worker.kv.get(key)) === original; i++) await sleep(50);
+      assert.notEqual(await worker.kv.get(key), original, "the touch reached KV");
       // A distant location still serves the pre-touch copy (KV's propagation delay).
       await worker.kv.put(key, original, { metadata });
       await sleep(2500); // past the copy's idle deadline, inside the touched one
