@@ -37,8 +37,8 @@ use worker::{worker_sys, Context, Env};
 
 /// The fetch handler, exported by hand rather than with `#[event(fetch)]`: the macro
 /// converts the runtime's request into workers-rs's `Request`, which reads
-/// `request.cf` on every request (see `request::IncomingRequest`). The shim that
-/// worker-build generates calls this export the same way either way.
+/// `request.cf` on every request (see `request::IncomingRequest`). The entry shim
+/// (scripts/shim/worker-shim.js) calls this export.
 #[wasm_bindgen]
 pub async fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> Result<JsValue, JsValue> {
     let response = router::route(IncomingRequest::new(req), env, Context::new(ctx)).await;

@@ -28,6 +28,8 @@ extern "C" {
 pub struct SessionStore {
     namespace: KvNamespace,
     env: Env,
+    /// workers-rs's store, built on first use (the hot path's read never needs it).
+    kv: std::cell::OnceCell<KvStore>,
 }
 
 /// Stored beside each record so a KV `list` can describe sessions without a `get` per
@@ -63,12 +65,17 @@ impl SessionStore {
             .ok()
             .filter(|b| b.is_object())
             .ok_or_else(|| StoreError::Kv(format!("no KV binding named {SESSIONS_BINDING}")))?;
-        Ok(SessionStore { namespace: binding.unchecked_into(), env: env.clone() })
+        Ok(SessionStore { namespace: binding.unchecked_into(), env: env.clone(), kv: std::cell::OnceCell::new() })
     }
 
-    /// workers-rs's store, for everything but the hot path's read.
-    fn kv(&self) -> Result<KvStore, StoreError> {
-        self.env.kv(SESSIONS_BINDING).map_err(|e| StoreError::Kv(e.to_string()))
+    /// workers-rs's store, for everything but the hot path's read. Built once per
+    /// `SessionStore`: building it reads five methods off the binding.
+    fn kv(&self) -> Result<&KvStore, StoreError> {
+        if let Some(kv) = self.kv.get() {
+            return Ok(kv);
+        }
+        let kv = self.env.kv(SESSIONS_BINDING).map_err(|e| StoreError::Kv(e.to_string()))?;
+        Ok(self.kv.get_or_init(|| kv))
     }
 
     /// The one KV read of the hot path.

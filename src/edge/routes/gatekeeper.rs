@@ -151,7 +151,7 @@ async fn forward(
     let _ = headers.set("X-Forwarded-Proto", req.scheme());
     // The client's own X-Forwarded-For was dropped; the origin gets the address
     // Cloudflare saw, or none.
-    if let Some(client) = forwarded_for(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref()) {
+    if let Some(client) = forwarded_for(req.header("CF-Connecting-IP").as_deref()) {
         let _ = headers.set("X-Forwarded-For", &client);
     }
 
