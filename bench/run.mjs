@@ -319,6 +319,22 @@ function pin(pid) {
   }
 }
 
+/** One target's measured rounds: latency figures of the median run by throughput, the
+ * median CPU per request, and each round's CPU. */
+function summarise(rounds) {
+  const m = median(rounds);
+  const cpus = rounds.map((r) => r.cpu_us_per_request);
+  const sorted = [...cpus].sort((a, b) => a - b);
+  return {
+    rps: m.rps,
+    p50_ms: m.p50_ms,
+    p99_ms: m.p99_ms,
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    cpu_us_per_request: sorted[Math.floor(sorted.length / 2)],
+    cpu_us_per_round: cpus,
+  };
+}
+
 /** Starts a worker and finds the workerd process it runs in. */
 async function startMeasured(options) {
   const before = workerdPids();
@@ -391,11 +407,7 @@ async function validationCpu({ abOnly = false } = {}) {
       for (const [name, [t, path]] of Object.entries(targets)) runs[name].push(await measuredLoad(t, path, headersFor));
     }
     const out = {};
-    for (const name of Object.keys(runs)) {
-      const m = median(runs[name]);
-      const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
-      out[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)], cpu_us_per_round: runs[name].map((r) => r.cpu_us_per_request) };
-    }
+    for (const name of Object.keys(runs)) out[name] = summarise(runs[name]);
     if (abOnly) return out;
     out.cpu_ratio_to_peer = round(out.worker.cpu_us_per_request / out.peer.cpu_us_per_request);
     out.own_work_ratio_to_peer = round((out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) / Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request));
@@ -441,11 +453,7 @@ async function gatedScenarios() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of Object.keys(configs)) runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
     }
-    for (const name of Object.keys(configs)) {
-      const m = median(runs[name]);
-      const cpus = runs[name].map((r) => r.cpu_us_per_request).sort((a, b) => a - b);
-      results[name] = { rps: m.rps, p50_ms: m.p50_ms, p99_ms: m.p99_ms, errors: runs[name].reduce((n, r) => n + r.errors, 0), cpu_us_per_request: cpus[Math.floor(cpus.length / 2)], cpu_us_per_round: runs[name].map((r) => r.cpu_us_per_request) };
-    }
+    for (const name of Object.keys(configs)) results[name] = summarise(runs[name]);
   } finally {
     for (const s of Object.values(started)) await s.worker.dispose();
     await new Promise((resolve) => origin.close(resolve));
