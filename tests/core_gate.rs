@@ -2,6 +2,7 @@
 
 use edge_sessions::core::config::Config;
 use edge_sessions::core::gate::*;
+use edge_sessions::core::path_patterns::*;
 use std::collections::HashMap;
 
 #[test]
@@ -127,7 +128,7 @@ fn login_redirect_encodes_return_to() {
     assert_eq!(login_redirect("/login?lang=en", "/"), "/login?lang=en&return_to=%2F");
 }
 
-fn config(pairs: &[(&str, &str)]) -> Result<Config, edge_sessions::core::config::ConfigError> {
+fn config(pairs: &[(&str, &str)]) -> Result<Config, edge_sessions::core::vars::ConfigError> {
     let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Config::from_vars(move |k| map.get(k).cloned())
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 // The example secret of the Standard Webhooks specification's reference libraries.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn config(pairs: &[(&str, &str)]) -> Result<Option<WebhookConfig>, edge_sessions::core::config::ConfigError> {
+fn config(pairs: &[(&str, &str)]) -> Result<Option<WebhookConfig>, edge_sessions::core::vars::ConfigError> {
     let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     WebhookConfig::from_vars(&|name: &str| map.get(name).cloned())
 }

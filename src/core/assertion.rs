@@ -6,8 +6,8 @@
 //! the header and the claims. It does no cryptography: the worker imports the private JWK
 //! into the platform's WebCrypto, which signs and hashes.
 
-use crate::core::config::ConfigError;
 use crate::core::record::SessionRecord;
+use crate::core::vars::{self, ConfigError, Vars};
 use crate::core::UnixSeconds;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -136,41 +136,32 @@ pub struct AssertionConfig {
 }
 
 impl AssertionConfig {
-    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let err = |variable: &'static str, reason: String| ConfigError { variable, reason };
-        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let current =
-            set("SIGNING_KEY").map(|k| SigningJwk::parse(&k, true)).transpose().map_err(|r| err("SIGNING_KEY", r))?;
-        let previous = set("SIGNING_KEY_PREVIOUS")
-            .map(|k| SigningJwk::parse(&k, false))
-            .transpose()
-            .map_err(|r| err("SIGNING_KEY_PREVIOUS", r))?;
+    pub fn from_vars(var: &impl Vars) -> Result<Self, ConfigError> {
+        let key = |name: &'static str, require_private: bool| {
+            vars::var(var, name)
+                .map(|k| SigningJwk::parse(&k, require_private))
+                .transpose()
+                .map_err(|reason| ConfigError::new(name, reason))
+        };
+        let current = key("SIGNING_KEY", true)?;
+        let previous = key("SIGNING_KEY_PREVIOUS", false)?;
         let url_like = |v: &str| !v.chars().any(|c| c.is_control() || c == ' ') && v.len() <= 512;
-        let issuer = set("ISSUER");
+        let issuer = vars::var(var, "ISSUER");
         if issuer.as_deref().is_some_and(|v| !url_like(v)) {
-            return Err(err("ISSUER", "must be a URL or name without spaces, at most 512 characters".into()));
+            return Err(ConfigError::new("ISSUER", "must be a URL or name without spaces, at most 512 characters"));
         }
-        let default_audience = set("ASSERTION_AUDIENCE");
+        let default_audience = vars::var(var, "ASSERTION_AUDIENCE");
         if default_audience.as_deref().is_some_and(|v| !url_like(v)) {
-            return Err(err("ASSERTION_AUDIENCE", "must be a URL or name without spaces".into()));
+            return Err(ConfigError::new("ASSERTION_AUDIENCE", "must be a URL or name without spaces"));
         }
-        let audiences: Vec<String> = set("ASSERTION_AUDIENCES")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(String::from)
-            .collect();
+        let audiences = vars::list(var, "ASSERTION_AUDIENCES");
         if audiences.iter().any(|a| !url_like(a)) {
-            return Err(err("ASSERTION_AUDIENCES", "must be comma-separated URLs or names without spaces".into()));
+            return Err(ConfigError::new(
+                "ASSERTION_AUDIENCES",
+                "must be comma-separated URLs or names without spaces",
+            ));
         }
-        let ttl_secs =
-            match set("ASSERTION_TTL_SECS") {
-                None => DEFAULT_TTL_SECS,
-                Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=MAX_TTL_SECS).contains(n)).ok_or_else(|| {
-                    err("ASSERTION_TTL_SECS", format!("must be a whole number from 1 to {MAX_TTL_SECS}"))
-                })?,
-            };
+        let ttl_secs = vars::whole_number(var, "ASSERTION_TTL_SECS", DEFAULT_TTL_SECS, 1..=MAX_TTL_SECS)?;
         Ok(AssertionConfig { current, previous, issuer, default_audience, audiences, ttl_secs })
     }
 

@@ -8,10 +8,10 @@ use crate::core::assertion::AssertionConfig;
 use crate::core::cookie::is_valid_cookie_name;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
-use crate::core::policy::Policy;
+use crate::core::policy::{Policy, LIFETIME_RANGE, MAX_SESSIONS_RANGE};
+use crate::core::vars::{self, whole_number, ConfigError};
 use crate::core::webhook::WebhookConfig;
-use crate::core::UnixSeconds;
-use std::fmt;
+use crate::core::{UnixSeconds, MAX_LIFETIME_SECS};
 
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
 
@@ -37,78 +37,45 @@ impl Config {
     }
 }
 
-/// A variable whose value cannot be used: the one shape of every configuration error in
-/// the core, always naming the variable. Carries no secret values: only settings that
-/// are plain configuration are ever echoed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {} {}", self.variable, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
     /// Reads every setting through `var` (the worker passes its env; tests pass a map).
     /// Unset variables take their defaults; set ones must parse.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_vars(var: impl vars::Vars) -> Result<Config, ConfigError> {
         let defaults = Policy::default();
-        let idle = int_var(&var, "IDLE_TTL_SECS", defaults.idle_timeout_secs)?;
-        let absolute = int_var(&var, "ABSOLUTE_TTL_SECS", defaults.absolute_lifetime_secs)?;
-        let touch = int_var(&var, "TOUCH_INTERVAL_SECS", defaults.touch_interval_secs)?;
-        let max = int_var(&var, "MAX_SESSIONS_PER_ACCOUNT", i64::from(defaults.max_sessions))?;
-        let max = u32::try_from(max).map_err(|_| ConfigError {
-            variable: "MAX_SESSIONS_PER_ACCOUNT",
-            reason: "must be between 1 and 1000".to_owned(),
-        })?;
+        let idle = whole_number(&var, "IDLE_TTL_SECS", defaults.idle_timeout_secs, LIFETIME_RANGE)?;
+        let absolute = whole_number(&var, "ABSOLUTE_TTL_SECS", defaults.absolute_lifetime_secs, LIFETIME_RANGE)?;
+        let touch = whole_number(&var, "TOUCH_INTERVAL_SECS", defaults.touch_interval_secs, 0..=MAX_LIFETIME_SECS)?;
+        let max = whole_number(&var, "MAX_SESSIONS_PER_ACCOUNT", defaults.max_sessions, MAX_SESSIONS_RANGE)?;
         let policy = Policy::new(idle, absolute, touch, max)?;
 
-        let cookie_name = match var("COOKIE_NAME") {
+        let cookie_name = match vars::set(&var, "COOKIE_NAME") {
             None => DEFAULT_COOKIE_NAME.to_owned(),
-            Some(name) if is_valid_cookie_name(name.trim()) => name.trim().to_owned(),
+            Some(name) if is_valid_cookie_name(&name) => name,
             Some(_) => {
-                return Err(ConfigError {
-                    variable: "COOKIE_NAME",
-                    reason: "must be 1 to 64 cookie-name characters (no spaces or separators)".to_owned(),
-                })
+                return Err(ConfigError::new(
+                    "COOKIE_NAME",
+                    "must be 1 to 64 cookie-name characters (no spaces or separators)",
+                ))
             }
         };
 
-        let allowed_origins = AllowedOrigins::parse(&var("ALLOWED_ORIGINS").unwrap_or_default())
-            .map_err(|reason| ConfigError { variable: "ALLOWED_ORIGINS", reason })?;
+        let allowed_origins = AllowedOrigins::parse(&vars::var(&var, "ALLOWED_ORIGINS").unwrap_or_default())
+            .map_err(|reason| ConfigError::new("ALLOWED_ORIGINS", reason))?;
 
         let gate = GateConfig::from_vars(&var)?;
 
         let webhook = WebhookConfig::from_vars(&var)?;
 
-        let sessions_not_before =
-            match var("SESSIONS_NOT_BEFORE").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-                None => None,
-                Some(raw) => Some(parse_instant(&raw).ok_or_else(|| ConfigError {
-                    variable: "SESSIONS_NOT_BEFORE",
-                    reason: "must be an RFC 3339 time or whole unix seconds".to_owned(),
-                })?),
-            };
+        let sessions_not_before = match vars::var(&var, "SESSIONS_NOT_BEFORE") {
+            None => None,
+            Some(raw) => Some(parse_instant(&raw).ok_or_else(|| {
+                ConfigError::new("SESSIONS_NOT_BEFORE", "must be an RFC 3339 time or whole unix seconds")
+            })?),
+        };
 
         let assertions = AssertionConfig::from_vars(&var)?;
 
         Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions })
-    }
-}
-
-fn int_var(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: i64) -> Result<i64, ConfigError> {
-    match var(name) {
-        None => Ok(default),
-        Some(raw) => raw.trim().parse::<i64>().map_err(|_| ConfigError {
-            variable: name,
-            reason: format!("must be a whole number, got {:?}", truncate_for_message(&raw)),
-        }),
     }
 }
 
@@ -119,8 +86,4 @@ fn parse_instant(raw: &str) -> Option<UnixSeconds> {
         .ok()
         .filter(|n| (0..=253_402_300_799).contains(n))
         .or_else(|| time::OffsetDateTime::parse(raw, &Rfc3339).ok().map(|t| t.unix_timestamp()))
-}
-
-fn truncate_for_message(raw: &str) -> String {
-    raw.chars().take(32).collect()
 }

@@ -2,8 +2,9 @@
 //! unauthenticated browser is sent. Pure functions over strings; the worker layer does
 //! the forwarding.
 
-use crate::core::config::ConfigError;
-use crate::core::step_up::Freshness;
+use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths};
+use crate::core::vars::{self, ConfigError, Vars};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Settings of gatekeeper mode (on when `ORIGIN_URL` is set).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,176 +36,8 @@ impl GateConfig {
     }
 }
 
-fn cfg_err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { variable, reason: reason.into() }
-}
-
 /// `STRONG_METHODS` when unset: every method that changes something.
 pub const DEFAULT_STRONG_METHODS: &str = "POST,PUT,PATCH,DELETE";
-
-/// Path patterns, as `PUBLIC_PATHS`, `FRESH_PATHS` and `STRONG_PATHS` write them: exact
-/// paths (`/login`), or a directory written `/x/*`, which matches `/x/` and everything
-/// below it (not `/x` itself, nor `/x-private`). A `*` anywhere else, or one not right
-/// after a `/` (`/login*`), is refused: it would match at no segment boundary.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PathPatterns {
-    exact: Vec<String>,
-    /// Each ends with `/`.
-    directories: Vec<String>,
-}
-
-/// `PUBLIC_PATHS` parses into the same patterns.
-pub type PublicPaths = PathPatterns;
-
-impl PathPatterns {
-    /// A comma-separated list. Errors name the bad entry; the caller names the variable.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut paths = PathPatterns::default();
-        for pattern in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            paths.add(pattern)?;
-        }
-        Ok(paths)
-    }
-
-    fn add(&mut self, pattern: &str) -> Result<(), String> {
-        if !pattern.starts_with('/') {
-            return Err(format!("'{pattern}' must start with '/'"));
-        }
-        match pattern.strip_suffix('*') {
-            Some(prefix) if prefix.contains('*') => Err(format!("'{pattern}': '*' is only allowed at the end")),
-            Some(prefix) if !prefix.ends_with('/') => {
-                Err(format!("'{pattern}': write '{prefix}/*' ('*' matches whole path segments, after a '/')"))
-            }
-            Some(prefix) => {
-                self.directories.push(prefix.to_owned());
-                Ok(())
-            }
-            None if pattern.contains('*') => Err(format!("'{pattern}': '*' is only allowed at the end")),
-            None => {
-                self.exact.push(pattern.to_owned());
-                Ok(())
-            }
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.directories.is_empty()
-    }
-
-    /// Whether `path` matches, taken literally.
-    fn matches_literally(&self, path: &str) -> bool {
-        self.exact.iter().any(|p| p == path) || self.directories.iter().any(|p| path.starts_with(p.as_str()))
-    }
-
-    /// Whether `path` (as the URL parser left it: dot segments resolved, percent-escapes
-    /// kept) is public. **A path is public only if it matches literally, contains no `;`,
-    /// and every percent-escape in it stands for a letter, a digit, a space, `-`, `_` or
-    /// `~`.** Anything else may be read differently by the origin: an escaped `/`, `\`
-    /// or `.` (`/assets/..%2Fadmin`), a `;` (Tomcat, Jetty and Spring read
-    /// `/assets/..;/admin` as `/admin`), an escaped `%` (double decoding), `%u` escapes
-    /// (IIS), overlong UTF-8 (`%c0%ae`), and any other non-ASCII escape.
-    pub fn matches(&self, path: &str) -> bool {
-        !path.contains(';') && has_only_plain_escapes(path) && self.matches_literally(path)
-    }
-
-    /// For patterns that impose a requirement (fresh, strong): whether `path` matches
-    /// either as sent or with its percent-escapes decoded once (and any `;` parameters
-    /// cut), so an escape can never dodge a requirement the origin applies to the
-    /// decoded path.
-    pub fn matches_any_reading(&self, path: &str) -> bool {
-        if self.matches_literally(path) {
-            return true;
-        }
-        let decoded = percent_decode_lossy(path);
-        // Servlet containers drop `;params` from each segment: `/a;x=1/b` is `/a/b`.
-        let without_params: Vec<&str> = decoded.split('/').map(|seg| seg.split(';').next().unwrap_or("")).collect();
-        self.matches_literally(&decoded) || self.matches_literally(&without_params.join("/"))
-    }
-}
-
-/// Every `%XX` is a valid escape of an unreserved-safe ASCII character.
-fn has_only_plain_escapes(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let Some(value) = bytes.get(i + 1..i + 3).and_then(hex_pair) else { return false };
-            if !(value.is_ascii_alphanumeric() || matches!(value, b' ' | b'-' | b'_' | b'~')) {
-                return false;
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    true
-}
-
-fn hex_pair(pair: &[u8]) -> Option<u8> {
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    Some(digit(pair[0])? * 16 + digit(pair[1])?)
-}
-
-/// One round of percent-decoding; invalid escapes stay as they are, and bytes that do
-/// not form UTF-8 become U+FFFD.
-fn percent_decode_lossy(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(value) = bytes.get(i + 1..i + 3).and_then(hex_pair) {
-                out.push(value);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `FRESH_PATHS`: paths whose requests need a recent (and possibly strong) login.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FreshPaths(Vec<(PathPatterns, Freshness)>);
-
-impl FreshPaths {
-    /// `pattern=max_age_secs[:aalN]`, comma-separated: `/settings/*=600,/billing/*=300:aal2`.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut rules = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (pattern, requirement) =
-                entry.split_once('=').ok_or_else(|| format!("'{entry}' must be pattern=max_age_secs[:aalN]"))?;
-            let (max_age, aal) = match requirement.split_once(':') {
-                Some((max_age, aal)) => {
-                    let level = aal
-                        .strip_prefix("aal")
-                        .ok_or_else(|| format!("'{entry}': write the level as aal1, aal2 or aal3"))?;
-                    (max_age, Some(level))
-                }
-                None => (requirement, None),
-            };
-            let freshness =
-                Freshness::parse(Some(max_age.trim()), aal.map(str::trim)).map_err(|e| format!("'{entry}': {e}"))?;
-            let mut patterns = PathPatterns::default();
-            patterns.add(pattern.trim())?;
-            rules.push((patterns, freshness));
-        }
-        Ok(FreshPaths(rules))
-    }
-
-    /// The strictest requirement among the rules that match `path`, if any does.
-    pub fn requirement(&self, path: &str) -> Option<Freshness> {
-        self.0.iter().filter(|(p, _)| p.matches_any_reading(path)).map(|(_, f)| *f).reduce(|a, b| Freshness {
-            max_age_secs: match (a.max_age_secs, b.max_age_secs) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            },
-            min_aal: a.min_aal.max(b.min_aal),
-        })
-    }
-}
 
 /// Headers a client may never send to the origin: the gatekeeper's own identity
 /// headers. Matched case-insensitively by prefix, with `_` read as `-`: CGI-style
@@ -361,20 +194,12 @@ pub fn login_redirect(login_url: &str, return_to: &str) -> String {
     format!("{login_url}{separator}return_to={}", percent_encode_component(return_to))
 }
 
+/// Everything but RFC 3986 unreserved characters is escaped in a query component.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn percent_encode_component(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0xf) as usize] as char);
-        }
-    }
-    out
+    utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 /// Default time the origin gets to answer before the gatekeeper gives up with a 502.
@@ -382,19 +207,23 @@ pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 10_000;
 
 impl GateConfig {
     /// `None` when `ORIGIN_URL` is unset or empty (gatekeeper mode off).
-    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<GateConfig>, ConfigError> {
-        let Some(origin) = var("ORIGIN_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
-            return Ok(None);
-        };
+    pub fn from_vars(var: &impl Vars) -> Result<Option<GateConfig>, ConfigError> {
+        let Some(origin) = vars::var(var, "ORIGIN_URL") else { return Ok(None) };
         if !is_http_url(&origin) || origin.contains(['?', '#']) {
-            return Err(cfg_err("ORIGIN_URL", "must be an http(s) URL with no query or fragment"));
+            return Err(ConfigError::new("ORIGIN_URL", "must be an http(s) URL with no query or fragment"));
         }
-        let public_paths = PublicPaths::parse(&var("PUBLIC_PATHS").unwrap_or_default())
-            .map_err(|reason| cfg_err("PUBLIC_PATHS", reason))?;
-        let login_url = match var("LOGIN_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        let patterns = |name: &'static str| {
+            PathPatterns::parse(&vars::var(var, name).unwrap_or_default())
+                .map_err(|reason| ConfigError::new(name, reason))
+        };
+        let public_paths: PublicPaths = patterns("PUBLIC_PATHS")?;
+        let login_url = match vars::var(var, "LOGIN_URL") {
             None => None,
             Some(url) if url.contains('#') => {
-                return Err(cfg_err("LOGIN_URL", "must not contain a fragment: return_to would be lost after it"))
+                return Err(ConfigError::new(
+                    "LOGIN_URL",
+                    "must not contain a fragment: return_to would be lost after it",
+                ))
             }
             Some(url) if is_http_url(&url) => Some(url),
             Some(url) if url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\") => {
@@ -402,48 +231,39 @@ impl GateConfig {
                 // or every visit to it redirects to it again.
                 let path = url.split('?').next().unwrap_or(&url);
                 if !public_paths.matches(path) {
-                    return Err(cfg_err(
+                    return Err(ConfigError::new(
                         "LOGIN_URL",
                         format!("'{path}' must be listed in PUBLIC_PATHS, or it redirects to itself"),
                     ));
                 }
                 Some(url)
             }
-            Some(_) => return Err(cfg_err("LOGIN_URL", "must be an http(s) URL or a path starting with a single '/'")),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "LOGIN_URL",
+                    "must be an http(s) URL or a path starting with a single '/'",
+                ))
+            }
         };
-        let forward_session_cookie = match var("FORWARD_SESSION_COOKIE").as_deref().map(str::trim) {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(_) => return Err(cfg_err("FORWARD_SESSION_COOKIE", "must be 'true' or 'false'")),
+        let forward_session_cookie = vars::boolean(var, "FORWARD_SESSION_COOKIE", false)?;
+        let origin_timeout_ms = vars::whole_number(var, "ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS, 1..=300_000)?;
+        let dropped_headers = DroppedHeaders::parse(&vars::var(var, "DROP_REQUEST_HEADERS").unwrap_or_default())
+            .map_err(|reason| ConfigError::new("DROP_REQUEST_HEADERS", reason))?;
+        let fresh_paths = FreshPaths::parse(&vars::var(var, "FRESH_PATHS").unwrap_or_default())
+            .map_err(|reason| ConfigError::new("FRESH_PATHS", reason))?;
+        let strong_paths = patterns("STRONG_PATHS")?;
+        // Unset means the default; set but blank turns method-based strong checks off.
+        let strong_methods = match var("STRONG_METHODS") {
+            None => DEFAULT_STRONG_METHODS.split(',').map(String::from).collect(),
+            Some(_) => vars::list(var, "STRONG_METHODS"),
         };
-        let origin_timeout_ms = match var("ORIGIN_TIMEOUT_MS") {
-            None => DEFAULT_ORIGIN_TIMEOUT_MS,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|ms| (1..=300_000).contains(ms))
-                .ok_or_else(|| cfg_err("ORIGIN_TIMEOUT_MS", "must be a whole number from 1 to 300000"))?,
-        };
-        let dropped_headers = DroppedHeaders::parse(&var("DROP_REQUEST_HEADERS").unwrap_or_default())
-            .map_err(|reason| cfg_err("DROP_REQUEST_HEADERS", reason))?;
-        let fresh_paths = FreshPaths::parse(&var("FRESH_PATHS").unwrap_or_default())
-            .map_err(|reason| cfg_err("FRESH_PATHS", reason))?;
-        let strong_paths = PathPatterns::parse(&var("STRONG_PATHS").unwrap_or_default())
-            .map_err(|reason| cfg_err("STRONG_PATHS", reason))?;
-        let strong_methods = var("STRONG_METHODS")
-            .unwrap_or_else(|| DEFAULT_STRONG_METHODS.to_owned())
-            .split(',')
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
+        let strong_methods = strong_methods
+            .into_iter()
             .map(|m| {
                 if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
                     Ok(m.to_ascii_uppercase())
                 } else {
-                    Err(cfg_err(
-                        "STRONG_METHODS",
-                        format!("'{}' is not a method", m.chars().take(32).collect::<String>()),
-                    ))
+                    Err(ConfigError::new("STRONG_METHODS", format!("'{}' is not a method", vars::shown(&m))))
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -12,6 +12,7 @@ pub mod error_code;
 pub mod event;
 pub mod gate;
 pub mod origin;
+pub mod path_patterns;
 pub mod policy;
 pub mod record;
 pub mod request_url;
@@ -19,7 +20,13 @@ pub mod step_up;
 pub mod timestamp;
 pub mod token;
 pub mod touch_memory;
+pub mod vars;
 pub mod webhook;
 
 /// Seconds since the unix epoch. Every deadline in the core is one of these.
 pub type UnixSeconds = i64;
+
+/// Upper bound on any configured lifetime or age (10 years): keeps every deadline far
+/// inside both i64 and JavaScript's safe-integer range. Shared by the lifecycle policy
+/// and step-up's `max_age`.
+pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;

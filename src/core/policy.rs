@@ -2,19 +2,19 @@
 //! and which sessions make room when an account reaches its limit.
 
 use crate::core::account::AccountId;
-use crate::core::config::ConfigError;
 use crate::core::record::{SessionMeta, SessionRecord, RECORD_VERSION};
 use crate::core::token::SessionId;
-use crate::core::UnixSeconds;
+use crate::core::vars::{range_reason, ConfigError};
+use crate::core::{UnixSeconds, MAX_LIFETIME_SECS};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::RangeInclusive;
 
 /// Workers KV refuses an `expiration_ttl` below 60 seconds.
 pub const KV_MIN_TTL_SECS: u64 = 60;
 
-/// Upper bound on any configured lifetime (10 years): keeps every deadline far inside
-/// both i64 and JavaScript's safe-integer range.
-pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
+/// The range of `IDLE_TTL_SECS` and `ABSOLUTE_TTL_SECS`.
+pub const LIFETIME_RANGE: RangeInclusive<i64> = 1..=MAX_LIFETIME_SECS;
 
 /// How long Workers KV may take to show a write at every location (its documented
 /// eventual-consistency window).
@@ -27,6 +27,9 @@ pub const REFRESH_MIN_INTERVAL_SECS: i64 = 10;
 
 /// Upper bound on `MAX_SESSIONS_PER_ACCOUNT`: one account's index and listings stay small.
 pub const MAX_SESSIONS_LIMIT: u32 = 1000;
+
+/// The range of `MAX_SESSIONS_PER_ACCOUNT`.
+pub const MAX_SESSIONS_RANGE: RangeInclusive<u32> = 1..=MAX_SESSIONS_LIMIT;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -123,21 +126,21 @@ impl Policy {
         touch_interval_secs: i64,
         max_sessions: u32,
     ) -> Result<Self, ConfigError> {
-        let err = |variable, reason: &str| Err(ConfigError { variable, reason: reason.to_owned() });
-        if !(1..=MAX_LIFETIME_SECS).contains(&idle_timeout_secs) {
-            return err("IDLE_TTL_SECS", "must be between 1 and 315360000 seconds");
+        let err = |variable, reason: String| Err(ConfigError { variable, reason });
+        if !LIFETIME_RANGE.contains(&idle_timeout_secs) {
+            return err("IDLE_TTL_SECS", range_reason(&LIFETIME_RANGE));
         }
-        if !(1..=MAX_LIFETIME_SECS).contains(&absolute_lifetime_secs) {
-            return err("ABSOLUTE_TTL_SECS", "must be between 1 and 315360000 seconds");
+        if !LIFETIME_RANGE.contains(&absolute_lifetime_secs) {
+            return err("ABSOLUTE_TTL_SECS", range_reason(&LIFETIME_RANGE));
         }
         if idle_timeout_secs > absolute_lifetime_secs {
-            return err("IDLE_TTL_SECS", "must not exceed ABSOLUTE_TTL_SECS");
+            return err("IDLE_TTL_SECS", "must not exceed ABSOLUTE_TTL_SECS".into());
         }
         if touch_interval_secs < 0 || touch_interval_secs >= idle_timeout_secs {
-            return err("TOUCH_INTERVAL_SECS", "must be at least 0 and less than IDLE_TTL_SECS");
+            return err("TOUCH_INTERVAL_SECS", "must be at least 0 and less than IDLE_TTL_SECS".into());
         }
-        if !(1..=MAX_SESSIONS_LIMIT).contains(&max_sessions) {
-            return err("MAX_SESSIONS_PER_ACCOUNT", "must be between 1 and 1000");
+        if !MAX_SESSIONS_RANGE.contains(&max_sessions) {
+            return err("MAX_SESSIONS_PER_ACCOUNT", range_reason(&MAX_SESSIONS_RANGE));
         }
         Ok(Policy { idle_timeout_secs, absolute_lifetime_secs, touch_interval_secs, max_sessions })
     }

@@ -21,7 +21,7 @@ pub const AMR_MAX_LEN: usize = 32;
 pub const AUTHENTICATED_AT_MAX_AGE_SECS: i64 = 600;
 
 /// Longest `max_age` a request may ask for (10 years, like every lifetime).
-pub const MAX_AGE_LIMIT_SECS: i64 = crate::core::policy::MAX_LIFETIME_SECS;
+pub const MAX_AGE_LIMIT_SECS: i64 = crate::core::MAX_LIFETIME_SECS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFactsError {

@@ -2,8 +2,8 @@
 //! signed content, the signature header and the retry schedule. The HMAC itself is the
 //! platform's (WebCrypto), never computed here.
 
-use crate::core::config::ConfigError;
 use crate::core::event::EventType;
+use crate::core::vars::{self, ConfigError, Vars};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -57,38 +57,30 @@ pub struct WebhookConfig {
 
 impl WebhookConfig {
     /// `None` when `WEBHOOK_URL` is unset or empty: events are then log lines only.
-    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<WebhookConfig>, ConfigError> {
-        let err = |variable: &'static str, reason: String| ConfigError { variable, reason };
-        let Some(url) = var("WEBHOOK_URL").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
-            return Ok(None);
-        };
+    pub fn from_vars(var: &impl Vars) -> Result<Option<WebhookConfig>, ConfigError> {
+        let Some(url) = vars::var(var, "WEBHOOK_URL") else { return Ok(None) };
         if !is_allowed_url(&url) {
-            return Err(err(
+            return Err(ConfigError::new(
                 "WEBHOOK_URL",
-                "must be an https: URL (http: only on loopback, for local development)".into(),
+                "must be an https: URL (http: only on loopback, for local development)",
             ));
         }
-        let secret =
-            var("WEBHOOK_SECRET").ok_or_else(|| err("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is".into()))?;
-        let secret = WebhookSecret::parse(&secret).map_err(|reason| err("WEBHOOK_SECRET", reason))?;
-        let timeout_ms = bounded(var("WEBHOOK_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 1..=60_000)
-            .ok_or_else(|| err("WEBHOOK_TIMEOUT_MS", "must be a whole number from 1 to 60000".into()))?;
+        let secret = var("WEBHOOK_SECRET")
+            .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is"))?;
+        let secret = WebhookSecret::parse(&secret).map_err(|reason| ConfigError::new("WEBHOOK_SECRET", reason))?;
+        let timeout_ms = vars::whole_number(var, "WEBHOOK_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1..=60_000)?;
         let retry_delay_secs =
-            bounded(var("WEBHOOK_RETRY_DELAY_SECS"), DEFAULT_RETRY_DELAY_SECS, 0..=MAX_RETRY_DELAY_SECS).ok_or_else(
-                || err("WEBHOOK_RETRY_DELAY_SECS", format!("must be a whole number from 0 to {MAX_RETRY_DELAY_SECS}")),
-            )?;
-        let events = match var("WEBHOOK_EVENTS").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(list) => Some(
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        EventType::parse_delivered(t)
-                            .ok_or_else(|| err("WEBHOOK_EVENTS", format!("'{}' is not an event type", truncate(t))))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            vars::whole_number(var, "WEBHOOK_RETRY_DELAY_SECS", DEFAULT_RETRY_DELAY_SECS, 0..=MAX_RETRY_DELAY_SECS)?;
+        let types = vars::list(var, "WEBHOOK_EVENTS");
+        let events = if types.is_empty() {
+            None
+        } else {
+            let parse = |t: &String| {
+                EventType::parse_delivered(t).ok_or_else(|| {
+                    ConfigError::new("WEBHOOK_EVENTS", format!("'{}' is not an event type", vars::shown(t)))
+                })
+            };
+            Some(types.iter().map(parse).collect::<Result<Vec<_>, _>>()?)
         };
         Ok(Some(WebhookConfig { url, secret, timeout_ms, events, retry_delay_secs }))
     }
@@ -119,13 +111,6 @@ pub fn signature_header(tag: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(tag))
 }
 
-fn bounded(raw: Option<String>, default: u32, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
-    match raw {
-        None => Some(default),
-        Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)),
-    }
-}
-
 /// `https://…`, or `http://` to a loopback host.
 fn is_allowed_url(url: &str) -> bool {
     if let Some(rest) = url.strip_prefix("https://") {
@@ -138,8 +123,4 @@ fn is_allowed_url(url: &str) -> bool {
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
 }

@@ -69,7 +69,7 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
             let private = jwk.private_json().unwrap_or_default();
             let key = private_jwk_key(private, curve).await.map_err(|_| {
                 // WebCrypto's message may describe the key material: not logged.
-                ApiError::from(crate::core::config::ConfigError {
+                ApiError::from(crate::core::vars::ConfigError {
                     variable: "SIGNING_KEY",
                     reason: "could not be imported as a signing key".into(),
                 })

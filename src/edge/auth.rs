@@ -4,7 +4,7 @@
 //! none of them authenticates on its own.
 
 use crate::core::admin_key::AdminKeyState;
-use crate::core::config::{Config, ConfigError};
+use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialError, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
@@ -14,6 +14,7 @@ use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
 use crate::core::token::TokenHash;
 use crate::core::touch_memory::TouchMemory;
+use crate::core::vars::ConfigError;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;

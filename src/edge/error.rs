@@ -9,8 +9,8 @@
 //! become a response ([`ApiError::into_response`]), not where they are built: an error
 //! that is handled on the way up is never logged as a failure.
 
-use crate::core::config::ConfigError;
 use crate::core::error_code::ErrorCode;
+use crate::core::vars::ConfigError;
 use crate::edge::response::json_response;
 use serde::Serialize;
 use std::borrow::Cow;

@@ -1,7 +1,8 @@
 //! Reads the core's `Config` and the admin key from the worker's environment.
 
 use crate::core::admin_key::AdminKeyState;
-use crate::core::config::{Config, ConfigError};
+use crate::core::config::Config;
+use crate::core::vars::ConfigError;
 use crate::edge::error::{log_error, ApiError};
 use std::cell::RefCell;
 use std::rc::Rc;
