@@ -1,7 +1,7 @@
 //! Session claims rules and the assertion's key handling.
 
-use edge_sessions::core::assertion::{KeyType, SigningJwk};
 use edge_sessions::core::claims::*;
+use edge_sessions::core::jwk::{KeyType, SigningJwk};
 use serde_json::json;
 
 #[test]

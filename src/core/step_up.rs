@@ -62,13 +62,6 @@ pub struct AuthFacts {
     pub amr: Vec<String>,
 }
 
-impl AuthFacts {
-    /// A login that happened now, at level 1, with no methods named.
-    pub fn at(now: UnixSeconds) -> Self {
-        AuthFacts { authenticated_at: now, aal: AAL_MIN, amr: Vec::new() }
-    }
-}
-
 /// Checks `aal` and `amr` against their bounds.
 pub fn check_auth_facts(aal: u8, amr: &[String]) -> Result<(), AuthFactsError> {
     if !(AAL_MIN..=AAL_MAX).contains(&aal) {
@@ -100,7 +93,8 @@ pub fn parse_authenticated_at(value: &serde_json::Value, now: UnixSeconds) -> Re
     if at > now {
         return Err(AuthFactsError::AuthenticatedAtFuture);
     }
-    if now - at > AUTHENTICATED_AT_MAX_AGE_SECS {
+    // Saturating: `at` comes from the origin, and i64::MIN must read as very old, not wrap.
+    if now.saturating_sub(at) > AUTHENTICATED_AT_MAX_AGE_SECS {
         return Err(AuthFactsError::AuthenticatedAtTooOld);
     }
     Ok(at)
@@ -152,7 +146,7 @@ impl Freshness {
 
     /// Whether authentication at `authenticated_at` with `aal` satisfies this at `now`.
     pub fn check(&self, authenticated_at: UnixSeconds, aal: u8, now: UnixSeconds) -> Result<(), NotFresh> {
-        let too_old = self.max_age_secs.is_some_and(|max| now - authenticated_at > max);
+        let too_old = self.max_age_secs.is_some_and(|max| now.saturating_sub(authenticated_at) > max);
         let too_weak = self.min_aal.is_some_and(|min| aal < min);
         if too_old || too_weak {
             Err(NotFresh { too_old, too_weak })

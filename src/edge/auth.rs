@@ -1,30 +1,37 @@
-//! Who is calling: the session holder (a cookie or bearer token checked against KV), the
-//! CSRF check on their cookie-authenticated writes, the idle touch their use schedules,
-//! and the admin (a key compared in constant time). Routes and the gatekeeper call these;
-//! none of them authenticates on its own.
+//! Who is calling: the session holder (a cookie or bearer token, checked by one
+//! [`SessionCheck`] that states everything an endpoint needs), and the admin (a key
+//! compared in constant time). Routes and the gatekeeper call these; none of them
+//! authenticates on its own.
 
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
-use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialError, CredentialSource};
+use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
-use crate::core::policy::{Touch, TouchKind, Validity};
 use crate::core::record::SessionRecord;
+use crate::core::session_check::{self, Refusal, Requirement};
 use crate::core::step_up::Freshness;
-use crate::core::timestamp::rfc3339;
 use crate::core::token::TokenHash;
-use crate::core::touch_memory::TouchMemory;
 use crate::core::vars::ConfigError;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
+use crate::edge::config::admin_key;
 use crate::edge::error::{log_error, ApiError};
+use crate::edge::rate_limit::limit_session;
 use crate::edge::request::IncomingRequest;
 use crate::edge::session_store::{SessionStore, StoreError};
-use crate::edge::settings::admin_key;
-use worker::{Context, Env};
+use worker::Env;
 
-/// A request whose token opened a currently valid session.
+/// The session a request's token names in KV, not yet checked: it may be expired, cut
+/// off or, when KV lags, revoked.
+pub struct Presented {
+    pub hash: TokenHash,
+    pub record: SessionRecord,
+    pub source: CredentialSource,
+}
+
+/// A request whose session passed every requirement its endpoint stated.
 pub struct Authenticated {
     pub hash: TokenHash,
     pub record: SessionRecord,
@@ -38,86 +45,140 @@ impl Authenticated {
     }
 }
 
+/// Why a [`SessionCheck`] let a request through no further: the session was refused by
+/// a rule (which callers such as the gatekeeper answer in their own way), or something
+/// else failed (no credential, no session, a rate limit, the platform).
+#[derive(Debug)]
+pub enum Denial {
+    Refused(Refusal),
+    Failed(ApiError),
+}
+
+impl From<ApiError> for Denial {
+    fn from(e: ApiError) -> Self {
+        Denial::Failed(e)
+    }
+}
+
+impl From<Refusal> for Denial {
+    fn from(refusal: Refusal) -> Self {
+        Denial::Refused(refusal)
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Refused(refusal) => refusal.into(),
+            Denial::Failed(e) => e,
+        }
+    }
+}
+
+/// Everything an endpoint needs of the session behind a request, stated in one
+/// expression, in the manner of crates.io's `AuthCheck`:
+///
+/// ```ignore
+/// SessionCheck::new().strong(strong).csrf().rate_limited().fresh(freshness).check(req, env, config, now)
+/// ```
+///
+/// The steps run cheapest first, and nothing leaves the isolate before the request has
+/// shown it may: the credential, one KV read, the record's own rules, then the CSRF
+/// check, then the rate limit, then (strong) the account's Durable Object.
+#[derive(Clone, Copy, Debug, Default)]
+#[must_use = "a SessionCheck does nothing until .check() is awaited"]
+pub struct SessionCheck {
+    strong: bool,
+    csrf: bool,
+    rate_limited: bool,
+    freshness: Freshness,
+}
+
+impl SessionCheck {
+    /// A valid session, as KV's copy at this location says: the hot path.
+    pub fn new() -> Self {
+        SessionCheck::default()
+    }
+
+    /// Also ask the account's Durable Object, whose index is the truth: a session
+    /// revoked or rotated a moment ago is refused even where KV still serves its copy.
+    pub fn strong(self, strong: bool) -> Self {
+        SessionCheck { strong, ..self }
+    }
+
+    /// Refuse a cookie-authenticated write (any method but GET, HEAD, OPTIONS) from a
+    /// foreign browser origin.
+    pub fn csrf(self) -> Self {
+        SessionCheck { csrf: true, ..self }
+    }
+
+    /// Count the call against the session's rate limit (`SESSION_LIMITER`): for calls
+    /// that cost more than a KV read.
+    pub fn rate_limited(self) -> Self {
+        SessionCheck { rate_limited: true, ..self }
+    }
+
+    /// Require a recent or strong enough authentication (step-up).
+    pub fn fresh(self, freshness: Freshness) -> Self {
+        SessionCheck { freshness, ..self }
+    }
+
+    pub async fn check(
+        &self,
+        req: &IncomingRequest,
+        env: &Env,
+        config: &Config,
+        now: UnixSeconds,
+    ) -> Result<Authenticated, Denial> {
+        let Presented { hash, record, source } = find_session(req, env, config).await?;
+        let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
+        session_check::check(config, &record, &here, now)?;
+        if self.csrf && !is_safe_method(req.method()) {
+            require_trusted_origin(req, config, source)?;
+        }
+        if self.rate_limited {
+            limit_session(env, &record.session_id).await?;
+        }
+        let record = if self.strong {
+            let client = AccountClient::for_account(env, &record.account_id)?;
+            let indexed = client
+                .verify(&record.session_id, &hash)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+            session_check::check(config, &indexed, &Requirement::live().fresh(self.freshness), now)?;
+            indexed
+        } else {
+            record
+        };
+        Ok(Authenticated { hash, record, source })
+    }
+}
+
+/// Methods a browser sends cross-site without a preflight and that must not change
+/// anything.
+fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
 /// The request's credential, mapped to the API's error codes.
 pub fn credential(req: &IncomingRequest, config: &Config) -> Result<Credential, ApiError> {
     let cookie = req.header("Cookie");
     let authorization = req.header("Authorization");
-    extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(|e| {
-        let code = match e {
-            CredentialError::Missing => ErrorCode::MissingToken,
-            CredentialError::Invalid(_) | CredentialError::NotBearer => ErrorCode::InvalidToken,
-            CredentialError::DuplicateCookie | CredentialError::Conflicting => ErrorCode::AmbiguousToken,
-            CredentialError::HeaderTooLarge => ErrorCode::HeaderTooLarge,
-        };
-        // The core's message says which rule failed, and never echoes the token.
-        ApiError::with_message(code, e.to_string())
-    })
+    extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(ApiError::from)
 }
 
-/// One KV read, then the record's own deadlines (KV expiry is lazy; never trust it) and
-/// the fleet-wide cut-off.
-pub async fn authenticate(
-    req: &IncomingRequest,
-    env: &Env,
-    config: &Config,
-    now: UnixSeconds,
-) -> Result<Authenticated, ApiError> {
-    let found = find_session(req, env, config).await?;
-    check_session(config, &found.record, now)?;
-    Ok(found)
-}
-
-/// The session a request's token names in KV, valid or not. For callers that consult
-/// the account's Durable Object before deciding (strong validation).
-pub async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Authenticated, ApiError> {
+/// The session a request's token names in KV, valid or not.
+async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Presented, ApiError> {
     let Credential { token, source } = credential(req, config)?;
     let hash = token.hash();
     let record = load_record(env, &hash).await?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-    Ok(Authenticated { hash, record, source })
-}
-
-/// Whether a session record may be used at `now`: within its deadlines, and not
-/// authenticated before `SESSIONS_NOT_BEFORE`.
-pub fn check_session(config: &Config, record: &SessionRecord, now: UnixSeconds) -> Result<(), ApiError> {
-    if config.is_cut_off(record) {
-        return Err(ApiError::new(ErrorCode::SessionRevoked));
-    }
-    match config.policy.check(record, now) {
-        Validity::Valid => Ok(()),
-        Validity::ExpiredIdle | Validity::ExpiredAbsolute => Err(ApiError::new(ErrorCode::SessionExpired)),
-    }
-}
-
-/// Checks a session found in KV against the account's Durable Object, whose index is
-/// the truth: a session revoked or rotated away a moment ago is refused even where KV
-/// still serves its copy, and the index's deadline wins over a copy that lags a touch.
-/// `found` may be idle-expired by its KV copy; it is not refused for that here.
-pub async fn verify_with_index(
-    env: &Env,
-    config: &Config,
-    mut found: Authenticated,
-    now: UnixSeconds,
-) -> Result<Authenticated, ApiError> {
-    if config.is_cut_off(&found.record) {
-        return Err(ApiError::new(ErrorCode::SessionRevoked));
-    }
-    if config.policy.check(&found.record, now) == Validity::ExpiredAbsolute {
-        return Err(ApiError::new(ErrorCode::SessionExpired)); // no touch moves this one
-    }
-    let client = AccountClient::for_account(env, &found.record.account_id)?;
-    let indexed = client
-        .verify(&found.record.session_id, &found.hash)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-    check_session(config, &indexed, now)?;
-    found.record = indexed;
-    Ok(found)
+    Ok(Presented { hash, record, source })
 }
 
 /// The KV record for a token hash. A record this build cannot read opens nothing: it
 /// reads as absent (fail closed), and the log says so.
-pub async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
-    let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
+async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+    let store = SessionStore::from_env(env)?;
     match store.get(hash).await {
         Ok(record) => Ok(record),
         Err(StoreError::Undecodable(e)) => {
@@ -128,26 +189,8 @@ pub async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRe
     }
 }
 
-/// Refuses a session whose last authentication is older or weaker than the request asks:
-/// 403 `reauthentication_required`, saying when and how strongly the user last
-/// authenticated, and which requirement failed.
-pub fn require_fresh(freshness: &Freshness, record: &SessionRecord, now: UnixSeconds) -> Result<(), ApiError> {
-    let Err(failed) = freshness.check(record.authenticated_at, record.aal, now) else { return Ok(()) };
-    let mut details = serde_json::Map::new();
-    details.insert("authenticated_at".into(), rfc3339(record.authenticated_at).into());
-    details.insert("aal".into(), record.aal.into());
-    let mut names = Vec::new();
-    if failed.too_old {
-        names.push(serde_json::Value::from("max_age"));
-    }
-    if failed.too_weak {
-        names.push(serde_json::Value::from("min_aal"));
-    }
-    details.insert("failed".into(), names.into());
-    Err(ApiError::new(ErrorCode::ReauthenticationRequired).with_details(details))
-}
-
-/// Refuses cookie-authenticated writes from foreign browser origins (CSRF).
+/// Refuses cookie-authenticated writes from foreign browser origins (CSRF). A bearer
+/// token is never sent by a browser on its own, so it needs no such check.
 pub fn require_trusted_origin(
     req: &IncomingRequest,
     config: &Config,
@@ -169,48 +212,11 @@ pub fn require_trusted_origin(
     }
 }
 
-/// Most token hashes whose last touch an isolate remembers.
-const SENT_TOUCHES_CAPACITY: usize = 4096;
-
-thread_local! {
-    static SENT_TOUCHES: std::cell::RefCell<TouchMemory> =
-        std::cell::RefCell::new(TouchMemory::new(SENT_TOUCHES_CAPACITY));
-}
-
-/// When use should extend the session, asks the account's Durable Object to do it after
-/// the response has gone (`waitUntil`): the hot path never waits for a write.
-pub fn schedule_touch(
-    ctx: &Context,
-    env: &Env,
-    config: &Config,
-    auth: &Authenticated,
-    now: UnixSeconds,
-) -> Result<(), ApiError> {
-    if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
-        let interval = config.policy.touch_interval_for(&auth.record);
-        if !SENT_TOUCHES.with(|m| m.borrow_mut().should_send(&auth.hash, now, interval)) {
-            return Ok(()); // this isolate asked already; a stale KV copy is still answering
-        }
-        let client = AccountClient::for_account(env, &auth.record.account_id)?;
-        let session_id = auth.record.session_id.clone();
-        let hash = auth.hash.clone();
-        ctx.wait_until(async move {
-            // A failed touch changes nothing; the next request will try again.
-            if let Err(e) = client.touch(&session_id, &hash, TouchKind::Use).await {
-                e.log_if_internal();
-            }
-        });
-    }
-    Ok(())
-}
-
 /// The admin API's gate. Fails closed: no key configured means no admin API.
 pub fn require_admin(req: &IncomingRequest, env: &Env) -> Result<(), ApiError> {
     let key = match admin_key(env) {
         AdminKeyState::NotConfigured => return Err(ApiError::new(ErrorCode::AdminDisabled)),
-        AdminKeyState::TooShort => {
-            return Err(ConfigError { variable: "ADMIN_KEY", reason: "must be at least 32 characters".into() }.into())
-        }
+        AdminKeyState::TooShort => return Err(ConfigError::new("ADMIN_KEY", "must be at least 32 characters").into()),
         AdminKeyState::Configured(key) => key,
     };
     let presented = req.header("Authorization");

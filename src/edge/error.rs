@@ -9,9 +9,18 @@
 //! become a response ([`ApiError::into_response`]), not where they are built: an error
 //! that is handled on the way up is never logged as a failure.
 
+use crate::core::account::AccountIdError;
+use crate::core::claims::ClaimsError;
+use crate::core::credentials::CredentialError;
 use crate::core::error_code::ErrorCode;
+use crate::core::policy::LifetimeError;
+use crate::core::record::MetaError;
+use crate::core::session_check::Refusal;
+use crate::core::step_up::AuthFactsError;
+use crate::core::timestamp::rfc3339;
 use crate::core::vars::ConfigError;
 use crate::edge::response::json_response;
+use crate::edge::session_store::StoreError;
 use serde::Serialize;
 use std::borrow::Cow;
 use worker::Response;
@@ -94,9 +103,97 @@ impl ApiError {
     }
 }
 
+// How each error of the core becomes an API error: one `From` each, here, so a handler
+// says `?` and the mapping is never written twice.
+
 impl From<ConfigError> for ApiError {
     fn from(e: ConfigError) -> Self {
         ApiError::with_message(ErrorCode::InvalidConfig, e.to_string())
+    }
+}
+
+/// A session the one session check refused.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::ExpiredIdle | Refusal::ExpiredAbsolute => ApiError::new(ErrorCode::SessionExpired),
+            Refusal::CutOff => ApiError::new(ErrorCode::SessionRevoked),
+            Refusal::Fenced => ApiError::new(ErrorCode::StaleAuthentication),
+            // Says when and how strongly the user last authenticated, and which
+            // requirement failed, so the caller knows what to ask of them.
+            Refusal::NotFresh { authenticated_at, aal, failed } => {
+                let mut names = Vec::new();
+                if failed.too_old {
+                    names.push(serde_json::Value::from("max_age"));
+                }
+                if failed.too_weak {
+                    names.push(serde_json::Value::from("min_aal"));
+                }
+                let mut details = serde_json::Map::new();
+                details.insert("authenticated_at".into(), rfc3339(authenticated_at).into());
+                details.insert("aal".into(), aal.into());
+                details.insert("failed".into(), names.into());
+                ApiError::new(ErrorCode::ReauthenticationRequired).with_details(details)
+            }
+        }
+    }
+}
+
+/// A credential the request carried that cannot be read. The core's message says which
+/// rule failed, and never echoes the token.
+impl From<CredentialError> for ApiError {
+    fn from(e: CredentialError) -> Self {
+        let code = match e {
+            CredentialError::Missing => ErrorCode::MissingToken,
+            CredentialError::Invalid(_) | CredentialError::NotBearer => ErrorCode::InvalidToken,
+            CredentialError::DuplicateCookie | CredentialError::Conflicting => ErrorCode::AmbiguousToken,
+            CredentialError::HeaderTooLarge => ErrorCode::HeaderTooLarge,
+        };
+        ApiError::with_message(code, e.to_string())
+    }
+}
+
+/// KV failed (or its binding is missing): the platform's fault, logged, never sent.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal("SESSIONS", e)
+    }
+}
+
+impl From<ClaimsError> for ApiError {
+    fn from(e: ClaimsError) -> Self {
+        ApiError::with_message(ErrorCode::InvalidClaims, e.to_string())
+    }
+}
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> Self {
+        ApiError::with_message(ErrorCode::InvalidMetadata, e.to_string())
+    }
+}
+
+impl From<LifetimeError> for ApiError {
+    fn from(e: LifetimeError) -> Self {
+        ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string())
+    }
+}
+
+impl From<AccountIdError> for ApiError {
+    fn from(e: AccountIdError) -> Self {
+        ApiError::with_message(ErrorCode::InvalidAccountId, e.to_string())
+    }
+}
+
+impl From<AuthFactsError> for ApiError {
+    fn from(e: AuthFactsError) -> Self {
+        ApiError::with_message(ErrorCode::InvalidAuthentication, e.to_string())
+    }
+}
+
+/// The CSPRNG failed: no token can be drawn, so nothing is created.
+impl From<getrandom::Error> for ApiError {
+    fn from(e: getrandom::Error) -> Self {
+        ApiError::internal("random bytes", e)
     }
 }
 

@@ -2,22 +2,24 @@
 //! to KV and the account's Durable Object, map errors. No session rule lives here.
 //!
 //! - `router`: method and path to a handler; `routes/*`: the handlers.
-//! - `auth`: who is calling (session holder, admin) and the CSRF check.
+//! - `auth`: who is calling: the one `SessionCheck` for session holders, and the admin.
+//! - `touch`: the idle extension that use schedules after the response.
 //! - `account/*`: the per-account Durable Object, its storage, protocol and client.
-//! - `session_store`: the KV namespace. `settings`: configuration from the environment.
+//! - `session_store`: the KV namespace. `config`: configuration from the environment.
 //! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
-//! - `assertions`: signed session assertions and the key set.
+//! - `assertion`: signed session assertions and the key set.
 //! - `webhook`: the queue consumer that delivers events; `webcrypto`: the platform's
-//!   HMAC, signatures and digests.
-//! - `events`: audit lines. `platform`: the clock and the RNG. `rate_limit`: the
-//!   per-session limit on costly calls.
+//!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
+//! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
+//!   calls.
 
 mod account;
-mod assertions;
+mod assertion;
 mod auth;
+mod config;
 mod cors;
 mod error;
-mod events;
+mod fetch;
 mod platform;
 mod rate_limit;
 mod request;
@@ -25,7 +27,7 @@ mod response;
 mod router;
 mod routes;
 mod session_store;
-mod settings;
+mod touch;
 mod views;
 mod webcrypto;
 mod webhook;
@@ -43,4 +45,11 @@ use worker::{worker_sys, Context, Env};
 pub async fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> Result<JsValue, JsValue> {
     let response = router::route(IncomingRequest::new(req), env, Context::new(ctx)).await;
     Ok(web_sys::Response::from(response).into())
+}
+
+/// The queue handler for `EVENTS`: delivers lifecycle events to the webhook receiver
+/// (`webhook.rs`). The entry shim calls this export too.
+#[wasm_bindgen]
+pub async fn queue(batch: JsValue, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
+    webhook::consume(batch, env).await
 }

@@ -3,22 +3,14 @@
 //! `/v1/session/refresh`.
 
 use crate::core::error_code::ErrorCode;
+use crate::edge::config::load_config;
 use crate::edge::cors::{apply_cors, preflight};
 use crate::edge::error::ApiError;
 use crate::edge::request::IncomingRequest;
-use crate::edge::response::json_response;
-use crate::edge::routes::{account as account_routes, admin as admin_routes, gatekeeper, session as session_routes};
-use crate::edge::settings::load_config;
-use serde::Serialize;
-use wasm_bindgen::prelude::*;
-use worker::{web_sys, Context, Env, Response, ResponseBody};
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    name: &'static str,
-    version: &'static str,
-}
+use crate::edge::routes::{
+    account as account_routes, admin as admin_routes, gatekeeper, public, session as session_routes,
+};
+use worker::{Context, Env, Response};
 
 pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
     // Owned: handlers that read the body take the request itself.
@@ -39,31 +31,19 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         return ApiError::new(ErrorCode::MethodNotAllowed).into_response();
     }
 
-    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"health") && segments.len() == 3 {
-        return match method {
-            "GET" => json_response(
-                200,
-                &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-            ),
-            _ => method_not_allowed("GET"),
-        };
-    }
-
-    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"jwks.json") && segments.len() == 3 {
-        return match method {
-            "GET" => match load_config(&env) {
-                Ok(config) => jwks_response(&config).await,
+    // Public documents, answered before the configuration is read: a deployment with a
+    // broken setting still says it is up and what its API is.
+    match (method, &segments[1..]) {
+        ("GET", ["v1", "health"]) => return public::health(),
+        ("GET", ["v1", "jwks.json"]) => {
+            return match load_config(&env) {
+                Ok(config) => public::jwks(&config).await,
                 Err(err) => err.into_response(),
-            },
-            _ => method_not_allowed("GET"),
-        };
-    }
-
-    if segments.get(1) == Some(&"v1") && segments.get(2) == Some(&"openapi.json") && segments.len() == 3 {
-        return match method {
-            "GET" => openapi_response(),
-            _ => method_not_allowed("GET"),
-        };
+            }
+        }
+        ("GET", ["v1", "openapi.json"]) => return public::openapi(),
+        (_, ["v1", "health" | "jwks.json" | "openapi.json"]) => return method_not_allowed("GET"),
+        _ => {}
     }
 
     let config = match load_config(&env) {
@@ -139,52 +119,6 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         apply_cors(&mut response, &config.allowed_origins, origin.as_deref());
     }
     response
-}
-
-/// The API description: openapi.json at the repository root, gzipped by build.rs.
-const OPENAPI_JSON_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
-
-#[wasm_bindgen]
-extern "C" {
-    /// The platform's gzip decoder: a transform stream, so a readable/writable pair.
-    #[wasm_bindgen(extends = web_sys::ReadableWritablePair)]
-    type DecompressionStream;
-    #[wasm_bindgen(constructor)]
-    fn new(format: &str) -> DecompressionStream;
-}
-
-/// The document, inflated as it streams out; the runtime then compresses it however
-/// the client accepts, as for any other body.
-fn openapi_response() -> Response {
-    let compressed = web_sys::Response::new_with_opt_u8_array(Some(&mut OPENAPI_JSON_GZ.to_vec()))
-        .ok()
-        .and_then(|r| r.body())
-        .map(|body| body.pipe_through(&DecompressionStream::new("gzip")));
-    let Some(body) = compressed else {
-        return ApiError::internal("openapi: build the response body", "no body stream").into_response();
-    };
-    let mut response = Response::from_body(ResponseBody::Stream(body)).expect("a stream body");
-    let headers = response.headers_mut();
-    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
-    let _ = headers.set("Cache-Control", "public, max-age=300");
-    let _ = headers.set("Access-Control-Allow-Origin", "*");
-    response
-}
-
-/// The public signing keys: public, cacheable and readable from any origin, like the
-/// OpenAPI document. `{"keys": []}` when no key is configured.
-async fn jwks_response(config: &crate::core::config::Config) -> Response {
-    let keys = match crate::edge::assertions::key_set(config).await {
-        Ok(keys) => keys,
-        Err(e) => return e.into_response(),
-    };
-    let headers = worker::Headers::new();
-    let _ = headers.set("Content-Type", "application/jwk-set+json");
-    let _ = headers.set("Cache-Control", "public, max-age=300");
-    let _ = headers.set("Access-Control-Allow-Origin", "*");
-    Response::from_bytes(keys.jwks_json.as_bytes().to_vec())
-        .unwrap_or_else(|_| Response::empty().expect("empty response"))
-        .with_headers(headers)
 }
 
 fn method_not_allowed(allow: &str) -> Response {

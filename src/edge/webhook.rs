@@ -7,22 +7,22 @@
 //! queue's `max_retries` are spent, Queues moves it to the dead-letter queue. Messages are
 //! delivered one at a time, in the order of the batch.
 //!
-//! Exported by hand rather than through `#[event(queue)]`: the macro's message type does
-//! not expose `attempts`, which the backoff needs.
+//! The handler is exported from `edge/mod.rs` by hand rather than through
+//! `#[event(queue)]`: the macro's message type does not expose `attempts`, which the
+//! backoff needs.
 
 use crate::core::config::Config;
 use crate::core::webhook::{signature_header, signed_content, WebhookConfig};
+use crate::edge::config::load_config;
 use crate::edge::error::log_error;
+use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
 use crate::edge::platform;
-use crate::edge::settings::load_config;
 use crate::edge::webcrypto::{hmac_sha256_key, SigningKey};
-use futures_util::future::{select, Either};
 use js_sys::{Array, Function, Object, Reflect};
 use serde::Deserialize;
-use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use worker::{web_sys, AbortController, Delay, Env, Fetch, Headers, Request};
+use worker::{web_sys, Env, Headers};
 
 /// The fields of an event the consumer needs; the body is sent as it was queued.
 #[derive(Deserialize)]
@@ -62,8 +62,8 @@ impl QueueMessage {
     }
 }
 
-#[wasm_bindgen]
-pub async fn queue(batch: JsValue, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
+/// The queue handler's work: every message of `batch` delivered, acked or retried.
+pub async fn consume(batch: JsValue, env: Env) -> Result<JsValue, JsValue> {
     let messages: Array = Reflect::get(&batch, &"messages".into())?.dyn_into()?;
     let messages: Vec<QueueMessage> = messages.iter().map(QueueMessage).collect();
     let config = match load_config(&env) {
@@ -141,24 +141,11 @@ async fn post(url: &str, headers: Headers, body: String, timeout_ms: u32) -> Del
     init.set_method("POST");
     init.set_headers(&headers.0);
     init.set_body(&JsValue::from_str(&body));
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    let request = match web_sys::Request::new_with_str_and_init(url, &init) {
-        Ok(request) => Request::from(request),
-        Err(e) => return Delivery::Retry(format!("building the request: {e:?}")),
-    };
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
-    let outcome = select(send, timeout).await;
-    match outcome {
-        Either::Left((Ok(response), _)) if (200..300).contains(&response.status_code()) => Delivery::Done,
-        Either::Left((Ok(response), _)) => Delivery::Retry(format!("the receiver answered {}", response.status_code())),
-        Either::Left((Err(e), _)) => Delivery::Retry(format!("the receiver could not be reached: {e}")),
-        Either::Right(_) => {
-            controller.abort();
-            Delivery::Retry(format!("no answer within {timeout_ms} ms"))
-        }
+    match fetch_with_deadline(url, &init, timeout_ms).await {
+        Ok(response) if (200..300).contains(&response.status_code()) => Delivery::Done,
+        Ok(response) => Delivery::Retry(format!("the receiver answered {}", response.status_code())),
+        Err(FetchFailure::Build(e)) => Delivery::Retry(format!("building the request: {e}")),
+        Err(FetchFailure::Unreachable(e)) => Delivery::Retry(format!("the receiver could not be reached: {e}")),
+        Err(FetchFailure::TimedOut) => Delivery::Retry(format!("no answer within {timeout_ms} ms")),
     }
 }

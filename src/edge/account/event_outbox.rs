@@ -1,12 +1,19 @@
-//! The account Durable Object's outbox of lifecycle events, in its SQLite storage
-//! (docs/storage.md). An event is written here in the same synchronous step as the state
+//! Lifecycle events as the account's Durable Object records them: one audit line each
+//! (`console.log`, for Workers Logs, Logpush and `wrangler tail`), and the outbox that
+//! holds them for the `EVENTS` queue, in the object's SQLite storage (docs/storage.md).
+//! Both carry the core's types and reasons (`core::event`; the schema is in
+//! docs/events.md), and never a token or a token hash.
+//! An event is written here in the same synchronous step as the state
 //! change it describes, so a reset between the change and the send loses nothing; it
 //! leaves only once the `EVENTS` queue has accepted it. Delivery is therefore at least
 //! once, and the event's `id` is what consumers dedupe by.
 
-use crate::core::event::EventEnvelope;
+use crate::core::account::AccountId;
+use crate::core::event::{EventEnvelope, EventType, SessionEvent};
+use crate::core::timestamp::rfc3339;
+use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::SqlStorage;
 
 const SCHEMA: &str = "
@@ -97,5 +104,28 @@ impl EventOutbox {
             .and_then(|c| c.to_array())
             .ok()?;
         rows.into_iter().next().and_then(|r| r.next)
+    }
+}
+
+#[derive(Serialize)]
+struct EventLine<'a> {
+    event: EventType,
+    account_id: &'a str,
+    session_id: &'a str,
+    reason: &'static str,
+    at: String,
+}
+
+/// The audit line of one event.
+pub fn log_event(event: SessionEvent, account_id: &AccountId, session_id: &SessionId, now: UnixSeconds) {
+    let line = EventLine {
+        event: event.event_type(),
+        account_id: account_id.as_str(),
+        session_id: session_id.as_str(),
+        reason: event.reason(),
+        at: rfc3339(now),
+    };
+    if let Ok(json) = serde_json::to_string(&line) {
+        worker::console_log!("{json}");
     }
 }

@@ -8,10 +8,9 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::token::SessionId;
 use crate::edge::account::client::AccountClient;
-use crate::edge::auth::{authenticate, require_trusted_origin};
+use crate::edge::auth::SessionCheck;
 use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::rate_limit::limit_session;
 use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
 use crate::edge::views::{ListedSession, Listing, RevokedCount};
@@ -19,9 +18,8 @@ use worker::{Env, Response};
 
 /// `GET /v1/sessions`: the caller's account's live sessions, newest first.
 pub async fn handle_list(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
-    let auth = authenticate(req, env, config, platform::now()).await?;
+    let auth = SessionCheck::new().rate_limited().check(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
-    limit_session(env, own).await?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let records = client.list(config.policy.max_sessions, Some(&auth.caller())).await?;
     let sessions = records.iter().map(|r| ListedSession::new(r, Some(&r.session_id == own))).collect();
@@ -36,8 +34,7 @@ pub async fn handle_revoke_one(
     config: &Config,
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
-    let auth = authenticate(req, env, config, platform::now()).await?;
-    require_trusted_origin(req, config, auth.source)?;
+    let auth = SessionCheck::new().csrf().check(req, env, config, platform::now()).await?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
@@ -55,8 +52,7 @@ pub async fn handle_revoke_all(req: &IncomingRequest, env: &Env, config: &Config
         Some("others") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidScope)),
     };
-    let auth = authenticate(req, env, config, platform::now()).await?;
-    require_trusted_origin(req, config, auth.source)?;
+    let auth = SessionCheck::new().csrf().check(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let (except, reason) =

@@ -10,7 +10,7 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::LifetimeOverrides;
 use crate::core::record::SessionMeta;
-use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AuthFactsError, AAL_MIN};
+use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AAL_MIN};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
 
 fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    AccountId::parse(raw).map_err(|e| ApiError::with_message(ErrorCode::InvalidAccountId, e.to_string()))
+    Ok(AccountId::parse(raw)?)
 }
 
 /// `{account_id}/sessions/{session_id}` in an admin path. A malformed session id cannot
@@ -57,7 +57,7 @@ struct CreateSessionBody {
 }
 
 fn parse_claims(value: serde_json::Value) -> Result<SessionClaims, ApiError> {
-    SessionClaims::parse(value).map_err(|e| ApiError::with_message(ErrorCode::InvalidClaims, e.to_string()))
+    Ok(SessionClaims::parse(value)?)
 }
 
 /// The authentication facts a create or reauthentication body reports, checked.
@@ -67,13 +67,12 @@ fn auth_facts(
     amr: Option<Vec<String>>,
     now: UnixSeconds,
 ) -> Result<AuthFacts, ApiError> {
-    let invalid = |e: AuthFactsError| ApiError::with_message(ErrorCode::InvalidAuthentication, e.to_string());
     let authenticated_at = match authenticated_at {
         None => now,
-        Some(value) => parse_authenticated_at(value, now).map_err(invalid)?,
+        Some(value) => parse_authenticated_at(value, now)?,
     };
     let facts = AuthFacts { authenticated_at, aal: aal.unwrap_or(AAL_MIN), amr: amr.unwrap_or_default() };
-    check_auth_facts(facts.aal, &facts.amr).map_err(invalid)?;
+    check_auth_facts(facts.aal, &facts.amr)?;
     Ok(facts)
 }
 
@@ -95,19 +94,15 @@ pub async fn handle_create(
     let account_id = parse_account_id(raw_account_id)?;
     let body: CreateSessionBody = read_optional_json(&mut req).await?;
     let meta = SessionMeta { ip: body.ip, user_agent: body.user_agent, label: body.label };
-    meta.validate().map_err(|e| ApiError::with_message(ErrorCode::InvalidMetadata, e.to_string()))?;
+    meta.validate()?;
     let overrides =
         LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
     let now = platform::now();
     let facts = auth_facts(body.authenticated_at.as_ref(), body.aal, body.amr, now)?;
     let claims = body.claims.map(parse_claims).transpose()?.unwrap_or_default();
 
-    let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
-    let mut record = config
-        .policy
-        .start(account_id, token.session_id(), meta, overrides, now)
-        .map_err(|e| ApiError::with_message(ErrorCode::InvalidLifetime, e.to_string()))?
-        .with_auth(facts);
+    let token = platform::new_token()?;
+    let mut record = config.policy.start(account_id, token.session_id(), meta, overrides, now)?.with_auth(facts);
     record.claims = claims;
     let evicted = AccountClient::for_account(env, &record.account_id)?.create(&record, &token.hash()).await?;
 
@@ -188,7 +183,7 @@ pub async fn handle_reauthenticate(
     let body: ReauthenticateBody = read_optional_json(&mut req).await?;
     let now = platform::now();
     let facts = auth_facts(None, body.aal, body.amr, now)?;
-    let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
+    let token = platform::new_token()?;
     let reauthentication = Reauthentication { aal: facts.aal, amr: facts.amr };
     let record = AccountClient::for_account(env, &account_id)?
         .rotate(&session_id, &token.hash(), None, Some(reauthentication))
@@ -234,7 +229,7 @@ pub async fn handle_list_fleet(req: &IncomingRequest, env: &Env) -> Result<Respo
         }
     }
     let supplied_cursor = cursor.is_some();
-    let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
+    let store = SessionStore::from_env(env)?;
     let (keys, cursor) = store.list_live(limit, cursor, platform::now()).await.map_err(|e| {
         // KV rejects a cursor it did not issue; that is the caller's mistake.
         if supplied_cursor {

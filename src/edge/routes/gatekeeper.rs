@@ -9,16 +9,17 @@ use crate::core::gate::{
     return_to, strip_cookie, GateConfig,
 };
 use crate::core::record::SessionRecord;
+use crate::core::session_check::Refusal;
 use crate::core::timestamp::rfc3339;
-use crate::edge::assertions::{assertion_for, default_audience_fallback, issuer_for};
-use crate::edge::auth::{authenticate, require_fresh, require_trusted_origin, schedule_touch, verify_with_index};
+use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
+use crate::edge::auth::{Denial, SessionCheck};
 use crate::edge::error::{log_error, ApiError};
+use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
 use crate::edge::response::redirect;
-use futures_util::future::{select, Either};
-use std::time::Duration;
-use worker::{web_sys, AbortController, Context, Delay, Env, Fetch, Headers, Request, Response};
+use crate::edge::touch::schedule_touch;
+use worker::{web_sys, Context, Env, Headers, Response};
 
 /// A request outside `/v1/`: forwarded on a public path, forwarded with the session's
 /// identity when the session is valid, otherwise refused (a redirect to the login page
@@ -39,34 +40,13 @@ pub async fn handle_gated(
     let now = platform::now();
     let path = req.path();
     let navigation = is_html_navigation(&method, req.header("Accept").as_deref());
-    let checked = match authenticate(&req, env, config, now).await {
-        Ok(auth) if gate.needs_strong_check(&method, path) => verify_with_index(env, config, auth, now).await,
-        other => other,
-    };
-    match checked {
+    let freshness = gate.fresh_paths.requirement(path);
+    // A cookie rides along on cross-site requests too: anything but a safe method must
+    // come from this site or an allowed origin (CSRF), as on the API.
+    let check =
+        SessionCheck::new().strong(gate.needs_strong_check(&method, path)).csrf().fresh(freshness.unwrap_or_default());
+    match check.check(&req, env, config, now).await {
         Ok(auth) => {
-            // A cookie rides along on cross-site requests too: anything but a safe
-            // method must come from this site or an allowed origin (CSRF), as on the API.
-            if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
-                require_trusted_origin(&req, config, auth.source)?;
-            }
-            if let Some(freshness) = gate.fresh_paths.requirement(path) {
-                if let Err(stale) = require_fresh(&freshness, &auth.record, now) {
-                    // A navigation goes to sign in again; anything else gets the JSON.
-                    return match &gate.login_url {
-                        Some(login) if navigation => {
-                            let target = login_redirect(login, &return_to(path, req.query()));
-                            let level = freshness.min_aal.filter(|min| auth.record.aal < *min);
-                            let extra = match level {
-                                Some(aal) => format!("&reauth=1&aal={aal}"),
-                                None => "&reauth=1".to_owned(),
-                            };
-                            Ok(redirect(&format!("{target}{extra}")))
-                        }
-                        _ => Err(stale),
-                    };
-                }
-            }
             schedule_touch(ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
@@ -81,18 +61,38 @@ pub async fn handle_gated(
             let identity = Identity { record: &auth.record, assertion: assertion.as_deref() };
             forward(req, &method, gate, &config.cookie_name, Some(identity)).await
         }
-        Err(refused) if refused.status() < 500 => match &gate.login_url {
+        // Too old or too weak for this path: a navigation goes to sign in again, saying
+        // which level is needed; anything else gets the JSON.
+        Err(Denial::Refused(refusal @ Refusal::NotFresh { failed, .. })) => match &gate.login_url {
             Some(login) if navigation => {
-                if login_would_loop(login, &req.origin(), &gate.public_paths) {
-                    // Redirecting would land on a gated page and redirect again, forever.
-                    log_error("warn", "gatekeeper: LOGIN_URL is on this host but not public; answering 401", &login);
-                    return Err(refused);
-                }
-                Ok(redirect(&login_redirect(login, &return_to(path, req.query()))))
+                let target = login_redirect(login, &return_to(path, req.query()));
+                let level = freshness.and_then(|f| f.min_aal).filter(|_| failed.too_weak);
+                let extra = match level {
+                    Some(aal) => format!("&reauth=1&aal={aal}"),
+                    None => "&reauth=1".to_owned(),
+                };
+                Ok(redirect(&format!("{target}{extra}")))
             }
-            _ => Err(refused),
+            _ => Err(refusal.into()),
         },
-        Err(failure) => Err(failure),
+        Err(denial) => {
+            let refused = ApiError::from(denial);
+            match &gate.login_url {
+                Some(login) if navigation && refused.status() < 500 => {
+                    if login_would_loop(login, &req.origin(), &gate.public_paths) {
+                        // Redirecting would land on a gated page and redirect again, forever.
+                        log_error(
+                            "warn",
+                            "gatekeeper: LOGIN_URL is on this host but not public; answering 401",
+                            &login,
+                        );
+                        return Err(refused);
+                    }
+                    Ok(redirect(&login_redirect(login, &return_to(path, req.query()))))
+                }
+                _ => Err(refused),
+            }
+        }
     }
 }
 
@@ -160,7 +160,6 @@ async fn forward(
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_headers(&headers.0);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
     if !matches!(method, "GET" | "HEAD") {
         if let Some(body) = req.inner().body() {
             init.set_body(&body);
@@ -169,28 +168,14 @@ async fn forward(
     if identity.is_some() {
         init.set_cache(web_sys::RequestCache::NoStore);
     }
-    let upstream = web_sys::Request::new_with_str_and_init(&gate.upstream_url(req.path(), req.query()), &init)
-        .map(Request::from)
-        .map_err(|e| ApiError::internal("gatekeeper: build origin request", format!("{e:?}")))?;
-
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(upstream);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(gate.origin_timeout_ms))));
-    let outcome = match select(send, timeout).await {
-        Either::Left((result, _)) => Some(result),
-        Either::Right(_) => None,
-    };
-    match outcome {
-        Some(Ok(response)) => Ok(response),
-        Some(Err(e)) => {
+    let url = gate.upstream_url(req.path(), req.query());
+    match fetch_with_deadline(&url, &init, gate.origin_timeout_ms).await {
+        Ok(response) => Ok(response),
+        Err(FetchFailure::Build(e)) => Err(ApiError::internal("gatekeeper: build origin request", e)),
+        Err(FetchFailure::Unreachable(e)) => {
             log_error("error", "gatekeeper: origin unreachable", &e);
             Err(ApiError::new(ErrorCode::OriginUnreachable))
         }
-        None => {
-            controller.abort();
-            Err(ApiError::new(ErrorCode::OriginTimeout))
-        }
+        Err(FetchFailure::TimedOut) => Err(ApiError::new(ErrorCode::OriginTimeout)),
     }
 }

@@ -6,4 +6,5 @@
 pub mod account;
 pub mod admin;
 pub mod gatekeeper;
+pub mod public;
 pub mod session;

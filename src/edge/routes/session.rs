@@ -9,20 +9,16 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
 use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
-use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
-use crate::edge::assertions::{assertion_for, default_audience_fallback, issuer_for};
-use crate::edge::auth::{
-    authenticate, credential, find_session, require_fresh, require_trusted_origin, schedule_touch, verify_with_index,
-    Authenticated,
-};
+use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
+use crate::edge::auth::{credential, require_trusted_origin, SessionCheck};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::rate_limit::limit_session;
 use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
+use crate::edge::touch::schedule_touch;
 use crate::edge::views::{AssertionToken, IssuedToken, SessionView};
 use worker::{Context, Env, Response};
 
@@ -45,12 +41,11 @@ pub async fn handle_validate(
     };
     let freshness = freshness_params(req)?;
     let now = platform::now();
-    let auth = if strong {
-        validate_strongly(req, env, config, now).await?
-    } else {
-        authenticate(req, env, config, now).await?
-    };
-    require_fresh(&freshness, &auth.record, now)?;
+    // Strong validation costs a Durable Object request, so it counts against the
+    // session's rate limit; the eventual check is one KV read and does not.
+    let check = SessionCheck::new().strong(strong).fresh(freshness);
+    let check = if strong { check.rate_limited() } else { check };
+    let auth = check.check(req, env, config, now).await?;
     schedule_touch(ctx, env, config, &auth, now)?;
     Ok(json_response(200, &SessionView::from(&auth.record)))
 }
@@ -71,7 +66,7 @@ pub async fn handle_token(
         .resolve_audience(requested.as_deref(), fallback.as_deref())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
     let now = platform::now();
-    let auth = authenticate(req, env, config, now).await?;
+    let auth = SessionCheck::new().check(req, env, config, now).await?;
     let issuer = issuer_for(&req.origin(), config);
     let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
         .await?
@@ -88,29 +83,14 @@ fn freshness_params(req: &IncomingRequest) -> Result<Freshness, ApiError> {
         .map_err(|message| ApiError::with_message(ErrorCode::InvalidFreshness, message))
 }
 
-/// Strong validation: the KV copy only locates the session; the account's Durable
-/// Object decides (its deadline may be later than a copy that lags a touch).
-async fn validate_strongly(
-    req: &IncomingRequest,
-    env: &Env,
-    config: &Config,
-    now: UnixSeconds,
-) -> Result<Authenticated, ApiError> {
-    let found = find_session(req, env, config).await?;
-    limit_session(env, &found.record.session_id).await?;
-    verify_with_index(env, config, found, now).await
-}
-
 /// `POST /v1/session/rotate`: a new token for the caller's session; the old one stops
 /// working in the account's Durable Object at once. A cookie caller gets the new token
 /// only as `Set-Cookie` (so `HttpOnly` keeps meaning something); a bearer caller gets it
 /// in the body.
 pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
-    let auth = authenticate(req, env, config, now).await?;
-    require_trusted_origin(req, config, auth.source)?;
-    limit_session(env, &auth.record.session_id).await?;
-    let token = platform::new_token().map_err(|e| ApiError::internal("random token", e))?;
+    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, now).await?;
+    let token = platform::new_token()?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let record = client
         .rotate(&auth.record.session_id, &token.hash(), Some(&auth.caller()), None)
@@ -133,9 +113,7 @@ pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) ->
 /// the session as it is without a write.
 pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
-    let auth = authenticate(req, env, config, now).await?;
-    require_trusted_origin(req, config, auth.source)?;
-    limit_session(env, &auth.record.session_id).await?;
+    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, now).await?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     match client.touch(&auth.record.session_id, &auth.hash, TouchKind::Refresh).await? {
         TouchReply::Extended { record } | TouchReply::NotDue { record } => {
@@ -169,8 +147,7 @@ pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) ->
     require_trusted_origin(req, config, source)?;
     // The owner comes from the record or, if this build cannot read the record, from
     // the key's metadata: an unreadable record is still revoked, not just forgotten.
-    let store = SessionStore::from_env(env).map_err(|e| ApiError::internal("SESSIONS binding", e))?;
-    let owner = store.owner(&token.hash()).await.map_err(|e| ApiError::internal("SESSIONS get", e))?;
+    let owner = SessionStore::from_env(env)?.owner(&token.hash()).await?;
     if let Some((account_id, session_id)) = owner {
         AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::Logout, None).await?;
     }

@@ -7,8 +7,9 @@
 //! session: an assertion is reused while more than half its lifetime remains, keyed by
 //! everything it says except its times (session, facts, claims, issuer, audience, key).
 
-use crate::core::assertion::{compact, kid_from_digest, signing_input, KeyType};
+use crate::core::assertion::{compact, signing_input};
 use crate::core::config::Config;
+use crate::core::jwk::{kid_from_digest, KeyType};
 use crate::core::record::SessionRecord;
 use crate::core::UnixSeconds;
 use crate::edge::error::ApiError;

@@ -1,0 +1,108 @@
+//! The one answer to "may this session be used for this request, at `now`?".
+//!
+//! Every path that lets a session act (the hot path, strong validation, the gatekeeper,
+//! and the account's Durable Object for its own commands) asks [`check`], and a refusal
+//! is always a [`Refusal`]. A new requirement (a device proof, a drift policy, an
+//! impersonation rule) is then one field of [`Requirement`] and one variant of
+//! `Refusal`, and reaches every path at once.
+
+use crate::core::config::Config;
+use crate::core::policy::Validity;
+use crate::core::record::SessionRecord;
+use crate::core::step_up::{Freshness, NotFresh};
+use crate::core::UnixSeconds;
+
+/// Why a session may not be used. The worker maps each to one API error
+/// (`From<Refusal> for ApiError`, in `edge/error.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not used within its idle window.
+    ExpiredIdle,
+    /// Past its absolute lifetime; no use or refresh moves this deadline.
+    ExpiredAbsolute,
+    /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
+    CutOff,
+    /// A session about to be opened whose login predates a fence: the account's last
+    /// revoke-all ("log out everywhere", a password change) or the fleet-wide cut-off.
+    /// The credentials were checked before the user asked to end every session.
+    Fenced,
+    /// The last authentication is older or weaker than this request asks.
+    NotFresh { authenticated_at: UnixSeconds, aal: u8, failed: NotFresh },
+}
+
+/// Which copy of the record is being judged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordRole {
+    /// The record that decides: the account's index, or KV on the eventual path.
+    #[default]
+    Deciding,
+    /// A KV copy that only locates the session before the account's index is asked: its
+    /// idle deadline may lag a touch, so only the deadlines no touch moves count.
+    Locating,
+    /// A session about to be created, not yet used.
+    Opening {
+        /// When the account last revoked all its sessions.
+        revoked_all_at: Option<UnixSeconds>,
+    },
+}
+
+/// What a use of a session needs beyond being alive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requirement {
+    pub role: RecordRole,
+    /// A recent or strong enough authentication (step-up). Not required by default.
+    pub freshness: Freshness,
+}
+
+impl Requirement {
+    /// Alive, nothing more.
+    pub fn live() -> Self {
+        Requirement::default()
+    }
+
+    /// Only the absolute deadline and the cut-off: for a KV copy about to be checked
+    /// against the account's index.
+    pub fn locating() -> Self {
+        Requirement { role: RecordRole::Locating, ..Requirement::default() }
+    }
+
+    /// A new session: refused when its login predates a fence.
+    pub fn opening(revoked_all_at: Option<UnixSeconds>) -> Self {
+        Requirement { role: RecordRole::Opening { revoked_all_at }, ..Requirement::default() }
+    }
+
+    pub fn fresh(self, freshness: Freshness) -> Self {
+        Requirement { freshness, ..self }
+    }
+}
+
+/// Whether `record` may be used at `now` for `requirement`. The order is the order of
+/// severity: a session that is gone for good is reported as such, before anything a
+/// reauthentication could fix.
+pub fn check(
+    config: &Config,
+    record: &SessionRecord,
+    requirement: &Requirement,
+    now: UnixSeconds,
+) -> Result<(), Refusal> {
+    let cut_off = config.is_cut_off(record);
+    if let RecordRole::Opening { revoked_all_at } = requirement.role {
+        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at < at) {
+            return Err(Refusal::Fenced);
+        }
+    } else if cut_off {
+        return Err(Refusal::CutOff);
+    }
+    match config.policy.check(record, now) {
+        Validity::Valid => {}
+        Validity::ExpiredAbsolute => return Err(Refusal::ExpiredAbsolute),
+        // A locating copy may lag a touch that moved the idle deadline; the index decides.
+        Validity::ExpiredIdle if requirement.role == RecordRole::Locating => {}
+        Validity::ExpiredIdle => return Err(Refusal::ExpiredIdle),
+    }
+    requirement.freshness.check(record.authenticated_at, record.aal, now).map_err(|failed| Refusal::NotFresh {
+        authenticated_at: record.authenticated_at,
+        aal: record.aal,
+        failed,
+    })
+}

@@ -1,0 +1,278 @@
+//! What each command of an account's Durable Object does, under the object's lock.
+//! Whether a session may act is decided by the core's one session check
+//! (`core::session_check`), as at the edge.
+//!
+//! Adding a command:
+//! 1. a variant of `AccountCommand` (and its reply type) in `protocol.rs`;
+//! 2. a method here taking the `CommandContext`;
+//! 3. its arm in `AccountSessions::handle` (`object.rs`);
+//! 4. a typed call in `client.rs`, and an end-to-end test through a route.
+
+use crate::core::claims::SessionClaims;
+use crate::core::error_code::ErrorCode;
+use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
+use crate::core::policy::{Touch, TouchKind};
+use crate::core::record::SessionRecord;
+use crate::core::session_check::{check, Requirement};
+use crate::core::token::{SessionId, TokenHash};
+use crate::edge::account::object::{AccountSessions, CommandContext};
+use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
+use crate::edge::error::ApiError;
+
+impl AccountSessions {
+    /// Indexes a new session, evicting the oldest past the limit, and publishes it.
+    pub(super) async fn create(
+        &self,
+        cx: &CommandContext,
+        record: SessionRecord,
+        hash: &TokenHash,
+    ) -> Result<Vec<SessionId>, ApiError> {
+        let CommandContext { config, store, now } = cx;
+        // A retry of a create whose reply was lost: answer as the first attempt did,
+        // evicting nobody again. A retry of one cut short before KV confirmed it
+        // publishes it now.
+        if let Some(existing) = self.index.get(&record.session_id)? {
+            if existing.token_hash != *hash {
+                return Err(ApiError::internal("account: create", "session id indexed under another hash"));
+            }
+            if !existing.is_pending() {
+                return Ok(existing.evicted());
+            }
+        } else {
+            // A login that checked the credentials before the account signed out
+            // everywhere (a password change) must not open a session after it.
+            check(config, &record, &Requirement::opening(self.index.revoked_all_at()?), *now)?;
+            self.index.insert(&record, hash)?;
+        }
+        // Index first (pending), then KV, then confirm: a KV record the index does not
+        // know could never be revoked, and a pending row that a reset leaves behind
+        // counts toward nothing. Evictions are decided now but applied only once the
+        // new session is published, so a failed create evicts nobody.
+        self.index.remove_ghosts(Some(&record.session_id))?;
+        self.purge_expired(cx).await?;
+        let evicted = config.policy.evict(&self.index.entries()?);
+        self.schedule_housekeeping(*now).await;
+
+        if let Err(e) = store.put(hash, &record, config.policy.kv_ttl(&record, *now)).await {
+            // Not published (or published despite the error): drop the row, which queues
+            // its key, so nothing the index does not know can stay in KV.
+            self.index.remove(&record.session_id)?;
+            self.settle(cx).await;
+            return Err(ApiError::internal("account: publish new session", e));
+        }
+        for session_id in &evicted {
+            self.index.remove(session_id)?;
+        }
+        self.index.confirm(&record.session_id, &evicted)?;
+        self.record(SessionEvent::Created, &record.account_id, &record.session_id, *now);
+        for session_id in &evicted {
+            self.record(SessionEvent::Evicted, &record.account_id, session_id, *now);
+        }
+        self.settle(cx).await;
+        Ok(evicted)
+    }
+
+    /// Extends a session's idle deadline if the policy says it is due for this kind.
+    pub(super) async fn touch(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        kind: TouchKind,
+    ) -> Result<TouchReply, ApiError> {
+        let CommandContext { config, store, now } = cx;
+        let Some(row) = self.index.get(session_id)? else { return Ok(TouchReply::NotFound) };
+        if row.token_hash != *hash {
+            return Ok(TouchReply::NotFound);
+        }
+        let record = row.record()?;
+        match config.policy.extend_for(kind, &record, *now) {
+            Touch::NotDue => Ok(TouchReply::NotDue { record }),
+            Touch::Expired(validity) => Ok(TouchReply::Expired { validity }),
+            Touch::Extended(extended) => {
+                // KV first, then the index: if the write fails, the index still holds
+                // the old deadline, so the next touch is due again and retries it.
+                // (The lock keeps a revoke from running in between.)
+                store
+                    .put(hash, &extended, config.policy.kv_ttl(&extended, *now))
+                    .await
+                    .map_err(|e| ApiError::internal("account: publish touch", e))?;
+                self.index.update(&extended)?;
+                self.record(SessionEvent::Refreshed(kind), &extended.account_id, session_id, *now);
+                self.settle(cx).await;
+                Ok(TouchReply::Extended { record: extended })
+            }
+        }
+    }
+
+    pub(super) async fn revoke(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        reason: RevokeReason,
+    ) -> Result<bool, ApiError> {
+        let Some(row) = self.index.get(session_id)? else { return Ok(false) };
+        self.index.remove(session_id)?;
+        // An unreadable row is still revoked; it only goes unannounced.
+        if let Ok(record) = row.record() {
+            self.record(SessionEvent::Revoked(reason), &record.account_id, session_id, cx.now);
+        }
+        self.settle(cx).await;
+        Ok(true)
+    }
+
+    /// Revokes every session of the account except `except`; returns how many. Records
+    /// the time, which later creates are fenced against.
+    pub(super) async fn revoke_all(
+        &self,
+        cx: &CommandContext,
+        except: Option<&SessionId>,
+        reason: RevokeReason,
+    ) -> Result<u32, ApiError> {
+        // Expired rows are housekeeping, not revocations: not counted, and announced as
+        // expired, not revoked.
+        self.purge_expired(cx).await?;
+        self.index.remove_ghosts(None)?;
+        self.index.set_revoked_all_at(cx.now)?;
+        let mut revoked = 0;
+        for row in self.index.all()? {
+            if Some(&row.session_id) == except {
+                continue;
+            }
+            self.index.remove(&row.session_id)?;
+            revoked += 1;
+            if let Ok(record) = row.record() {
+                self.record(SessionEvent::Revoked(reason), &record.account_id, &row.session_id, cx.now);
+            }
+        }
+        self.settle(cx).await;
+        Ok(revoked)
+    }
+
+    /// The account's live sessions, newest first. Cut-off sessions are gone for every
+    /// purpose, even before housekeeping removes their rows.
+    pub(super) fn list(&self, cx: &CommandContext, limit: u32) -> Result<Vec<SessionRecord>, ApiError> {
+        let records: Vec<SessionRecord> =
+            self.index.live(limit, cx.now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
+        Ok(records.into_iter().filter(|r| check(&cx.config, r, &Requirement::live(), cx.now).is_ok()).collect())
+    }
+
+    /// Strong validation: the index's own view of one session, if `hash` is its
+    /// current token. The edge applies the session check to what this returns.
+    pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+        match self.index.get(session_id)? {
+            Some(row) if row.token_hash == *hash => Ok(Some(row.record()?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Replaces claims on one live session or all of them. Like a touch: KV first, then
+    /// the index, so a failed write leaves the index as it was and the caller retries.
+    pub(super) async fn update_claims(
+        &self,
+        cx: &CommandContext,
+        only: Option<&SessionId>,
+        claims: &SessionClaims,
+    ) -> Result<Vec<SessionRecord>, ApiError> {
+        let CommandContext { config, store, now } = cx;
+        let rows = match only {
+            Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
+            None => self.index.all()?,
+        };
+        let mut updated = Vec::new();
+        for row in rows {
+            let record = row.record()?;
+            if check(config, &record, &Requirement::live(), *now).is_err() {
+                continue;
+            }
+            let changed = SessionRecord { claims: claims.clone(), ..record };
+            store
+                .put(&row.token_hash, &changed, config.policy.kv_ttl(&changed, *now))
+                .await
+                .map_err(|e| ApiError::internal("account: publish claims", e))?;
+            self.index.update(&changed)?;
+            self.record(SessionEvent::ClaimsUpdated, &changed.account_id, &changed.session_id, *now);
+            updated.push(changed);
+        }
+        self.settle(cx).await;
+        Ok(updated)
+    }
+
+    /// The holder moves their own session to a new token (the caller was checked live
+    /// under its current token before this runs).
+    pub(super) async fn rotate(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        new_hash: &TokenHash,
+    ) -> Result<RotateReply, ApiError> {
+        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
+        self.move_to_token(cx, record, new_hash, RotationCause::Holder).await
+    }
+
+    /// The admin reports that the origin checked the user again: the session is renewed
+    /// with the new facts (`core::policy::Policy::reauthenticate`) and moved to a new
+    /// token, so a token captured before the step-up is worth nothing after it.
+    pub(super) async fn reauthenticate(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        new_hash: &TokenHash,
+        facts: Reauthentication,
+    ) -> Result<RotateReply, ApiError> {
+        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
+        let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
+        self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication).await
+    }
+
+    /// The session, if it is indexed, confirmed and may still be used.
+    fn rotatable(&self, cx: &CommandContext, session_id: &SessionId) -> Result<Option<SessionRecord>, ApiError> {
+        let Some(row) = self.index.get(session_id)? else { return Ok(None) };
+        let record = row.record()?;
+        if row.is_pending() || check(&cx.config, &record, &Requirement::live(), cx.now).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+
+    /// Moves a live session to a new token. The index answers to the new hash only from
+    /// the same synchronous step that queues the old key's deletion, so the old token is
+    /// refused by the object at once, and a touch that raced it finds no match and
+    /// writes nothing. Then the new record is published and the old key deleted.
+    ///
+    /// If the publish fails, the session is left with neither token working at the edge
+    /// (the old one is queued for deletion, the new one never reached KV): it fails
+    /// closed, and the caller gets a 500 and logs in again.
+    async fn move_to_token(
+        &self,
+        cx: &CommandContext,
+        record: SessionRecord,
+        new_hash: &TokenHash,
+        cause: RotationCause,
+    ) -> Result<RotateReply, ApiError> {
+        self.index.rekey(&record, new_hash)?;
+        // The events commit with the rekey, in the same synchronous step.
+        if matches!(cause, RotationCause::Reauthentication) {
+            self.record(SessionEvent::Reauthenticated, &record.account_id, &record.session_id, cx.now);
+        }
+        self.record(SessionEvent::Rotated(cause), &record.account_id, &record.session_id, cx.now);
+        self.schedule_housekeeping(cx.now).await;
+        let published = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now)).await;
+        self.settle(cx).await;
+        published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
+        Ok(RotateReply::Rotated { record })
+    }
+
+    /// Account-scoped commands from a session holder run only while the caller's own
+    /// session is live in the index under the token they presented: a revoked session
+    /// cannot list or revoke others, even while KV still has its stale copy.
+    pub(super) fn require_live_caller(&self, cx: &CommandContext, caller: Option<&Caller>) -> Result<(), ApiError> {
+        let Some(caller) = caller else { return Ok(()) };
+        let row =
+            self.index.get(&caller.session_id)?.filter(|row| row.token_hash == caller.token_hash && !row.is_pending());
+        let Some(row) = row else {
+            return Err(ApiError::new(ErrorCode::SessionNotFound));
+        };
+        Ok(check(&cx.config, &row.record()?, &Requirement::live(), cx.now)?)
+    }
+}
