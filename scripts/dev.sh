@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing, then serves the worker at http://127.0.0.1:8787 with
 # `wrangler dev` (local KV namespace SESSIONS, SQLite Durable Object ACCOUNTS).
-# Extra arguments go to wrangler, e.g. `npm run dev -- --var IDLE_TTL_SECS:60`.
+# Extra arguments go to wrangler and win over the defaults here, e.g.
+# `npm run dev -- --port 19500 --var IDLE_TTL_SECS:60`. PORT and INSPECTOR_PORT set
+# the defaults (a second `npm run dev` needs its own inspector port).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bash scripts/setup.sh
 if [ ! -f .dev.vars ]; then
@@ -9,4 +11,5 @@ if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
 fi
 # wrangler runs scripts/build.sh itself ([build] in wrangler.toml).
-exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" --inspector-port "${INSPECTOR_PORT:-9229}" "$@"
+wrangler_dev_args "$@"
+exec wrangler dev "${DEV_ARGS[@]}"

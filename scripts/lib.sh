@@ -29,3 +29,28 @@ export WASM_OPT_BIN="$REPO_ROOT/node_modules/.bin/wasm-opt"
 # The wasm features rustc emits for wasm32 and wasm-bindgen adds (exception handling for
 # its catch wrappers): what wasm-opt must accept when it rewrites the module.
 WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-exception-handling"
+
+# `wrangler dev`'s arguments for `npm run dev -- ARGS`: this repository's defaults
+# (127.0.0.1, PORT or 8787, INSPECTOR_PORT or 9229), each left out when ARGS give that
+# flag themselves, then ARGS as given. wrangler refuses a flag given twice ("--port
+# expects a single value"), so the user's must replace the default, not follow it.
+# Sets the array DEV_ARGS.
+wrangler_dev_args() {
+  local -a defaults=()
+  dev_arg_given --ip "$@" || defaults+=(--ip 127.0.0.1)
+  dev_arg_given --port "$@" || defaults+=(--port "${PORT:-8787}")
+  dev_arg_given --inspector-port "$@" || dev_arg_given --inspectorPort "$@" \
+    || defaults+=(--inspector-port "${INSPECTOR_PORT:-9229}")
+  DEV_ARGS=(${defaults[@]+"${defaults[@]}"} "$@")
+}
+
+# Whether FLAG is among the arguments, as `FLAG VALUE` or `FLAG=VALUE`.
+dev_arg_given() {
+  local flag="$1" arg
+  shift
+  for arg in "$@"; do
+    [ "$arg" = "--" ] && return 1
+    [ "$arg" = "$flag" ] || [[ "$arg" == "$flag="* ]] && return 0
+  done
+  return 1
+}

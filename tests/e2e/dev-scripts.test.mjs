@@ -1,0 +1,109 @@
+// The developer's scripts, as README shows them: the flags `npm run dev -- ...` hands to
+// `wrangler dev` (a user's flag replaces the script's default: wrangler refuses a flag
+// given twice), and `npm run keygen` writing a key file or clean stdout.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { calculateJwkThumbprint } from "jose";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The arguments scripts/dev.sh passes to `wrangler dev` for these `npm run dev --` ones. */
+function devArgs(args, env = {}) {
+  const script = 'source scripts/lib.sh; wrangler_dev_args "$@"; printf "%s\\0" "${DEV_ARGS[@]}"';
+  const out = execFileSync("bash", ["-c", script, "dev.sh", ...args], {
+    cwd: root,
+    env: { ...process.env, PORT: "", INSPECTOR_PORT: "", ...env },
+    encoding: "utf8",
+  });
+  return out.split("\0").slice(0, -1);
+}
+
+function flagValues(args, flag) {
+  const values = [];
+  args.forEach((a, i) => {
+    if (a === flag) values.push(args[i + 1]);
+    else if (a.startsWith(`${flag}=`)) values.push(a.slice(flag.length + 1));
+  });
+  return values;
+}
+
+test("npm run dev: the script's defaults, each replaced by the user's own flag", () => {
+  const plain = devArgs([]);
+  assert.deepEqual(plain, ["--ip", "127.0.0.1", "--port", "8787", "--inspector-port", "9229"]);
+
+  const cases = [
+    [["--port", "19500"], "--port", "19500"],
+    [["--port=19500"], "--port", "19500"],
+    [["--inspector-port", "19501"], "--inspector-port", "19501"],
+    [["--ip", "0.0.0.0"], "--ip", "0.0.0.0"],
+  ];
+  for (const [args, flag, value] of cases) {
+    const got = devArgs([...args, "--var", "IDLE_TTL_SECS:60"]);
+    assert.deepEqual(flagValues(got, flag), [value], `${args.join(" ")}: ${got.join(" ")}`);
+    for (const other of ["--ip", "--port", "--inspector-port"]) {
+      assert.equal(flagValues(got, other).length, 1, `${other} given once: ${got.join(" ")}`);
+    }
+    assert.deepEqual(got.slice(-2), ["--var", "IDLE_TTL_SECS:60"], "the user's arguments follow, as given");
+  }
+});
+
+test("npm run dev: PORT and INSPECTOR_PORT still set the defaults, and a flag still wins", () => {
+  const got = devArgs([], { PORT: "19600", INSPECTOR_PORT: "19601" });
+  assert.deepEqual(flagValues(got, "--port"), ["19600"]);
+  assert.deepEqual(flagValues(got, "--inspector-port"), ["19601"]);
+  assert.deepEqual(flagValues(devArgs(["--port", "19700"], { PORT: "19600" }), "--port"), ["19700"]);
+});
+
+async function assertSigningKey(text, alg) {
+  const key = JSON.parse(text);
+  assert.equal(key.alg, alg);
+  assert.ok(key.d, "a private key");
+  const { kid, ...rest } = key;
+  assert.equal(kid, await calculateJwkThumbprint(rest, "sha256"));
+}
+
+test("npm run keygen -- --out FILE writes a new file with mode 0600 and nothing on stdout", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "edge-sessions-keygen-"));
+  try {
+    for (const [alg, args] of [
+      ["EdDSA", []],
+      ["ES256", ["--alg", "ES256"]],
+    ]) {
+      const file = join(dir, `${alg}.json`);
+      const stdout = execFileSync("node", ["scripts/keygen.mjs", ...args, "--out", file], {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      assert.equal(stdout, "", "the key goes only to the file");
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      await assertSigningKey(readFileSync(file, "utf8"), alg);
+    }
+
+    const existing = join(dir, "existing.json");
+    writeFileSync(existing, "keep me");
+    assert.throws(
+      () => execFileSync("node", ["scripts/keygen.mjs", "--out", existing], { cwd: root, stdio: "pipe" }),
+      (e) => e.status === 2 && /exists/.test(e.stderr.toString()),
+    );
+    assert.equal(readFileSync(existing, "utf8"), "keep me", "an existing file is never overwritten");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("npm run -s keygen prints exactly one line of JWK on stdout", async () => {
+  const stdout = execFileSync("npm", ["run", "-s", "keygen"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  assert.equal(stdout.split("\n").length, 2, stdout);
+  await assertSigningKey(stdout, "EdDSA");
+});
