@@ -56,6 +56,17 @@ export default {
   },
 };
 
+/** The wasm Durable Object; a trap while building it marks the instance critical, as
+ * worker-build's shim does, so the next call starts from a reset. */
+function construct(args) {
+  try {
+    return new exports.AccountSessions(...args);
+  } catch (error) {
+    handleMaybeCritical(error);
+    throw error;
+  }
+}
+
 export class AccountSessions {
   #args;
   #instanceId;
@@ -65,13 +76,13 @@ export class AccountSessions {
     checkReinitialize();
     this.#args = args;
     this.#instanceId = initState.instanceId;
-    this.#inner = new exports.AccountSessions(...args);
+    this.#inner = construct(args);
   }
 
   /** The wasm object, re-created from the constructor's arguments after a reset. */
   #current() {
     if (this.#instanceId !== initState.instanceId) {
-      this.#inner = new exports.AccountSessions(...this.#args);
+      this.#inner = construct(this.#args);
       this.#instanceId = initState.instanceId;
     }
     return this.#inner;

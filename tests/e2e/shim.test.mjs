@@ -17,6 +17,7 @@ const dir = new URL("build/shim-test/", root);
 const GLUE = `
 const state = { criticalError: false, instanceId: 0 };
 let resets = 0;
+let trapNextConstructor = false;
 export function __worker_init_state() { return state; }
 export function __wbg_reset_state() { resets++; }
 export async function fetch(request, env) {
@@ -27,12 +28,26 @@ export async function fetch(request, env) {
     return new Response("answered before the trap");
   }
   if (path === "/throw") throw new Error("an ordinary error");
+  if (path === "/arm-constructor-trap") {
+    trapNextConstructor = true;
+    return new Response("armed");
+  }
+  if (path.startsWith("/new-object")) {
+    // Caught here, so only the object's own shim can notice the trap.
+    return env.OBJECT.get(env.OBJECT.idFromName("two")).fetch(request).catch(() => new Response("failed", { status: 500 }));
+  }
   if (path.startsWith("/object")) return env.OBJECT.get(env.OBJECT.idFromName("one")).fetch(request);
   return Response.json({ resets });
 }
 export async function queue() {}
 export class AccountSessions {
-  constructor() { this.createdAfterResets = resets; }
+  constructor() {
+    if (trapNextConstructor) {
+      trapNextConstructor = false;
+      throw new WebAssembly.RuntimeError("unreachable");
+    }
+    this.createdAfterResets = resets;
+  }
   async fetch(request) {
     if (new URL(request.url).pathname === "/object/trap") throw new WebAssembly.RuntimeError("unreachable");
     return Response.json({ createdAfterResets: this.createdAfterResets, resets });
@@ -100,4 +115,11 @@ test("a Durable Object re-creates its wasm object after a reset", async () => {
   const after = JSON.parse((await get("/object")).body);
   assert.equal(after.resets, first.resets + 1);
   assert.equal(after.createdAfterResets, after.resets, "the object was rebuilt after the reset");
+});
+
+test("a trap in a Durable Object's constructor marks the instance critical too", async () => {
+  const before = JSON.parse((await get("/")).body).resets;
+  assert.equal((await get("/arm-constructor-trap")).body, "armed");
+  assert.equal((await get("/new-object")).status, 500);
+  assert.deepEqual(JSON.parse((await get("/")).body), { resets: before + 1 });
 });
