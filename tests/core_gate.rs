@@ -255,11 +255,63 @@ fn public_matching_refuses_escapes_an_origin_could_decode_into_separators() {
 
 #[test]
 fn requirement_patterns_match_every_reading_of_a_path() {
-    let strong = PathPatterns::parse("/settings/*").unwrap();
+    let strong = RequirementPaths::parse("/settings/*").unwrap();
     for path in ["/settings/x", "/settings%2Fx", "/settings/%78", "/settings;v=1/x"] {
-        assert!(strong.matches_any_reading(path), "{path}");
+        assert!(strong.covers(path), "{path}");
     }
-    assert!(!strong.matches_any_reading("/settingsx"));
+    assert!(!strong.covers("/settingsx"));
+}
+
+/// The review's spellings (issue 20, item 1): each reaches the protected page on some
+/// common origin, so each must meet the requirement.
+#[test]
+fn requirement_patterns_cover_case_slashes_trailing_dots_and_the_bare_directory() {
+    let settings = RequirementPaths::parse("/settings/*,/billing").unwrap();
+    for path in [
+        "/Settings/profile",
+        "/SETTINGS/PROFILE",
+        "/settings",
+        "/settings/",
+        "//settings/profile",
+        "/settings//profile",
+        "/billing/",
+        "/Billing",
+        "/billing.",
+        "/billing%20",
+        "/settings./profile",
+        "/settings%5Cprofile",
+        "/%53ettings/profile",
+    ] {
+        assert!(settings.covers(path), "{path}");
+    }
+    for other in ["/settingsx", "/billing-history", "/home", "/", "/set/tings"] {
+        assert!(!settings.covers(other), "{other}");
+    }
+}
+
+#[test]
+fn fail_closed_requirements_cover_everything_but_strict_exemptions() {
+    let strong = RequirementPaths::parse("/*,!/assets/*,!/help").unwrap();
+    assert!(strong.covers("/") && strong.covers("/admin/panel") && strong.covers("/x;y"));
+    assert!(!strong.covers("/assets/app.css") && !strong.covers("/help"));
+    // Exemptions match as strictly as public paths: a spelling the origin might read
+    // differently stays covered.
+    for path in ["/Assets/app.css", "/assets/..%2Fadmin", "/assets;x/app.css", "/help/", "/HELP"] {
+        assert!(strong.covers(path), "{path}");
+    }
+    let fresh = FreshPaths::parse("/*=600,!/public/*").unwrap();
+    assert_eq!(fresh.requirement("/public/page"), None);
+    assert_eq!(fresh.requirement("/Public/page").and_then(|f| f.max_age_secs), Some(600));
+    assert!(FreshPaths::parse("!nope").is_err() && RequirementPaths::parse("!/a*").is_err());
+}
+
+#[test]
+fn public_paths_refuse_a_segment_that_windows_would_trim() {
+    let public = PathPatterns::parse("/assets/*").unwrap();
+    for tricky in ["/assets/..%20/admin", "/assets/x%20", "/assets/x./y", "/assets/x."] {
+        assert!(!public.matches(tricky), "{tricky}");
+    }
+    assert!(public.matches("/assets/a%20b.png") && public.matches("/assets/.hidden"));
 }
 
 #[test]
@@ -285,6 +337,13 @@ fn strong_checks_by_method_and_path() {
     assert!(gate.needs_strong_check("POST", "/anything") && gate.needs_strong_check("delete", "/x"));
     assert!(gate.needs_strong_check("GET", "/admin/users"));
     assert!(!gate.needs_strong_check("GET", "/home"));
+    // By default every method but the safe ones, including those nobody lists.
+    for method in ["PROPPATCH", "MOVE", "MKCOL", "QUERY", "purge"] {
+        assert!(gate.needs_strong_check(method, "/x"), "{method}");
+    }
+    assert!(!gate.needs_strong_check("HEAD", "/x") && !gate.needs_strong_check("OPTIONS", "/x"));
+    let listed = config(&[("ORIGIN_URL", "http://o.example"), ("STRONG_METHODS", "delete")]).unwrap().gate.unwrap();
+    assert!(listed.needs_strong_check("DELETE", "/x") && !listed.needs_strong_check("POST", "/x"));
     let off = config(&[("ORIGIN_URL", "http://o.example"), ("STRONG_METHODS", "")]).unwrap().gate.unwrap();
     assert!(!off.needs_strong_check("POST", "/x"));
     assert_eq!(

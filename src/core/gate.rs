@@ -2,7 +2,7 @@
 //! unauthenticated browser is sent. Pure functions over strings; the worker layer does
 //! the forwarding.
 
-use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths};
+use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths, RequirementPaths};
 use crate::core::vars::{self, ConfigError, Vars};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -21,23 +21,39 @@ pub struct GateConfig {
     pub fresh_paths: FreshPaths,
     /// Paths whose requests are checked against the account's Durable Object:
     /// `STRONG_PATHS`.
-    pub strong_paths: PathPatterns,
-    /// Methods whose requests are checked against the account's Durable Object, upper
-    /// case: `STRONG_METHODS` (default `POST,PUT,PATCH,DELETE`; empty turns it off).
-    pub strong_methods: Vec<String>,
+    pub strong_paths: RequirementPaths,
+    /// Methods whose requests are checked against the account's Durable Object:
+    /// `STRONG_METHODS`.
+    pub strong_methods: StrongMethods,
+}
+
+/// Which methods get a strong check wherever they go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StrongMethods {
+    /// Unset: every method but GET, HEAD and OPTIONS, as the CSRF rule reads them. A
+    /// list of "writing" methods would miss the ones nobody thought of (`PROPPATCH`,
+    /// `MOVE`, `MKCOL`, `QUERY`).
+    AllButSafe,
+    /// `STRONG_METHODS=POST,DELETE`, upper case; blank turns method checks off.
+    Listed(Vec<String>),
+}
+
+impl StrongMethods {
+    pub fn includes(&self, method: &str) -> bool {
+        match self {
+            StrongMethods::AllButSafe => !matches!(method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS"),
+            StrongMethods::Listed(methods) => methods.iter().any(|m| m.eq_ignore_ascii_case(method)),
+        }
+    }
 }
 
 impl GateConfig {
     /// Whether a gated request must be checked against the account's Durable Object
     /// before it is forwarded.
     pub fn needs_strong_check(&self, method: &str, path: &str) -> bool {
-        self.strong_methods.iter().any(|m| m.eq_ignore_ascii_case(method))
-            || self.strong_paths.matches_any_reading(path)
+        self.strong_methods.includes(method) || self.strong_paths.covers(path)
     }
 }
-
-/// `STRONG_METHODS` when unset: every method that changes something.
-pub const DEFAULT_STRONG_METHODS: &str = "POST,PUT,PATCH,DELETE";
 
 /// Headers a client may never send to the origin: the gatekeeper's own identity
 /// headers. Matched case-insensitively by prefix, with `_` read as `-`: CGI-style
@@ -251,22 +267,25 @@ impl GateConfig {
             .map_err(|reason| ConfigError::new("DROP_REQUEST_HEADERS", reason))?;
         let fresh_paths = FreshPaths::parse(&vars::var(var, "FRESH_PATHS").unwrap_or_default())
             .map_err(|reason| ConfigError::new("FRESH_PATHS", reason))?;
-        let strong_paths = patterns("STRONG_PATHS")?;
-        // Unset means the default; set but blank turns method-based strong checks off.
+        let strong_paths = RequirementPaths::parse(&vars::var(var, "STRONG_PATHS").unwrap_or_default())
+            .map_err(|reason| ConfigError::new("STRONG_PATHS", reason))?;
+        // Unset means every method but the safe ones; set but blank turns method-based
+        // strong checks off.
         let strong_methods = match var("STRONG_METHODS") {
-            None => DEFAULT_STRONG_METHODS.split(',').map(String::from).collect(),
-            Some(_) => vars::list(var, "STRONG_METHODS"),
+            None => StrongMethods::AllButSafe,
+            Some(_) => StrongMethods::Listed(
+                vars::list(var, "STRONG_METHODS")
+                    .into_iter()
+                    .map(|m| {
+                        if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
+                            Ok(m.to_ascii_uppercase())
+                        } else {
+                            Err(ConfigError::new("STRONG_METHODS", format!("'{}' is not a method", vars::shown(&m))))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
         };
-        let strong_methods = strong_methods
-            .into_iter()
-            .map(|m| {
-                if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
-                    Ok(m.to_ascii_uppercase())
-                } else {
-                    Err(ConfigError::new("STRONG_METHODS", format!("'{}' is not a method", vars::shown(&m))))
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(GateConfig {
             dropped_headers,
             fresh_paths,

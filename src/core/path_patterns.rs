@@ -1,15 +1,25 @@
 //! Path patterns, as `PUBLIC_PATHS`, `FRESH_PATHS` and `STRONG_PATHS` write them, and
-//! how a request path is matched against them. Public paths match strictly (a path the
-//! origin might read differently is not public); requirement patterns match every
-//! reading (a requirement must never be dodged by spelling).
+//! how a request path is matched against them. The two uses err in opposite directions:
+//!
+//! - **Public paths match strictly** ([`PathPatterns::matches`]): a path the origin might
+//!   read differently is not public, because over-matching there would open a page.
+//! - **Requirement paths match broadly** ([`RequirementPaths::covers`]): a requirement
+//!   (a strong check, a recent login) must not be dodged by how a path is spelled, so
+//!   they match every reading a common origin might route on: ASCII case folded (Express,
+//!   Koa, ASP.NET, IIS), runs of `/` collapsed (nginx), one trailing `/` ignored
+//!   (Express), `\` read as `/` and trailing dots and spaces dropped from each segment
+//!   (IIS), `/x/*` covering `/x` itself; each of these on the path as sent, decoded once,
+//!   and with `;parameters` cut (servlet containers). Readings beyond these (Unicode case
+//!   folding, double decoding) need patterns of their own, or the fail-closed form:
+//!   `/*` with `!exemptions`, which match strictly.
 
 use crate::core::step_up::Freshness;
 use percent_encoding::percent_decode_str;
 
-/// Path patterns, as `PUBLIC_PATHS`, `FRESH_PATHS` and `STRONG_PATHS` write them: exact
-/// paths (`/login`), or a directory written `/x/*`, which matches `/x/` and everything
-/// below it (not `/x` itself, nor `/x-private`). A `*` anywhere else, or one not right
-/// after a `/` (`/login*`), is refused: it would match at no segment boundary.
+/// Exact paths (`/login`), or a directory written `/x/*`, which matches `/x/` and
+/// everything below it (strictly: not `/x` itself, nor `/x-private`). A `*` anywhere
+/// else, or one not right after a `/` (`/login*`), is refused: it would match at no
+/// segment boundary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathPatterns {
     exact: Vec<String>,
@@ -17,7 +27,7 @@ pub struct PathPatterns {
     directories: Vec<String>,
 }
 
-/// `PUBLIC_PATHS` parses into the same patterns.
+/// `PUBLIC_PATHS`: strict patterns.
 pub type PublicPaths = PathPatterns;
 
 impl PathPatterns {
@@ -62,28 +72,150 @@ impl PathPatterns {
 
     /// Whether `path` (as the URL parser left it: dot segments resolved, percent-escapes
     /// kept) is public. **A path is public only if it matches literally, contains no `;`,
-    /// and every percent-escape in it stands for a letter, a digit, a space, `-`, `_` or
-    /// `~`.** Anything else may be read differently by the origin: an escaped `/`, `\`
-    /// or `.` (`/assets/..%2Fadmin`), a `;` (Tomcat, Jetty and Spring read
-    /// `/assets/..;/admin` as `/admin`), an escaped `%` (double decoding), `%u` escapes
-    /// (IIS), overlong UTF-8 (`%c0%ae`), and any other non-ASCII escape.
+    /// every percent-escape in it stands for a letter, a digit, a space, `-`, `_` or `~`,
+    /// and no segment ends in a dot or a space.** Anything else may be read differently
+    /// by the origin: an escaped `/`, `\` or `.` (`/assets/..%2Fadmin`), a `;` (Tomcat,
+    /// Jetty and Spring read `/assets/..;/admin` as `/admin`), an escaped `%` (double
+    /// decoding), `%u` escapes (IIS), overlong UTF-8 (`%c0%ae`), any other non-ASCII
+    /// escape, and a segment Windows trims (`/assets/..%20/admin` is `/admin` there).
     pub fn matches(&self, path: &str) -> bool {
-        !path.contains(';') && has_only_plain_escapes(path) && self.matches_literally(path)
+        !path.contains(';')
+            && has_only_plain_escapes(path)
+            && !path.split('/').any(|segment| segment.ends_with('.') || segment.ends_with("%20"))
+            && self.matches_literally(path)
     }
 
-    /// For patterns that impose a requirement (fresh, strong): whether `path` matches
-    /// either as sent or with its percent-escapes decoded once (and any `;` parameters
-    /// cut), so an escape can never dodge a requirement the origin applies to the
-    /// decoded path.
-    pub fn matches_any_reading(&self, path: &str) -> bool {
-        if self.matches_literally(path) {
-            return true;
-        }
-        let decoded = percent_decode_lossy(path);
-        // Servlet containers drop `;params` from each segment: `/a;x=1/b` is `/a/b`.
-        let without_params: Vec<&str> = decoded.split('/').map(|seg| seg.split(';').next().unwrap_or("")).collect();
-        self.matches_literally(&decoded) || self.matches_literally(&without_params.join("/"))
+    /// The same patterns, each in its broad reading (see [`requirement_form`]).
+    fn broadened(&self) -> Broad {
+        let exact = self.exact.iter().map(|p| requirement_form(p)).collect();
+        let directories = self.directories.iter().map(|p| requirement_form(p)).collect();
+        Broad { exact, directories }
     }
+}
+
+/// Patterns in their broad reading: exact paths, and directory prefixes that also cover
+/// the directory itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Broad {
+    exact: Vec<String>,
+    /// Without a trailing `/`; `/` alone covers every path.
+    directories: Vec<String>,
+}
+
+impl Broad {
+    /// Whether a path already in its broad reading is covered.
+    fn covers(&self, form: &str) -> bool {
+        self.exact.iter().any(|p| p == form)
+            || self.directories.iter().any(|dir| {
+                dir == "/" || form == dir || (form.starts_with(dir.as_str()) && form.as_bytes()[dir.len()] == b'/')
+            })
+    }
+}
+
+/// Patterns that impose a requirement: `STRONG_PATHS`. Entries written `!/pattern` are
+/// exemptions: a path that strictly matches one is not covered (`/*,!/assets/*` checks
+/// everything but the assets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequirementPaths {
+    covered: Broad,
+    exempt: PathPatterns,
+}
+
+impl RequirementPaths {
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut covered = PathPatterns::default();
+        let mut exempt = PathPatterns::default();
+        for entry in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match entry.strip_prefix('!') {
+                Some(exemption) => exempt.add(exemption.trim())?,
+                None => covered.add(entry)?,
+            }
+        }
+        Ok(RequirementPaths { covered: covered.broadened(), exempt })
+    }
+
+    /// Whether the requirement applies to `path`, in any of its readings, unless the
+    /// path is strictly one of the exemptions.
+    pub fn covers(&self, path: &str) -> bool {
+        !self.exempt.matches(path) && readings(path).iter().any(|reading| self.covered.covers(reading))
+    }
+}
+
+/// `FRESH_PATHS`: paths whose requests need a recent (and possibly strong) login,
+/// matched broadly like [`RequirementPaths`], with the same `!exemptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FreshPaths {
+    rules: Vec<(Broad, Freshness)>,
+    exempt: PathPatterns,
+}
+
+impl FreshPaths {
+    /// `pattern=max_age_secs[:aalN]` or `!pattern`, comma-separated:
+    /// `/settings/*=600,/billing/*=300:aal2`, or `/*=3600,!/help/*`.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut fresh = FreshPaths::default();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if let Some(exemption) = entry.strip_prefix('!') {
+                fresh.exempt.add(exemption.trim())?;
+                continue;
+            }
+            let (pattern, requirement) =
+                entry.split_once('=').ok_or_else(|| format!("'{entry}' must be pattern=max_age_secs[:aalN]"))?;
+            let (max_age, aal) = match requirement.split_once(':') {
+                Some((max_age, aal)) => {
+                    let level = aal
+                        .strip_prefix("aal")
+                        .ok_or_else(|| format!("'{entry}': write the level as aal1, aal2 or aal3"))?;
+                    (max_age, Some(level))
+                }
+                None => (requirement, None),
+            };
+            let freshness =
+                Freshness::parse(Some(max_age.trim()), aal.map(str::trim)).map_err(|e| format!("'{entry}': {e}"))?;
+            let mut patterns = PathPatterns::default();
+            patterns.add(pattern.trim())?;
+            fresh.rules.push((patterns.broadened(), freshness));
+        }
+        Ok(fresh)
+    }
+
+    /// The strictest requirement among the rules that cover `path`, if any does.
+    pub fn requirement(&self, path: &str) -> Option<Freshness> {
+        if self.exempt.matches(path) {
+            return None;
+        }
+        let readings = readings(path);
+        self.rules
+            .iter()
+            .filter(|(patterns, _)| readings.iter().any(|reading| patterns.covers(reading)))
+            .map(|(_, f)| *f)
+            .reduce(|a, b| Freshness {
+                max_age_secs: match (a.max_age_secs, b.max_age_secs) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                },
+                min_aal: a.min_aal.max(b.min_aal),
+            })
+    }
+}
+
+/// Every reading of `path` a requirement must hold for, each in its broad form: as
+/// sent, decoded once, and decoded with each segment's `;parameters` cut.
+fn readings(path: &str) -> [String; 3] {
+    let decoded = percent_decode_str(path).decode_utf8_lossy().into_owned();
+    // Servlet containers drop `;params` from each segment: `/a;x=1/b` is `/a/b`.
+    let without_params: Vec<&str> = decoded.split('/').map(|seg| seg.split(';').next().unwrap_or("")).collect();
+    [requirement_form(path), requirement_form(&decoded), requirement_form(&without_params.join("/"))]
+}
+
+/// A path as a lenient origin may route it: ASCII lower case, `\` as `/`, empty
+/// segments dropped (so runs of `/` and a trailing `/` vanish), trailing dots and spaces
+/// cut from each segment. Always starts with `/`.
+pub fn requirement_form(path: &str) -> String {
+    let lower = path.to_ascii_lowercase().replace('\\', "/");
+    let segments: Vec<&str> =
+        lower.split('/').map(|seg| seg.trim_end_matches(['.', ' '])).filter(|seg| !seg.is_empty()).collect();
+    format!("/{}", segments.join("/"))
 }
 
 /// Every `%XX` is a valid escape of an unreserved-safe ASCII character.
@@ -107,51 +239,4 @@ fn has_only_plain_escapes(path: &str) -> bool {
 fn hex_pair(pair: &[u8]) -> Option<u8> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     Some(digit(pair[0])? * 16 + digit(pair[1])?)
-}
-
-/// One round of percent-decoding; invalid escapes stay as they are, and bytes that do
-/// not form UTF-8 become U+FFFD.
-fn percent_decode_lossy(path: &str) -> String {
-    percent_decode_str(path).decode_utf8_lossy().into_owned()
-}
-
-/// `FRESH_PATHS`: paths whose requests need a recent (and possibly strong) login.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FreshPaths(Vec<(PathPatterns, Freshness)>);
-
-impl FreshPaths {
-    /// `pattern=max_age_secs[:aalN]`, comma-separated: `/settings/*=600,/billing/*=300:aal2`.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut rules = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (pattern, requirement) =
-                entry.split_once('=').ok_or_else(|| format!("'{entry}' must be pattern=max_age_secs[:aalN]"))?;
-            let (max_age, aal) = match requirement.split_once(':') {
-                Some((max_age, aal)) => {
-                    let level = aal
-                        .strip_prefix("aal")
-                        .ok_or_else(|| format!("'{entry}': write the level as aal1, aal2 or aal3"))?;
-                    (max_age, Some(level))
-                }
-                None => (requirement, None),
-            };
-            let freshness =
-                Freshness::parse(Some(max_age.trim()), aal.map(str::trim)).map_err(|e| format!("'{entry}': {e}"))?;
-            let mut patterns = PathPatterns::default();
-            patterns.add(pattern.trim())?;
-            rules.push((patterns, freshness));
-        }
-        Ok(FreshPaths(rules))
-    }
-
-    /// The strictest requirement among the rules that match `path`, if any does.
-    pub fn requirement(&self, path: &str) -> Option<Freshness> {
-        self.0.iter().filter(|(p, _)| p.matches_any_reading(path)).map(|(_, f)| *f).reduce(|a, b| Freshness {
-            max_age_secs: match (a.max_age_secs, b.max_age_secs) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            },
-            min_aal: a.min_aal.max(b.min_aal),
-        })
-    }
 }

@@ -76,7 +76,7 @@ describe("gatekeeper hardening", () => {
   });
 
   test("public patterns match at segment boundaries and refuse decodable escapes", async () => {
-    for (const path of ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets/..%u002fadmin", "/assets/%c0%ae%c0%ae/admin", "/assets/x%3bjsessionid=1"]) {
+    for (const path of ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets/..%u002fadmin", "/assets/%c0%ae%c0%ae/admin", "/assets/x%3bjsessionid=1", "/assets/..%20/admin", "/assets/x."]) {
       const before = origin.received.length;
       const res = await worker.fetch(path);
       assert.equal(res.status, 401, path);
@@ -129,6 +129,53 @@ describe("gatekeeper hardening", () => {
     assert.equal((await worker.fetch("/admin/users", { headers: auth })).status, 401);
     assert.equal((await worker.fetch("/home", { method: "POST", headers: auth, body: "x" })).status, 401);
     assert.equal(origin.received.length, before, "the strong checks kept them from the origin");
+  });
+
+  // Issue 20, item 1: Express, Koa, ASP.NET and IIS route case-insensitively, Express
+  // ignores a trailing slash, nginx merges slashes, IIS trims trailing dots. Each of
+  // these spellings reaches the protected page on some origin.
+  test("fresh and strong paths cannot be dodged by case, slashes, trailing dots or the bare directory", async () => {
+    const stale = await worker.createSession("gk-spell", { authenticated_at: now() - 120 });
+    const bearer = { Authorization: `Bearer ${stale.token}` };
+    const before = origin.received.length;
+    const spellings = ["/Settings/profile", "/SETTINGS/PROFILE", "/settings", "/settings/", "//settings/profile", "/settings//profile", "/settings./profile", "/Billing/card", "/billing"];
+    for (const path of spellings) {
+      const res = await worker.fetch(new URL(worker.url.origin + path), { headers: bearer });
+      assert.equal(res.status, 403, path);
+      assert.equal((await res.json()).error, "reauthentication_required", path);
+    }
+    assert.equal(origin.received.length, before, "no spelling reached the origin");
+
+    const s = await worker.createSession("gk-spell-strong");
+    const copy = (await worker.dumpKv()).find((e) => e.value?.includes(s.session_id));
+    await worker.fetch(`/v1/admin/accounts/gk-spell-strong/sessions/${s.session_id}`, { method: "DELETE", headers: admin });
+    await worker.kv.put(copy.name, copy.value, { metadata: copy.metadata });
+    const auth = { Authorization: `Bearer ${s.token}` };
+    assert.equal((await worker.fetch("/home", { headers: auth })).status, 200, "the revoked session's copy still opens a plain path");
+    const beforeStrong = origin.received.length;
+    for (const path of ["/Admin/panel", "/ADMIN", "/admin", "//admin/users", "/admin./users"]) {
+      assert.equal((await worker.fetch(new URL(worker.url.origin + path), { headers: auth })).status, 401, path);
+    }
+    // Item 8: every method but GET, HEAD and OPTIONS is checked strongly by default.
+    for (const method of ["PROPPATCH", "MOVE", "MKCOL", "QUERY"]) {
+      assert.equal((await worker.fetch("/home", { method, headers: auth })).status, 401, method);
+    }
+    assert.equal(origin.received.length, beforeStrong, "the strong checks kept them all from the origin");
+  });
+
+  test("the fail-closed form: a requirement on /* with strict exemptions", async () => {
+    const closed = await startWorker({ vars: { ORIGIN_URL: origin.url, FRESH_PATHS: "/*=60,!/assets/*,!/help" } });
+    try {
+      const stale = await closed.createSession("gk-closed", { authenticated_at: now() - 120 });
+      const bearer = { Authorization: `Bearer ${stale.token}` };
+      assert.equal((await closed.fetch("/assets/app.css", { headers: bearer })).status, 200);
+      assert.equal((await closed.fetch("/help", { headers: bearer })).status, 200);
+      for (const path of ["/", "/account", "/Assets/app.css", "/help/", "/assets/..%2Fsecret"]) {
+        assert.equal((await closed.fetch(path, { headers: bearer })).status, 403, path);
+      }
+    } finally {
+      await closed.dispose();
+    }
   });
 
   test("an absolute LOGIN_URL on the worker's own host that is not public answers 401, not a loop", async () => {
