@@ -34,7 +34,7 @@ pub async fn handle_revoke_one(
     config: &Config,
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
-    let auth = SessionCheck::new().csrf().check(req, env, config, platform::now()).await?;
+    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, platform::now()).await?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
@@ -52,7 +52,7 @@ pub async fn handle_revoke_all(req: &IncomingRequest, env: &Env, config: &Config
         Some("others") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidScope)),
     };
-    let auth = SessionCheck::new().csrf().check(req, env, config, platform::now()).await?;
+    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let (except, reason) =

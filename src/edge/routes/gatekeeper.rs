@@ -43,8 +43,11 @@ pub async fn handle_gated(
     let freshness = gate.fresh_paths.requirement(path);
     // A cookie rides along on cross-site requests too: anything but a safe method must
     // come from this site or an allowed origin (CSRF), as on the API.
-    let check =
-        SessionCheck::new().strong(gate.needs_strong_check(&method, path)).csrf().fresh(freshness.unwrap_or_default());
+    // A strong check costs a Durable Object request, so it counts against the session's
+    // rate limit, as strong validation does on the API.
+    let strong = gate.needs_strong_check(&method, path);
+    let check = SessionCheck::new().strong(strong).csrf().fresh(freshness.unwrap_or_default());
+    let check = if strong { check.rate_limited() } else { check };
     match check.check(&req, env, config, now).await {
         Ok(auth) => {
             schedule_touch(ctx, env, config, &auth, now)?;
@@ -78,7 +81,8 @@ pub async fn handle_gated(
         Err(denial) => {
             let refused = ApiError::from(denial);
             match &gate.login_url {
-                Some(login) if navigation && refused.status() < 500 => {
+                // Sent to sign in only when signing in could help: not for a rate limit.
+                Some(login) if navigation && refused.status() < 500 && refused.code() != ErrorCode::RateLimited => {
                     if login_would_loop(login, &req.origin(), &gate.public_paths) {
                         // Redirecting would land on a gated page and redirect again, forever.
                         log_error(
