@@ -121,6 +121,22 @@ impl AccountSessions {
         Ok(true)
     }
 
+    /// Revokes the caller's own session if `caller.token_hash` is its current token;
+    /// otherwise does nothing (the token was rotated away, or the session is gone). Only
+    /// the hash is compared, so a row this build cannot decode is still revoked.
+    pub(super) async fn revoke_own(
+        &self,
+        cx: &CommandContext,
+        caller: &Caller,
+        reason: RevokeReason,
+    ) -> Result<bool, ApiError> {
+        let current = self.index.get(&caller.session_id)?.is_some_and(|row| row.token_hash == caller.token_hash);
+        if !current {
+            return Ok(false);
+        }
+        self.revoke(cx, &caller.session_id, reason).await
+    }
+
     /// Revokes every session of the account except `except`; returns how many. Records
     /// the time, which later creates are fenced against.
     pub(super) async fn revoke_all(

@@ -102,8 +102,16 @@ impl AccountSessions {
                 Ok(json_response(200, &self.touch(&cx, &session_id, &token_hash, kind).await?))
             }
             AccountCommand::Revoke { session_id, reason, caller } => {
-                self.require_live_caller(&cx, caller.as_ref())?;
-                let revoked = self.revoke(&cx, &session_id, reason).await?;
+                let revoked = match caller {
+                    // Ending one's own session (logout): the presented token must be the
+                    // session's current one, so a rotated-away token whose KV copy
+                    // lingers cannot end the session that replaced it.
+                    Some(caller) if caller.session_id == session_id => self.revoke_own(&cx, &caller, reason).await?,
+                    caller => {
+                        self.require_live_caller(&cx, caller.as_ref())?;
+                        self.revoke(&cx, &session_id, reason).await?
+                    }
+                };
                 Ok(json_response(200, &RevokeReply { revoked }))
             }
             AccountCommand::RevokeAll { except, reason, caller } => {

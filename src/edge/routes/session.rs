@@ -10,7 +10,7 @@ use crate::core::policy::TouchKind;
 use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
 use crate::edge::account::client::AccountClient;
-use crate::edge::account::protocol::TouchReply;
+use crate::edge::account::protocol::{Caller, TouchReply};
 use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
 use crate::edge::auth::{credential, require_trusted_origin, SessionCheck};
 use crate::edge::error::ApiError;
@@ -147,9 +147,12 @@ pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) ->
     require_trusted_origin(req, config, source)?;
     // The owner comes from the record or, if this build cannot read the record, from
     // the key's metadata: an unreadable record is still revoked, not just forgotten.
-    let owner = SessionStore::from_env(env)?.owner(&token.hash()).await?;
+    let hash = token.hash();
+    let owner = SessionStore::from_env(env)?.owner(&hash).await?;
     if let Some((account_id, session_id)) = owner {
-        AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::Logout, None).await?;
+        // As the caller: the object revokes only if this token is the session's current one.
+        let caller = Caller { session_id: session_id.clone(), token_hash: hash };
+        AccountClient::for_account(env, &account_id)?.revoke(&session_id, RevokeReason::Logout, Some(&caller)).await?;
     }
     Ok(cleared())
 }
