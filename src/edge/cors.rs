@@ -40,5 +40,8 @@ pub fn preflight(allowed: &AllowedOrigins, origin: Option<&str>) -> Response {
     let _ = headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
     let _ = headers.set("Access-Control-Max-Age", PREFLIGHT_MAX_AGE_SECS);
     let _ = headers.set("Vary", "Origin");
+    // Like every other answer: a shared cache must not keep it (the Max-Age above is
+    // the browser's own preflight cache, which is per origin).
+    let _ = headers.set("Cache-Control", "no-store");
     Response::empty().expect("empty response").with_status(204).with_headers(headers)
 }

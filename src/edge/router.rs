@@ -20,17 +20,6 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
     let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
 
-    // Methods the API does not know get 405 rather than a handler's guess. (The
-    // gatekeeper forwards them as they are.)
-    let known_method = matches!(
-        method,
-        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "CONNECT" | "TRACE" | "REPORT"
-    );
-
-    if segments.get(1) == Some(&"v1") && !known_method {
-        return ApiError::new(ErrorCode::MethodNotAllowed).into_response();
-    }
-
     // Public documents, answered before the configuration is read: a deployment with a
     // broken setting still says it is up and what its API is.
     match (method, &segments[1..]) {

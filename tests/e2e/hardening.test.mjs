@@ -240,3 +240,98 @@ describe("partial failures inside the account's Durable Object", () => {
     }
   });
 });
+
+// Issue 20: the outside review's low findings and the contract check, each end to end.
+describe("review findings", () => {
+  test("revoke-one, revoke-all and the gatekeeper's strong checks are rate limited; CSRF refusals cost nothing", async () => {
+    const limited = { SESSION_LIMITER: { simple: { limit: 2, period: 60 } } };
+    const worker = await startWorker({ ratelimits: limited, vars: { ORIGIN_URL: "http://127.0.0.1:9", ORIGIN_TIMEOUT_MS: "200" } });
+    try {
+      const s = await worker.createSession("limited-revoke");
+      const revokeOne = () => worker.fetch("/v1/sessions/sid_unknown", { method: "DELETE", headers: bearer(s.token) });
+      assert.deepEqual([(await revokeOne()).status, (await revokeOne()).status], [404, 404]);
+      assert.equal((await json(await revokeOne(), 429)).error, "rate_limited");
+
+      const t = await worker.createSession("limited-revoke-all");
+      const others = () => worker.fetch("/v1/sessions?scope=others", { method: "DELETE", headers: bearer(t.token) });
+      assert.deepEqual([(await others()).status, (await others()).status], [200, 200]);
+      assert.equal((await json(await others(), 429)).error, "rate_limited");
+
+      // Gated writes are checked strongly: cross-site cookie writes are refused before
+      // anything leaves the isolate, so they spend none of the session's budget.
+      const u = await worker.createSession("limited-gate");
+      const crossSite = { Cookie: `__Host-session=${u.token}`, Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
+      for (let i = 0; i < 3; i++) {
+        const res = await worker.fetch("/form", { method: "POST", headers: crossSite, body: "x" });
+        assert.equal((await json(res, 403)).error, "origin_not_allowed");
+      }
+      const write = () => worker.fetch("/form", { method: "POST", headers: bearer(u.token), body: "x" });
+      // The origin (a closed port) is unreachable: 502 means the check passed.
+      assert.deepEqual([(await write()).status, (await write()).status], [502, 502]);
+      const third = await write();
+      assert.equal((await json(third, 429)).error, "rate_limited");
+      const nav = await worker.fetch("/form", { method: "POST", headers: { ...bearer(u.token), Accept: "text/html" }, body: "x" });
+      assert.equal(nav.status, 429, "a rate limit is not answered with a login redirect");
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("without a SESSION_LIMITER binding, calls go through and the isolate says so once", async () => {
+    const worker = await startWorker({ ratelimits: {} });
+    try {
+      const s = await worker.createSession("unlimited");
+      for (let i = 0; i < 3; i++) assert.equal((await worker.validate(s.token, { query: "?consistency=strong" })).status, 200);
+      const said = worker.logs.filter((l) => l.includes("no SESSION_LIMITER binding"));
+      assert.equal(said.length, 1, said.join("\n"));
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a rotated-away token whose KV copy lingers cannot log out the session that replaced it", async () => {
+    const worker = await startWorker();
+    try {
+      const s = await worker.createSession("logout-rotated");
+      const copy = (await worker.dumpKv()).find((e) => e.value?.includes(s.session_id));
+      const rotated = await json(await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(s.token) }), 200);
+      await worker.kv.put(copy.name, copy.value, { metadata: copy.metadata }); // a location KV has not reached
+      const logout = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(s.token) });
+      assert.equal(logout.status, 204, "logout stays idempotent");
+      const still = await worker.validate(rotated.token, { query: "?consistency=strong" });
+      assert.equal(still.status, 200, "the replacing session survives");
+      // The current token still logs out.
+      assert.equal((await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(rotated.token) })).status, 204);
+      assert.equal((await worker.validate(rotated.token, { query: "?consistency=strong" })).status, 401);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("contract: 405 carries Allow for any method, a preflight is no-store, authenticated_at at the bottom of i64 is refused", async () => {
+    const worker = await startWorker({ vars: { ALLOWED_ORIGINS: "https://app.example" } });
+    try {
+      for (const [method, path, allow] of [["QUERY", "/v1/session", "GET, DELETE"], ["PROPFIND", "/v1/sessions", "GET, DELETE"], ["PUT", "/v1/session/refresh", "POST"]]) {
+        const res = await worker.fetch(path, { method });
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+        assert.equal((await res.json()).error, "method_not_allowed");
+      }
+      const preflight = await worker.fetch("/v1/session", {
+        method: "OPTIONS",
+        headers: { Origin: "https://app.example", "Access-Control-Request-Method": "DELETE" },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get("cache-control"), "no-store");
+
+      for (const at of ["-9223372036854775808", "9223372036854775807"]) {
+        const res = await worker.fetch("/v1/admin/accounts/overflow/sessions", { method: "POST", headers: { ...admin, "Content-Type": "application/json" }, body: `{"authenticated_at": ${at}}` });
+        assert.equal((await json(res, 400)).error, "invalid_authentication", at);
+      }
+      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/overflow/sessions", { headers: admin }), 200);
+      assert.deepEqual(sessions, [], "nothing was indexed");
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
