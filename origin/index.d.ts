@@ -50,6 +50,12 @@ export interface CreateSessionOptions {
   idleTtlSecs?: number;
   absoluteTtlSecs?: number;
   claims?: Record<string, unknown>;
+  /**
+   * When your server checked the credentials (at most 10 minutes ago). Default: the time
+   * of this call. The revoke-all fence refuses a login at or before the account's last
+   * revoke-all ("log out everywhere", a password change), so pass the time of the check
+   * itself: a login that checked the old password then cannot open a session after it.
+   */
   authenticatedAt?: Date | number | string;
   aal?: 1 | 2 | 3;
   amr?: string[];

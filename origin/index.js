@@ -103,7 +103,9 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   }
   return {
     async createSession(accountId, options = {}) {
-      const body = {};
+      // The revoke-all fence compares login times; without one the worker could only use
+      // its own clock, later than the credential check. Pass the time you checked them.
+      const body = { authenticated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
       for (const [k, v] of Object.entries(options)) if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
       const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, { body, expect: [201] });
       return { ...json, sessionId: json.session_id, setCookie: res.headers.get("set-cookie") };

@@ -23,7 +23,8 @@ pub enum Refusal {
     /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
     CutOff,
     /// A session about to be opened whose login predates a fence: the account's last
-    /// revoke-all ("log out everywhere", a password change) or the fleet-wide cut-off.
+    /// revoke-all ("log out everywhere", a password change; a login in the same second
+    /// counts as before it) or the fleet-wide cut-off.
     /// The credentials were checked before the user asked to end every session.
     Fenced,
     /// The last authentication is older or weaker than this request asks.
@@ -87,7 +88,9 @@ pub fn check(
 ) -> Result<(), Refusal> {
     let cut_off = config.is_cut_off(record);
     if let RecordRole::Opening { revoked_all_at } = requirement.role {
-        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at < at) {
+        // At or before: whole seconds cannot order a login and a revoke-all within one
+        // second, so that second counts as before (fail closed; the user logs in again).
+        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at <= at) {
             return Err(Refusal::Fenced);
         }
     } else if cut_off {
