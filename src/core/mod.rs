@@ -24,6 +24,7 @@ pub mod token;
 pub mod touch_memory;
 pub mod vars;
 pub mod webhook;
+pub mod whole_number;
 
 /// Seconds since the unix epoch. Every deadline in the core is one of these.
 pub type UnixSeconds = i64;

@@ -84,7 +84,9 @@ pub fn check_auth_facts(aal: u8, amr: &[String]) -> Result<(), AuthFactsError> {
 /// most [`AUTHENTICATED_AT_MAX_AGE_SECS`] before `now` and never after it.
 pub fn parse_authenticated_at(value: &serde_json::Value, now: UnixSeconds) -> Result<UnixSeconds, AuthFactsError> {
     let at = match value {
-        serde_json::Value::Number(n) => n.as_i64().ok_or(AuthFactsError::AuthenticatedAtFormat)?,
+        serde_json::Value::Number(n) => {
+            crate::core::whole_number::from_number(n).ok_or(AuthFactsError::AuthenticatedAtFormat)?
+        }
         serde_json::Value::String(s) => {
             OffsetDateTime::parse(s, &Rfc3339).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?.unix_timestamp()
         }

@@ -334,4 +334,19 @@ describe("review findings", () => {
       await worker.dispose();
     }
   });
+
+  test("contract: 60.0 is a whole number in a JSON body, 60.5 is not, and null reads as absent", async () => {
+    const worker = await startWorker();
+    try {
+      const post = (body) =>
+        worker.fetch("/v1/admin/accounts/floats/sessions", { method: "POST", headers: { ...admin, "Content-Type": "application/json" }, body });
+      const created = await json(await post('{"idle_ttl_secs": 60.0, "aal": 2.0, "label": null}'), 201);
+      assert.equal(secs(created.expires_at) - secs(created.created_at), 60);
+      assert.equal(created.aal, 2);
+      assert.equal((await json(await post('{"idle_ttl_secs": 60.5}'), 400)).error, "invalid_json");
+      assert.equal((await json(await post('{"authenticated_at": ' + (Math.floor(Date.now() / 1000) - 5) + ".0}"), 201)).aal, 1);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });

@@ -12,6 +12,7 @@ use crate::core::policy::LifetimeOverrides;
 use crate::core::record::SessionMeta;
 use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AAL_MIN};
 use crate::core::token::SessionId;
+use crate::core::whole_number;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Reauthentication;
@@ -45,11 +46,14 @@ struct CreateSessionBody {
     ip: Option<String>,
     user_agent: Option<String>,
     label: Option<String>,
+    #[serde(default, deserialize_with = "whole_number::optional")]
     idle_ttl_secs: Option<i64>,
+    #[serde(default, deserialize_with = "whole_number::optional")]
     absolute_ttl_secs: Option<i64>,
     /// When the origin checked the credentials: RFC 3339 or unix seconds, at most 10
     /// minutes ago. Default: now.
     authenticated_at: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "whole_number::optional")]
     aal: Option<u8>,
     amr: Option<Vec<String>>,
     /// Stored as they are and carried by assertions; see docs/claims.md.
@@ -161,6 +165,7 @@ pub async fn handle_revoke_account(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ReauthenticateBody {
+    #[serde(default, deserialize_with = "whole_number::optional")]
     aal: Option<u8>,
     amr: Option<Vec<String>>,
 }
