@@ -78,6 +78,7 @@ export interface SessionClient {
   /** `maxAge` in seconds; `minAal` 1 to 3. Either rejects with `reauthentication_required`. */
   validate(options?: { strong?: boolean; maxAge?: number; minAal?: 1 | 2 | 3 }): Promise<Session>;
   refresh(): Promise<Session>;
+  /** A bearer client sends the returned `token` from then on; persist it where you kept the old one. */
   rotate(): Promise<RotatedSession>;
   logout(): Promise<void>;
   listSessions(): Promise<ListedSession[]>;

@@ -61,9 +61,17 @@ export function createSessionClient({ baseUrl = "", token, fetch: fetchImpl = gl
     },
     /**
      * Moves this session to a new token (`POST /v1/session/rotate`). With the cookie, the
-     * new token arrives only as Set-Cookie; with a bearer token, it is in `token`.
+     * new token arrives only as Set-Cookie; with a bearer token, it is in `token`, and
+     * this client sends it from then on (store it where you kept the old one).
      */
-    rotate: () => call("POST", "/v1/session/rotate", 200),
+    rotate: async () => {
+      const rotated = await call("POST", "/v1/session/rotate", 200);
+      // The old token stopped working in the same step: a bearer client that kept it
+      // would be logged out by its next call. (A cookie caller's browser stores the new
+      // cookie itself.)
+      if (token && rotated?.token) token = rotated.token;
+      return rotated;
+    },
     /** Extends the idle deadline now (`POST /v1/session/refresh`). */
     refresh: () => call("POST", "/v1/session/refresh", 200),
     /** Logs this session out and clears the cookie (`DELETE /v1/session`). */

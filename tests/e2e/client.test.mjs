@@ -133,4 +133,13 @@ describe("the JavaScript client", () => {
     assert.equal((await client.validate()).account_id, "client-e");
     assert.deepEqual(fetchImpl.sentCredentials, ["omit"]);
   });
+
+  test("a bearer client adopts the token that rotate() returns, so its next call still works", async () => {
+    const mine = await worker.createSession("client-rotate");
+    const client = createSessionClient({ baseUrl: worker.url.origin, token: mine.token, fetch: cookieJarFetch() });
+    const rotated = await client.rotate();
+    assert.ok(rotated.token && rotated.token !== mine.token);
+    assert.equal((await client.validate({ strong: true })).session_id, mine.session_id, "the next call uses the new token");
+    assert.equal((await worker.validate(mine.token, { query: "?consistency=strong" })).status, 401, "the old one is dead");
+  });
 });
