@@ -20,6 +20,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { execSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startWorker, wranglerConfig, kvKeyOf, ADMIN_KEY } from "../tests/e2e/harness.mjs";
+import { startLoopbackServer } from "../tests/e2e/support/origin.mjs";
+import { bearer } from "../tests/e2e/support/requests.mjs";
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -196,7 +198,7 @@ async function main() {
       for (const s of await Promise.all(batch)) tokens.push(s.token);
     }
     const validateUrl = new URL("/v1/session", worker.url);
-    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+    const headersFor = (n) => bearer(tokens[n % tokens.length]);
 
     await load(validateUrl, { concurrency: 16, seconds: 1, headersFor }); // warm-up
     await counters(worker, "DELETE");
@@ -234,7 +236,7 @@ async function main() {
       const tokens = [];
       for (let i = 0; i < 50; i++) tokens.push((await fast.createSession(`touch-${i % 5}`)).token);
       await counters(fast, "DELETE");
-      const run = await load(new URL("/v1/session", fast.url), { concurrency: 16, seconds: 4, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % 50]}` }) });
+      const run = await load(new URL("/v1/session", fast.url), { concurrency: 16, seconds: 4, headersFor: (n) => bearer(tokens[n % 50]) });
       await new Promise((r) => setTimeout(r, 500));
       results.per_1000_validations_touch_interval_1s = { ...perThousand(await counters(fast), run.requests), validations: run.requests };
     } finally {
@@ -396,7 +398,7 @@ async function validationCpu({ abOnly = false } = {}) {
       await seeder.dispose();
     }
     await (await floor.mf.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
-    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+    const headersFor = (n) => bearer(tokens[n % tokens.length]);
     const targets = abOnly
       ? { worker: [ours, "/v1/session"], compare: [compare, "/v1/session"] }
       : { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
@@ -431,9 +433,8 @@ async function gatedScenarios() {
   const { generateKeyPair, exportJWK } = await import("jose");
   const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
   const key = JSON.stringify(await exportJWK(privateKey));
-  const origin = http.createServer((req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"));
-  await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  const originUrl = `http://127.0.0.1:${origin.address().port}`;
+  const origin = await startLoopbackServer((req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"));
+  const originUrl = origin.url;
   const configs = {
     gated: { ORIGIN_URL: originUrl },
     gated_with_assertions: { ORIGIN_URL: originUrl, SIGNING_KEY: key },
@@ -446,7 +447,7 @@ async function gatedScenarios() {
       const measured = await startMeasured({ vars });
       const tokens = [];
       for (let i = 0; i < 100; i++) tokens.push((await measured.worker.createSession(`gated-${i % 10}`)).token);
-      started[name] = { ...measured, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` }) };
+      started[name] = { ...measured, headersFor: (n) => bearer(tokens[n % tokens.length]) };
       await load(new URL("/app/page", measured.worker.url), { concurrency: 16, seconds: 1, headersFor: started[name].headersFor });
     }
     const runs = Object.fromEntries(Object.keys(configs).map((n) => [n, []]));
@@ -456,7 +457,7 @@ async function gatedScenarios() {
     for (const name of Object.keys(configs)) results[name] = summarise(runs[name]);
   } finally {
     for (const s of Object.values(started)) await s.worker.dispose();
-    await new Promise((resolve) => origin.close(resolve));
+    await origin.close();
   }
   return results;
 }

@@ -7,16 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
-
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { admin, bearer, json } from "./support/requests.mjs";
 
 describe("the session holder's account", () => {
   let worker;

@@ -4,37 +4,15 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, decodeProtectedHeader } from "jose";
 import { createAssertionVerifier, createAdminClient, AssertionError, AdminApiError } from "../../origin/index.js";
 import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
-
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+import { startEchoOrigin } from "./support/origin.mjs";
+import { adminJson as admin, bearer, json } from "./support/requests.mjs";
 
 async function privateJwk(alg) {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: alg === "EdDSA" ? "Ed25519" : undefined });
   return exportJWK(privateKey);
-}
-
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    received.push({ url: req.url, headers: req.headers });
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ headers: req.headers }));
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return JSON.parse(text);
 }
 
 for (const alg of ["EdDSA", "ES256"]) {

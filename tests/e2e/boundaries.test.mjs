@@ -5,6 +5,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, kvKeyOf, ADMIN_KEY } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 const APP = "https://app.example";
 const EVIL = "https://evil.example";
@@ -82,7 +83,7 @@ describe("bad input", () => {
     worker.fetch(`/v1/admin/accounts/${account}/sessions`, {
       method: "POST",
       ...init,
-      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json", ...(init?.headers ?? {}) },
+      headers: { ...adminJson, ...(init?.headers ?? {}) },
     });
 
   test("non-JSON bodies, unknown fields, oversized bodies", async () => {

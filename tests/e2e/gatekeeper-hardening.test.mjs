@@ -5,26 +5,11 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { startWorker, ADMIN_KEY } from "./harness.mjs";
-
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    received.push({ method: req.method, url: req.url, headers: req.headers });
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
+import { startWorker } from "./harness.mjs";
+import { startEchoOrigin } from "./support/origin.mjs";
+import { admin } from "./support/requests.mjs";
 
 const HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("gatekeeper hardening", () => {

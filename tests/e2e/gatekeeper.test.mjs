@@ -3,37 +3,20 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { startWorker, unusedPort } from "./harness.mjs";
+import { startEchoOrigin } from "./support/origin.mjs";
 
-/** An origin that answers every request with JSON describing what it received. */
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const seen = { method: req.method, url: req.url, headers: req.headers, body: body.toString("base64") };
-      received.push(seen);
-      if (req.url.startsWith("/hang")) return; // never answers
-      const status = req.url.startsWith("/teapot") ? 418 : 200;
-      res.writeHead(status, {
-        "Content-Type": "application/json",
-        "Set-Cookie": ["origin_pref=1; Path=/", "origin_other=2; Path=/"],
-        "X-Origin": "echo",
-        ...(req.url.startsWith("/moved") ? { Location: "/elsewhere" } : {}),
-      });
-      res.end(JSON.stringify(seen));
-    });
+/** The echo, with cookies and a header of the origin's own, and paths that answer otherwise. */
+function respond(seen, res) {
+  if (seen.url.startsWith("/hang")) return; // never answers
+  const status = seen.url.startsWith("/teapot") ? 418 : 200;
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Set-Cookie": ["origin_pref=1; Path=/", "origin_other=2; Path=/"],
+    "X-Origin": "echo",
+    ...(seen.url.startsWith("/moved") ? { Location: "/elsewhere" } : {}),
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
+  res.end(JSON.stringify(seen));
 }
 
 const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -41,7 +24,7 @@ const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 describe("gatekeeper", () => {
   let origin, worker;
   before(async () => {
-    origin = await startEchoOrigin();
+    origin = await startEchoOrigin({ respond });
     worker = await startWorker({
       vars: {
         ORIGIN_URL: origin.url,
@@ -266,7 +249,7 @@ describe("gatekeeper without a reachable origin", () => {
   });
 
   test("an origin that never answers gives 502 JSON after the timeout, not a hang", async () => {
-    const origin = await startEchoOrigin();
+    const origin = await startEchoOrigin({ respond });
     const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/*", ORIGIN_TIMEOUT_MS: "800" } });
     try {
       const started = Date.now();

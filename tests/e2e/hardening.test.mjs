@@ -8,27 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { admin, bearer, json } from "./support/requests.mjs";
+import { until } from "./support/until.mjs";
 
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const entry = (name) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
-
-async function until(what, check, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe("a short idle override", () => {
   test("is extended by use, and the configuration that outruns KV is warned about", async () => {

@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { startWorker, ADMIN_KEY } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed) {
@@ -126,19 +127,18 @@ function generatedRequests() {
     add("/v1/session", { headers: { Authorization: `Bearer ${"A".repeat(size)}` } });
   }
   // Body size extremes and invalid UTF-8 on the admin API.
-  const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
   // (Larger bodies go in rawRequests(): the worker answers 413 from Content-Length
   // without reading them, and fetch reports the early close as a reset.)
   for (const size of [16 * 1024 + 1]) {
-    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: admin, body: `{"label":"${"x".repeat(size)}"}` });
+    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: adminJson, body: `{"label":"${"x".repeat(size)}"}` });
   }
   for (const bytes of [[0xff, 0xfe, 0xfd], [0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d], [0xed, 0xa0, 0x80], [0x00]]) {
-    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: admin, body: new Uint8Array(bytes) });
+    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: adminJson, body: new Uint8Array(bytes) });
   }
   // Method confusion.
   for (const method of ["HEAD", "PATCH", "PUT", "POST"]) add("/v1/session", { method, headers: { Authorization: `Bearer ${token}x` } });
   for (const method of ["PATCH", "PUT", "GET"]) add("/v1/session/refresh", { method });
-  for (const method of ["GET", "PUT", "PATCH"]) add("/v1/admin/accounts/victim-a/sessions/sid_x", { method, headers: admin });
+  for (const method of ["GET", "PUT", "PATCH"]) add("/v1/admin/accounts/victim-a/sessions/sid_x", { method, headers: adminJson });
   // Path tricks.
   for (const path of [
     "/v1//session", "//v1/session", "/v1/session/", "/v1/session/..", "/v1/./session", "/v1/%73ession",

@@ -3,7 +3,8 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const TOKEN_RE = /^est_[A-Za-z0-9_-]{43}$/;
@@ -92,7 +93,7 @@ describe("create and validate", () => {
 
     const res = await worker.fetch("/v1/admin/accounts/dave/sessions", {
       method: "POST",
-      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      headers: adminJson,
       body: JSON.stringify({ idle_ttl_secs: 1801 }),
     });
     assert.equal(res.status, 400);

@@ -8,18 +8,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { adminJson as admin, bearer, json } from "./support/requests.mjs";
 
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const now = () => Math.floor(Date.now() / 1000);
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
 
 describe("authentication facts and freshness", () => {
   let worker;
