@@ -85,7 +85,15 @@ export interface AdminClient {
   revokeAll(accountId: string, options?: { except?: string }): Promise<number>;
   updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<AdminSession>;
   updateClaims(accountId: string, sessionId: null, claims: Record<string, unknown>): Promise<number>;
-  reauthenticate(accountId: string, sessionId: string, options?: { aal?: 1 | 2 | 3; amr?: string[] }): Promise<CreatedSession>;
+  reauthenticate(
+    accountId: string,
+    sessionId: string,
+    options?: { aal?: 1 | 2 | 3; amr?: string[] },
+  ): Promise<CreatedSession>;
 }
 
-export declare function createAdminClient(options: { baseUrl: string; adminKey: string; fetch?: typeof fetch }): AdminClient;
+export declare function createAdminClient(options: {
+  baseUrl: string;
+  adminKey: string;
+  fetch?: typeof fetch;
+}): AdminClient;

@@ -3,7 +3,11 @@
 import { createAdminClient, createAssertionVerifier, AssertionError, type VerifiedSession } from "edge-sessions/origin";
 
 async function originUsage(request: Request): Promise<void> {
-  const verifier = createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json", issuer: "https://app.example.com", audience: "https://origin.example.com" });
+  const verifier = createAssertionVerifier({
+    jwksUrl: "https://app.example.com/v1/jwks.json",
+    issuer: "https://app.example.com",
+    audience: "https://origin.example.com",
+  });
   try {
     const session: VerifiedSession = await verifier.verify(request);
     const role: unknown = session.claims.role;

@@ -48,7 +48,9 @@ describe("gatekeeper hardening", () => {
       "X-Kept": "yes",
     };
     const seen = await (await worker.fetch("/assets/app.js", { headers: sent })).json();
-    for (const name of Object.keys(sent).filter((n) => !["X-Kept", "CF-Connecting-IP", "X-Forwarded-For"].includes(n))) {
+    for (const name of Object.keys(sent).filter(
+      (n) => !["X-Kept", "CF-Connecting-IP", "X-Forwarded-For"].includes(n),
+    )) {
       assert.equal(seen.headers[name.toLowerCase()], undefined, `${name} reached the origin`);
     }
     assert.equal(seen.url, "/assets/app.js", "routed on the path, not an override");
@@ -57,11 +59,21 @@ describe("gatekeeper hardening", () => {
     const noCf = await (await worker.fetch("/assets/x", { headers: { "X-Forwarded-For": "10.0.0.1" } })).json();
     // Locally the runtime fills CF-Connecting-IP with the loopback address it saw.
     assert.notEqual(noCf.headers["x-forwarded-for"], "10.0.0.1", "a client's own claim is never passed on");
-    assert.ok([undefined, "127.0.0.1", "::1"].includes(noCf.headers["x-forwarded-for"]), noCf.headers["x-forwarded-for"]);
+    assert.ok(
+      [undefined, "127.0.0.1", "::1"].includes(noCf.headers["x-forwarded-for"]),
+      noCf.headers["x-forwarded-for"],
+    );
   });
 
   test("public patterns match at segment boundaries and refuse decodable escapes", async () => {
-    for (const path of ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets/..%u002fadmin", "/assets/%c0%ae%c0%ae/admin", "/assets/x%3bjsessionid=1"]) {
+    for (const path of [
+      "/login-as-admin",
+      "/loginhistory",
+      "/assets-private/x",
+      "/assets/..%u002fadmin",
+      "/assets/%c0%ae%c0%ae/admin",
+      "/assets/x%3bjsessionid=1",
+    ]) {
       const before = origin.received.length;
       const res = await worker.fetch(path);
       assert.equal(res.status, 401, path);
@@ -85,20 +97,34 @@ describe("gatekeeper hardening", () => {
   test("a fresh path: 302 with reauth=1 for a navigation, 403 JSON otherwise, forwarded once fresh", async () => {
     const stale = await worker.createSession("gk-fresh", { authenticated_at: now() - 120 });
     const before = origin.received.length;
-    const nav = await worker.fetch("/settings/profile?tab=2", { headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML } });
+    const nav = await worker.fetch("/settings/profile?tab=2", {
+      headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML },
+    });
     assert.equal(nav.status, 302);
-    assert.equal(nav.headers.get("location"), "https://site.example/login?return_to=%2Fsettings%2Fprofile%3Ftab%3D2&reauth=1");
+    assert.equal(
+      nav.headers.get("location"),
+      "https://site.example/login?return_to=%2Fsettings%2Fprofile%3Ftab%3D2&reauth=1",
+    );
     const api = await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${stale.token}` } });
     assert.equal(api.status, 403);
     const body = await api.json();
     assert.deepEqual([body.error, body.failed], ["reauthentication_required", ["max_age"]]);
-    const weak = await worker.fetch("/billing/card", { headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML } });
+    const weak = await worker.fetch("/billing/card", {
+      headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML },
+    });
     assert.match(weak.headers.get("location"), /&reauth=1&aal=2$/);
     assert.equal(origin.received.length, before, "nothing reached the origin");
 
     const fresh = await worker.createSession("gk-fresh");
-    assert.equal((await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${fresh.token}` } })).status, 200);
-    assert.equal((await worker.fetch("/settings%2Fprofile", { headers: { Authorization: `Bearer ${stale.token}` } })).status, 403, "an escape does not dodge it");
+    assert.equal(
+      (await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${fresh.token}` } })).status,
+      200,
+    );
+    assert.equal(
+      (await worker.fetch("/settings%2Fprofile", { headers: { Authorization: `Bearer ${stale.token}` } })).status,
+      403,
+      "an escape does not dodge it",
+    );
   });
 
   test("a strong path and a write refuse a session revoked a moment ago, while KV still has it", async () => {
@@ -117,9 +143,14 @@ describe("gatekeeper hardening", () => {
   });
 
   test("an absolute LOGIN_URL on the worker's own host that is not public answers 401, not a loop", async () => {
-    const looping = await startWorker({ vars: { ORIGIN_URL: origin.url, LOGIN_URL: "http://localhost/signin", PUBLIC_PATHS: "/assets/*" } });
+    const looping = await startWorker({
+      vars: { ORIGIN_URL: origin.url, LOGIN_URL: "http://localhost/signin", PUBLIC_PATHS: "/assets/*" },
+    });
     try {
-      const res = await looping.mf.dispatchFetch("http://localhost/private", { headers: { Accept: HTML }, redirect: "manual" });
+      const res = await looping.mf.dispatchFetch("http://localhost/private", {
+        headers: { Accept: HTML },
+        redirect: "manual",
+      });
       assert.equal(res.status, 401);
       assert.equal((await res.json()).error, "missing_token");
       assert.ok(looping.logs.some((l) => l.includes("LOGIN_URL is on this host but not public")));

@@ -55,7 +55,12 @@ describe("refresh and costly calls", () => {
       const stored = await worker.kv.get(key);
       const bodies = [];
       for (let i = 0; i < 5; i++) {
-        bodies.push(await json(await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(created.token) }), 200));
+        bodies.push(
+          await json(
+            await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(created.token) }),
+            200,
+          ),
+        );
       }
       for (const body of bodies) assert.equal(body.expires_at, created.expires_at);
       assert.equal(await worker.kv.get(key), stored, "KV was not rewritten");
@@ -123,10 +128,15 @@ describe("logout", () => {
 
       const res = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(created.token) });
       assert.equal(res.status, 204);
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/rollout/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/rollout/sessions", { headers: admin }),
+        200,
+      );
       assert.deepEqual(sessions, [], "revoked in the account's Durable Object");
       assert.equal(await worker.kv.get(key), null, "its KV key is gone");
-      const revoked = worker.logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).find((e) => e.event === "session_revoked");
+      const revoked = worker.logs
+        .map((l) => (l.startsWith("{") ? JSON.parse(l) : {}))
+        .find((e) => e.event === "session_revoked");
       assert.deepEqual([revoked?.session_id, revoked?.reason], [created.session_id, "logout"]);
     } finally {
       await worker.dispose();
@@ -136,7 +146,9 @@ describe("logout", () => {
 
 describe("partial failures inside the account's Durable Object", () => {
   let dir;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "edge-sessions-faults-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "edge-sessions-faults-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Starts the hanging-put build, creates `real` sessions, then one whose put lands and never returns; restarts on the same storage. */
@@ -160,8 +172,14 @@ describe("partial failures inside the account's Durable Object", () => {
       const next = await worker.createSession("ghosted");
       assert.deepEqual(next.evicted, [], "the ghost did not count toward the limit");
       assert.equal((await worker.validate(real.token)).status, 200);
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/ghosted/sessions", { headers: admin }), 200);
-      assert.deepEqual(sessions.map((s) => s.session_id), [next.session_id, real.session_id]);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/ghosted/sessions", { headers: admin }),
+        200,
+      );
+      assert.deepEqual(
+        sessions.map((s) => s.session_id),
+        [next.session_id, real.session_id],
+      );
       await until("the ghost's KV key to go", async () => (await worker.kv.get(ghostKey)) === null);
     } finally {
       await worker.dispose();
@@ -179,7 +197,10 @@ describe("partial failures inside the account's Durable Object", () => {
   });
 
   test("a create whose reply is lost is retried and evicts nobody twice", async () => {
-    const worker = await startWorker({ scriptPath: entry("lost-create-reply-entry.mjs"), vars: { MAX_SESSIONS_PER_ACCOUNT: "2" } });
+    const worker = await startWorker({
+      scriptPath: entry("lost-create-reply-entry.mjs"),
+      vars: { MAX_SESSIONS_PER_ACCOUNT: "2" },
+    });
     try {
       const a = await worker.createSession("retried");
       const b = await worker.createSession("retried");
@@ -204,7 +225,10 @@ describe("partial failures inside the account's Durable Object", () => {
     const key = await kvKeyOf(created.token);
     await sleep(3200);
     assert.equal((await faulty.validate(created.token)).status, 200); // schedules the touch
-    await until("the touch's KV put", async () => JSON.parse(await faulty.kv.get(key)).idle_expires_at > secs(created.expires_at));
+    await until(
+      "the touch's KV put",
+      async () => JSON.parse(await faulty.kv.get(key)).idle_expires_at > secs(created.expires_at),
+    );
     const touched = JSON.parse(await faulty.kv.get(key));
     await faulty.dispose();
 
@@ -216,7 +240,10 @@ describe("partial failures inside the account's Durable Object", () => {
       await sleep(Math.max(0, wait));
       const after = await worker.validate(created.token);
       assert.equal(after.status, 200, JSON.stringify(after.body));
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/touch-ghost/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/touch-ghost/sessions", { headers: admin }),
+        200,
+      );
       // The index holds KV's deadline (or a later one: the validation above may touch).
       assert.equal(sessions.length, 1);
       assert.ok(secs(sessions[0].expires_at) >= touched.idle_expires_at, "the index adopted KV's deadline");

@@ -35,7 +35,12 @@ export async function startEchoOrigin({ respond = echo } = {}) {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
-      const seen = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("base64") };
+      const seen = {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("base64"),
+      };
       received.push(seen);
       respond(seen, res);
     });
