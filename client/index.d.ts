@@ -42,6 +42,8 @@ export interface Session {
   aal: number;
   /** Authentication methods, e.g. `["pwd", "otp"]`. */
   amr: string[];
+  /** What the origin stored with the session (roles, tenant...); `{}` when nothing. */
+  claims: Record<string, unknown>;
 }
 
 /** `POST /v1/session/rotate`: the token is present only for bearer callers. */
