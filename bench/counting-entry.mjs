@@ -7,10 +7,13 @@ import { wrapBinding, wrappedBuild } from "../tests/e2e/wrapped-build.mjs";
 
 const counters = { kv_get: 0, kv_put: 0, kv_delete: 0, kv_list: 0, do_requests: 0 };
 
-const counted = (counter) => (real) => (...args) => {
-  counters[counter]++;
-  return real(...args);
-};
+const counted =
+  (counter) =>
+  (real) =>
+  (...args) => {
+    counters[counter]++;
+    return real(...args);
+  };
 
 const build = wrappedBuild({
   SESSIONS: (kv) =>
@@ -23,7 +26,10 @@ const build = wrappedBuild({
     }),
   ACCOUNTS: (namespace) =>
     wrapBinding(namespace, {
-      get: (real) => (...args) => wrapBinding(real(...args), { fetch: counted("do_requests") }),
+      get:
+        (real) =>
+        (...args) =>
+          wrapBinding(real(...args), { fetch: counted("do_requests") }),
     }),
 });
 

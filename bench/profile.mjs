@@ -39,10 +39,18 @@ function session(url) {
       pending.delete(msg.id);
     }
   });
-  const opened = new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  const opened = new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
   return {
     opened,
-    send: (method, params = {}) => new Promise((resolve) => { const n = ++id; pending.set(n, resolve); ws.send(JSON.stringify({ id: n, method, params })); }),
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        const n = ++id;
+        pending.set(n, resolve);
+        ws.send(JSON.stringify({ id: n, method, params }));
+      }),
     close: () => ws.close(),
   };
 }
@@ -50,12 +58,24 @@ function session(url) {
 async function drive(url, tokens, total) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   let next = 0;
-  const one = () => new Promise((resolve) => {
-    const req = http.request(url, { agent, headers: { Authorization: `Bearer ${tokens[next++ % tokens.length]}` } }, (res) => { res.resume(); res.on("end", resolve); });
-    req.on("error", resolve);
-    req.end();
-  });
-  await Promise.all(Array.from({ length: 16 }, async () => { while (next < total) await one(); }));
+  const one = () =>
+    new Promise((resolve) => {
+      const req = http.request(
+        url,
+        { agent, headers: { Authorization: `Bearer ${tokens[next++ % tokens.length]}` } },
+        (res) => {
+          res.resume();
+          res.on("end", resolve);
+        },
+      );
+      req.on("error", resolve);
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < total) await one();
+    }),
+  );
   agent.destroy();
 }
 
@@ -92,7 +112,9 @@ try {
     self.set(name, (self.get(name) ?? 0) + n * interval);
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  console.log(`${REQUESTS} validations in ${Math.round(elapsed)} ms; ${profile.samples.length} samples; profile in bench/results/validate.cpuprofile\n`);
+  console.log(
+    `${REQUESTS} validations in ${Math.round(elapsed)} ms; ${profile.samples.length} samples; profile in bench/results/validate.cpuprofile\n`,
+  );
   console.log("| self ms | % | frame |\n| --- | --- | --- |");
   for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     console.log(`| ${ms.toFixed(1)} | ${((ms * 100) / total).toFixed(1)} | ${name} |`);

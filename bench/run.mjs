@@ -20,6 +20,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { execSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startWorker, wranglerConfig, kvKeyOf, ADMIN_KEY } from "../tests/e2e/harness.mjs";
+import { startLoopbackServer } from "../tests/e2e/support/origin.mjs";
+import { bearer } from "../tests/e2e/support/requests.mjs";
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -150,7 +152,10 @@ async function main() {
   const sessionsOptions = { scriptPath: countingEntry };
   if (ONLY_AB) {
     const v = await validationCpu({ abOnly: true });
-    for (const name of ["worker", "compare"]) console.log(`${name}: median ${v[name].cpu_us_per_request} µs, min ${Math.min(...v[name].cpu_us_per_round)} µs; rounds ${v[name].cpu_us_per_round.join(", ")}`);
+    for (const name of ["worker", "compare"])
+      console.log(
+        `${name}: median ${v[name].cpu_us_per_request} µs, min ${Math.min(...v[name].cpu_us_per_round)} µs; rounds ${v[name].cpu_us_per_round.join(", ")}`,
+      );
     return;
   }
   // Startup: the worker, a JS worker with the same bindings (bench/peer/startup-peer.mjs),
@@ -188,15 +193,19 @@ async function main() {
   const baseline = startBaseline();
   try {
     const baselineUrl = await baseline.ready;
-    await (await baseline.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
+    await (
+      await baseline.getKVNamespace("BASELINE")
+    ).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
 
     const tokens = [];
     for (let i = 0; i < SESSIONS; i += 50) {
-      const batch = Array.from({ length: Math.min(50, SESSIONS - i) }, (_, j) => worker.createSession(`bench-${(i + j) % 100}`));
+      const batch = Array.from({ length: Math.min(50, SESSIONS - i) }, (_, j) =>
+        worker.createSession(`bench-${(i + j) % 100}`),
+      );
       for (const s of await Promise.all(batch)) tokens.push(s.token);
     }
     const validateUrl = new URL("/v1/session", worker.url);
-    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+    const headersFor = (n) => bearer(tokens[n % tokens.length]);
 
     await load(validateUrl, { concurrency: 16, seconds: 1, headersFor }); // warm-up
     await counters(worker, "DELETE");
@@ -213,7 +222,9 @@ async function main() {
       results.baseline[concurrency] = median(theirs);
       results.validate[concurrency].requests = ours.reduce((n, r) => n + r.requests, 0);
       results.validate[concurrency].errors = ours.reduce((n, r) => n + r.errors, 0);
-      results.validate[concurrency].ratio_to_baseline = round(results.validate[concurrency].rps / results.baseline[concurrency].rps);
+      results.validate[concurrency].ratio_to_baseline = round(
+        results.validate[concurrency].rps / results.baseline[concurrency].rps,
+      );
     }
 
     // Binding calls per 1,000 validations at the default touch interval (300 s): the
@@ -234,9 +245,16 @@ async function main() {
       const tokens = [];
       for (let i = 0; i < 50; i++) tokens.push((await fast.createSession(`touch-${i % 5}`)).token);
       await counters(fast, "DELETE");
-      const run = await load(new URL("/v1/session", fast.url), { concurrency: 16, seconds: 4, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % 50]}` }) });
+      const run = await load(new URL("/v1/session", fast.url), {
+        concurrency: 16,
+        seconds: 4,
+        headersFor: (n) => bearer(tokens[n % 50]),
+      });
       await new Promise((r) => setTimeout(r, 500));
-      results.per_1000_validations_touch_interval_1s = { ...perThousand(await counters(fast), run.requests), validations: run.requests };
+      results.per_1000_validations_touch_interval_1s = {
+        ...perThousand(await counters(fast), run.requests),
+        validations: run.requests,
+      };
     } finally {
       await fast.dispose();
     }
@@ -247,7 +265,10 @@ async function main() {
   // due. Durable Object requests per 1,000 validations once the touch interval has
   // passed; each one sent a touch before the isolate remembered them (3c2fe33).
   {
-    const stale = await startWorker({ scriptPath: fileURLToPath(new URL("tests/e2e/stale-kv-entry.mjs", root)), vars: { TOUCH_INTERVAL_SECS: "5" } });
+    const stale = await startWorker({
+      scriptPath: fileURLToPath(new URL("tests/e2e/stale-kv-entry.mjs", root)),
+      vars: { TOUCH_INTERVAL_SECS: "5" },
+    });
     try {
       const { token } = await stale.createSession("busy");
       await new Promise((r) => setTimeout(r, 5100));
@@ -354,7 +375,12 @@ async function measuredLoad({ worker, pid }, path, headersFor) {
 /** A Miniflare of its own (its own workerd process) for a JS worker with one KV namespace. */
 async function startJsMeasured(scriptPath) {
   const before = workerdPids();
-  const mf = new Miniflare({ modules: true, scriptPath, compatibilityDate: wranglerConfig.compatibility_date, kvNamespaces: ["SESSIONS", "BASELINE"] });
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    compatibilityDate: wranglerConfig.compatibility_date,
+    kvNamespaces: ["SESSIONS", "BASELINE"],
+  });
   const url = await mf.ready;
   const pid = [...workerdPids()].find((p) => !before.has(p));
   pin(pid);
@@ -395,13 +421,16 @@ async function validationCpu({ abOnly = false } = {}) {
     } finally {
       await seeder.dispose();
     }
-    await (await floor.mf.getKVNamespace("BASELINE")).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
-    const headersFor = (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` });
+    await (
+      await floor.mf.getKVNamespace("BASELINE")
+    ).put("fixed", JSON.stringify({ account_id: "a", session_id: "b" }));
+    const headersFor = (n) => bearer(tokens[n % tokens.length]);
     const targets = abOnly
       ? { worker: [ours, "/v1/session"], compare: [compare, "/v1/session"] }
       : { worker: [ours, "/v1/session"], peer: [peer, "/"], floor: [floor, "/"] };
     if (compare && !abOnly) targets.compare = [compare, "/v1/session"];
-    for (const [t, path] of Object.values(targets)) await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
+    for (const [t, path] of Object.values(targets))
+      await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, [t, path]] of Object.entries(targets)) runs[name].push(await measuredLoad(t, path, headersFor));
@@ -410,7 +439,10 @@ async function validationCpu({ abOnly = false } = {}) {
     for (const name of Object.keys(runs)) out[name] = summarise(runs[name]);
     if (abOnly) return out;
     out.cpu_ratio_to_peer = round(out.worker.cpu_us_per_request / out.peer.cpu_us_per_request);
-    out.own_work_ratio_to_peer = round((out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) / Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request));
+    out.own_work_ratio_to_peer = round(
+      (out.worker.cpu_us_per_request - out.floor.cpu_us_per_request) /
+        Math.max(1, out.peer.cpu_us_per_request - out.floor.cpu_us_per_request),
+    );
     return out;
   } finally {
     await ours.worker.dispose();
@@ -431,9 +463,10 @@ async function gatedScenarios() {
   const { generateKeyPair, exportJWK } = await import("jose");
   const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
   const key = JSON.stringify(await exportJWK(privateKey));
-  const origin = http.createServer((req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"));
-  await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  const originUrl = `http://127.0.0.1:${origin.address().port}`;
+  const origin = await startLoopbackServer((req, res) =>
+    res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"),
+  );
+  const originUrl = origin.url;
   const configs = {
     gated: { ORIGIN_URL: originUrl },
     gated_with_assertions: { ORIGIN_URL: originUrl, SIGNING_KEY: key },
@@ -446,31 +479,43 @@ async function gatedScenarios() {
       const measured = await startMeasured({ vars });
       const tokens = [];
       for (let i = 0; i < 100; i++) tokens.push((await measured.worker.createSession(`gated-${i % 10}`)).token);
-      started[name] = { ...measured, headersFor: (n) => ({ Authorization: `Bearer ${tokens[n % tokens.length]}` }) };
-      await load(new URL("/app/page", measured.worker.url), { concurrency: 16, seconds: 1, headersFor: started[name].headersFor });
+      started[name] = { ...measured, headersFor: (n) => bearer(tokens[n % tokens.length]) };
+      await load(new URL("/app/page", measured.worker.url), {
+        concurrency: 16,
+        seconds: 1,
+        headersFor: started[name].headersFor,
+      });
     }
     const runs = Object.fromEntries(Object.keys(configs).map((n) => [n, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(configs)) runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
+      for (const name of Object.keys(configs))
+        runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
     }
     for (const name of Object.keys(configs)) results[name] = summarise(runs[name]);
   } finally {
     for (const s of Object.values(started)) await s.worker.dispose();
-    await new Promise((resolve) => origin.close(resolve));
+    await origin.close();
   }
   return results;
 }
 
 function perThousand(counted, validations) {
   const per = (n) => round((n * 1000) / Math.max(validations, 1));
-  return { kv_reads: per(counted.kv_get), kv_writes: per(counted.kv_put), kv_deletes: per(counted.kv_delete), do_requests: per(counted.do_requests) };
+  return {
+    kv_reads: per(counted.kv_get),
+    kv_writes: per(counted.kv_put),
+    kv_deletes: per(counted.kv_delete),
+    do_requests: per(counted.do_requests),
+  };
 }
 
 function printTable(r) {
   const line = (cells) => console.log(`| ${cells.join(" | ")} |`);
   console.log(`\nedge-sessions benchmark, ${r.date.slice(0, 10)}, ${r.machine}`);
   if (!r.validate) return printGoals(r, line);
-  console.log(`${r.sessions} sessions; median of ${r.rounds} alternating ${r.seconds_per_run} s runs; loopback keep-alive HTTP client\n`);
+  console.log(
+    `${r.sessions} sessions; median of ${r.rounds} alternating ${r.seconds_per_run} s runs; loopback keep-alive HTTP client\n`,
+  );
   line(["concurrency", "validate req/s", "p50 ms", "p99 ms", "baseline req/s", "baseline p50/p99 ms", "ratio"]);
   line(["---", "---", "---", "---", "---", "---", "---"]);
   for (const c of Object.keys(r.validate)) {
@@ -482,15 +527,27 @@ function printTable(r) {
   line(["measure", "value"]);
   line(["---", "---"]);
   line(["wasm size", `${r.wasm_bytes} B raw, ${r.wasm_gzip_bytes} B gzip`]);
-  line(["startup to first response (median of 5)", `${r.startup_ms.worker} ms (JS, same bindings: ${r.startup_ms.js_same_bindings} ms; one-KV JS baseline: ${r.startup_ms.baseline} ms)`]);
+  line([
+    "startup to first response (median of 5)",
+    `${r.startup_ms.worker} ms (JS, same bindings: ${r.startup_ms.js_same_bindings} ms; one-KV JS baseline: ${r.startup_ms.baseline} ms)`,
+  ]);
   line(["creates/s, one account, 16 concurrent", r.create_per_sec.one_account_c16]);
   line(["creates/s, many accounts, 16 concurrent", r.create_per_sec.many_accounts_c16]);
   const p = r.per_1000_validations;
-  line(["per 1,000 validations (default 300 s touch interval)", `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`]);
+  line([
+    "per 1,000 validations (default 300 s touch interval)",
+    `${p.kv_reads} KV reads, ${p.kv_writes} KV writes, ${p.do_requests} DO requests`,
+  ]);
   const f = r.per_1000_validations_touch_interval_1s;
-  line(["per 1,000 validations (1 s touch interval, 50 busy sessions)", `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`]);
+  line([
+    "per 1,000 validations (1 s touch interval, 50 busy sessions)",
+    `${f.kv_reads} KV reads, ${f.kv_writes} KV writes, ${f.do_requests} DO requests`,
+  ]);
   const st = r.stale_kv_copy;
-  line(["1,000 validations of one busy session against a stale KV copy (touch due on each)", `${st.do_requests} DO requests (${st.answered_200} answered 200)`]);
+  line([
+    "1,000 validations of one busy session against a stale KV copy (touch due on each)",
+    `${st.do_requests} DO requests (${st.answered_200} answered 200)`,
+  ]);
   printGoals(r, line);
   const errors = Object.values(r.validate).reduce((n, v) => n + v.errors, 0);
   if (errors) console.log(`\n${errors} validation requests failed`);
@@ -504,15 +561,29 @@ function printGoals(r, line) {
   line(["validation (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request (median)", "per round", "errors"]);
   line(["---", "---", "---", "---", "---", "---", "---"]);
   const names = ["worker", "compare", "peer", "floor"].filter((name) => v[name]);
-  for (const name of names) line([name, v[name].rps, v[name].p50_ms, v[name].p99_ms, v[name].cpu_us_per_request, v[name].cpu_us_per_round.join(", "), v[name].errors]);
-  console.log(`CPU per validation, this worker / JS peer: ${v.cpu_ratio_to_peer} (goal ≤ 1); own work above the floor, this worker / JS peer: ${v.own_work_ratio_to_peer} (goal ≤ 1.5)`);
+  for (const name of names)
+    line([
+      name,
+      v[name].rps,
+      v[name].p50_ms,
+      v[name].p99_ms,
+      v[name].cpu_us_per_request,
+      v[name].cpu_us_per_round.join(", "),
+      v[name].errors,
+    ]);
+  console.log(
+    `CPU per validation, this worker / JS peer: ${v.cpu_ratio_to_peer} (goal ≤ 1); own work above the floor, this worker / JS peer: ${v.own_work_ratio_to_peer} (goal ≤ 1.5)`,
+  );
   console.log(`wasm: ${r.wasm_bytes} B raw (goal ≤ 600000), ${r.wasm_gzip_bytes} B gzip (goal ≤ 200000)`);
   const s = r.startup_ms;
-  console.log(`startup to first response (median of 5): ${s.worker} ms; a JS worker with the same bindings ${s.js_same_bindings} ms (${round(s.worker / s.js_same_bindings)} ×, goal ≤ 1.5); the one-KV JS baseline ${s.baseline} ms (${round(s.worker / s.baseline)} ×)`);
+  console.log(
+    `startup to first response (median of 5): ${s.worker} ms; a JS worker with the same bindings ${s.js_same_bindings} ms (${round(s.worker / s.js_same_bindings)} ×, goal ≤ 1.5); the one-KV JS baseline ${s.baseline} ms (${round(s.worker / s.baseline)} ×)`,
+  );
   console.log("");
   line(["gated forward (c16)", "req/s", "p50 ms", "p99 ms", "workerd CPU µs/request (median)", "per round", "errors"]);
   line(["---", "---", "---", "---", "---", "---", "---"]);
-  for (const [name, g] of Object.entries(r.gated)) line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.cpu_us_per_round.join(", "), g.errors]);
+  for (const [name, g] of Object.entries(r.gated))
+    line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.cpu_us_per_round.join(", "), g.errors]);
 }
 
 await main();

@@ -1,4 +1,7 @@
-/** Error codes the worker answers with. */
+/**
+ * Error codes the worker answers with (src/core/error_code.rs), and `unexpected_response`
+ * for an answer that is not the worker's JSON.
+ */
 export type SessionErrorCode =
   | "missing_token"
   | "invalid_token"
@@ -9,14 +12,31 @@ export type SessionErrorCode =
   | "origin_not_allowed"
   | "invalid_consistency"
   | "invalid_scope"
-  | "method_not_allowed"
+  | "invalid_account_id"
+  | "invalid_json"
+  | "invalid_metadata"
+  | "invalid_lifetime"
+  | "invalid_body"
+  | "invalid_limit"
+  | "invalid_cursor"
+  | "body_too_large"
+  | "unsupported_media_type"
+  | "invalid_admin_key"
+  | "admin_disabled"
   | "not_found"
+  | "method_not_allowed"
   | "invalid_config"
   | "internal_error"
+  | "origin_unreachable"
+  | "origin_timeout"
   | "rate_limited"
+  | "invalid_authentication"
   | "invalid_freshness"
   | "reauthentication_required"
   | "session_revoked"
+  | "stale_authentication"
+  | "invalid_audience"
+  | "invalid_claims"
   | "unexpected_response"
   | (string & {});
 
@@ -42,6 +62,8 @@ export interface Session {
   aal: number;
   /** Authentication methods, e.g. `["pwd", "otp"]`. */
   amr: string[];
+  /** What the origin stored with the session (roles, tenant...); `{}` when nothing. */
+  claims: Record<string, unknown>;
 }
 
 /** `POST /v1/session/rotate`: the token is present only for bearer callers. */
@@ -62,6 +84,8 @@ export interface ListedSession {
   authenticated_at: string;
   aal: number;
   amr: string[];
+  claims: Record<string, unknown>;
+  /** Whether this is the caller's own session. */
   current: boolean;
 }
 

@@ -21,7 +21,11 @@ export class SessionApiError extends Error {
  * @param {string} [options.token]   send this token as a bearer instead of the cookie
  * @param {typeof fetch} [options.fetch]  a fetch implementation (defaults to globalThis.fetch)
  */
-export function createSessionClient({ baseUrl = "", token, fetch: fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+export function createSessionClient({
+  baseUrl = "",
+  token,
+  fetch: fetchImpl = globalThis.fetch.bind(globalThis),
+} = {}) {
   const base = baseUrl.replace(/\/+$/, "");
   // With an explicit token the cookie stays home: if it held another session, the
   // worker would refuse the pair as ambiguous.
@@ -40,7 +44,11 @@ export function createSessionClient({ baseUrl = "", token, fetch: fetchImpl = gl
       // Not JSON: a proxy or platform error page. Reported below with its status.
     }
     if (response.status !== expected) {
-      throw new SessionApiError(response.status, body?.error ?? "unexpected_response", body?.message ?? text.slice(0, 200));
+      throw new SessionApiError(
+        response.status,
+        body?.error ?? "unexpected_response",
+        body?.message ?? text.slice(0, 200),
+      );
     }
     return body;
   }

@@ -72,6 +72,14 @@ export interface AdminSession {
   claims: Record<string, unknown>;
 }
 
+/** One entry of `listSessions`, and the session `updateClaims` returns for one id. */
+export interface ListedAdminSession extends AdminSession {
+  last_seen_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  label: string | null;
+}
+
 export interface CreatedSession extends AdminSession {
   /** The plaintext token: returned here once. */
   token: string;
@@ -82,16 +90,33 @@ export interface CreatedSession extends AdminSession {
   evicted: string[];
 }
 
+/** `reauthenticate`: the session under its new token. */
+export interface ReauthenticatedSession extends AdminSession {
+  /** The plaintext token: returned here once. */
+  token: string;
+  account_id: string;
+  /** A ready `Set-Cookie` value for the browser. */
+  setCookie: string | null;
+}
+
 export interface AdminClient {
   createSession(accountId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
-  listSessions(accountId: string, options?: { limit?: number }): Promise<AdminSession[]>;
+  listSessions(accountId: string, options?: { limit?: number }): Promise<ListedAdminSession[]>;
   /** `false` when the session is not this account's. */
   revokeSession(accountId: string, sessionId: string): Promise<boolean>;
   /** Resolves to how many were revoked. */
   revokeAll(accountId: string, options?: { except?: string }): Promise<number>;
-  updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<AdminSession>;
+  updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<ListedAdminSession>;
   updateClaims(accountId: string, sessionId: null, claims: Record<string, unknown>): Promise<number>;
-  reauthenticate(accountId: string, sessionId: string, options?: { aal?: 1 | 2 | 3; amr?: string[] }): Promise<CreatedSession>;
+  reauthenticate(
+    accountId: string,
+    sessionId: string,
+    options?: { aal?: 1 | 2 | 3; amr?: string[] },
+  ): Promise<ReauthenticatedSession>;
 }
 
-export declare function createAdminClient(options: { baseUrl: string; adminKey: string; fetch?: typeof fetch }): AdminClient;
+export declare function createAdminClient(options: {
+  baseUrl: string;
+  adminKey: string;
+  fetch?: typeof fetch;
+}): AdminClient;

@@ -7,7 +7,24 @@
 
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 
-const REGISTERED = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "auth_time", "aal", "amr", "acr", "act", "cnf", "azp", "nonce"]);
+const REGISTERED = new Set([
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "nbf",
+  "iat",
+  "jti",
+  "sid",
+  "auth_time",
+  "aal",
+  "amr",
+  "acr",
+  "act",
+  "cnf",
+  "azp",
+  "nonce",
+]);
 
 /** Why an assertion was refused; `code` is one of the strings below. */
 export class AssertionError extends Error {
@@ -28,11 +45,16 @@ function assertionFrom(input) {
 
 function classify(e) {
   if (e instanceof errors.JWTExpired) return new AssertionError("expired", "the assertion has expired", { cause: e });
-  if (e instanceof errors.JWTClaimValidationFailed) return new AssertionError("invalid_claims", `claim check failed: ${e.claim}`, { cause: e });
-  if (e instanceof errors.JWSSignatureVerificationFailed) return new AssertionError("invalid_signature", "the signature does not verify", { cause: e });
-  if (e instanceof errors.JWKSNoMatchingKey) return new AssertionError("unknown_key", "no key in the key set matches the assertion's kid", { cause: e });
-  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
-  if (e instanceof errors.JOSEAlgNotAllowed) return new AssertionError("invalid_signature", "algorithm not allowed", { cause: e });
+  if (e instanceof errors.JWTClaimValidationFailed)
+    return new AssertionError("invalid_claims", `claim check failed: ${e.claim}`, { cause: e });
+  if (e instanceof errors.JWSSignatureVerificationFailed)
+    return new AssertionError("invalid_signature", "the signature does not verify", { cause: e });
+  if (e instanceof errors.JWKSNoMatchingKey)
+    return new AssertionError("unknown_key", "no key in the key set matches the assertion's kid", { cause: e });
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid)
+    return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
+  if (e instanceof errors.JOSEAlgNotAllowed)
+    return new AssertionError("invalid_signature", "algorithm not allowed", { cause: e });
   if (e instanceof errors.JOSEError) return new AssertionError("malformed", e.message, { cause: e });
   return new AssertionError("jwks_unavailable", e?.message ?? String(e), { cause: e });
 }
@@ -50,7 +72,13 @@ export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolera
       if (!jwt) throw new AssertionError("missing_assertion", "no X-Session-Assertion");
       let payload;
       try {
-        ({ payload } = await jwtVerify(jwt, keys, { issuer, audience, algorithms: ["EdDSA", "ES256"], clockTolerance, requiredClaims: ["sub", "sid", "exp", "iat"] }));
+        ({ payload } = await jwtVerify(jwt, keys, {
+          issuer,
+          audience,
+          algorithms: ["EdDSA", "ES256"],
+          clockTolerance,
+          requiredClaims: ["sub", "sid", "exp", "iat"],
+        }));
       } catch (e) {
         throw classify(e);
       }
@@ -79,7 +107,12 @@ export class AdminApiError extends Error {
   }
 }
 
-const snake = { userAgent: "user_agent", idleTtlSecs: "idle_ttl_secs", absoluteTtlSecs: "absolute_ttl_secs", authenticatedAt: "authenticated_at" };
+const snake = {
+  userAgent: "user_agent",
+  idleTtlSecs: "idle_ttl_secs",
+  absoluteTtlSecs: "absolute_ttl_secs",
+  authenticatedAt: "authenticated_at",
+};
 
 /**
  * @param {{ baseUrl: string, adminKey: string, fetch?: typeof fetch }} options
@@ -90,7 +123,11 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   async function call(method, path, { body, expect = [200] } = {}) {
     const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetchImpl(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetchImpl(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     let json = null;
     try {
@@ -98,7 +135,8 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
     } catch {
       // reported below
     }
-    if (!expect.includes(res.status)) throw new AdminApiError(res.status, json?.error ?? "unexpected_response", json?.message ?? text.slice(0, 200));
+    if (!expect.includes(res.status))
+      throw new AdminApiError(res.status, json?.error ?? "unexpected_response", json?.message ?? text.slice(0, 200));
     return { res, json };
   }
   return {
@@ -106,8 +144,12 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       // The revoke-all fence compares login times; without one the worker could only use
       // its own clock, later than the credential check. Pass the time you checked them.
       const body = { authenticated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
-      for (const [k, v] of Object.entries(options)) if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
-      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, { body, expect: [201] });
+      for (const [k, v] of Object.entries(options))
+        if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
+      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, {
+        body,
+        expect: [201],
+      });
       return { ...json, sessionId: json.session_id, setCookie: res.headers.get("set-cookie") };
     },
     async listSessions(accountId, { limit } = {}) {
@@ -115,7 +157,9 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       return (await call("GET", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.sessions;
     },
     async revokeSession(accountId, sessionId) {
-      const { res } = await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`, { expect: [204, 404] });
+      const { res } = await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`, {
+        expect: [204, 404],
+      });
       return res.status === 204;
     },
     async revokeAll(accountId, { except } = {}) {
@@ -124,12 +168,18 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
     },
     /** `sessionId` null: every live session of the account; resolves to a count. Otherwise to the session. */
     async updateClaims(accountId, sessionId, claims) {
-      const path = sessionId ? `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}` : `/v1/admin/accounts/${seg(accountId)}/sessions`;
+      const path = sessionId
+        ? `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`
+        : `/v1/admin/accounts/${seg(accountId)}/sessions`;
       const { json } = await call("PATCH", path, { body: { claims } });
       return sessionId ? json : json.updated;
     },
     async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
-      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}/reauthenticate`, { body: { aal, amr } });
+      const { res, json } = await call(
+        "POST",
+        `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}/reauthenticate`,
+        { body: { aal, amr } },
+      );
       return { ...json, setCookie: res.headers.get("set-cookie") };
     },
   };

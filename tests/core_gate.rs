@@ -3,7 +3,8 @@
 use edge_sessions::core::config::Config;
 use edge_sessions::core::gate::*;
 use edge_sessions::core::path_patterns::*;
-use std::collections::HashMap;
+
+mod common;
 
 #[test]
 fn public_paths_match_exact_paths_and_star_prefixes() {
@@ -129,8 +130,7 @@ fn login_redirect_encodes_return_to() {
 }
 
 fn config(pairs: &[(&str, &str)]) -> Result<Config, edge_sessions::core::vars::ConfigError> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Config::from_vars(move |k| map.get(k).cloned())
+    Config::from_vars(common::vars(pairs))
 }
 
 #[test]

@@ -7,11 +7,13 @@ use edge_sessions::core::config::Config;
 use edge_sessions::core::cookie::*;
 use edge_sessions::core::credentials::*;
 use edge_sessions::core::origin::*;
-use edge_sessions::core::token::{SessionToken, TokenError};
-use std::collections::HashMap;
+use edge_sessions::core::token::TokenError;
+
+mod common;
+use common::vars;
 
 fn token(n: u8) -> String {
-    SessionToken::from_random_bytes([n; 32]).expose_secret().to_owned()
+    common::token(n).expose_secret().to_owned()
 }
 
 #[test]
@@ -167,11 +169,6 @@ fn cookie_writes_need_a_trusted_origin() {
     assert!(!cookie_write_allowed(&allowed, own, None, Some("cross-site")));
     assert_eq!(origin_of_url("https://auth.example:8443/v1/session?x=1"), Some("https://auth.example:8443"));
     assert_eq!(origin_of_url("http://127.0.0.1:8787"), Some("http://127.0.0.1:8787"));
-}
-
-fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    move |k| map.get(k).cloned()
 }
 
 #[test]

@@ -3,12 +3,13 @@
 use edge_sessions::core::account::AccountId;
 use edge_sessions::core::policy::*;
 use edge_sessions::core::record::*;
-use edge_sessions::core::token::{SessionId, SessionToken};
+use edge_sessions::core::token::SessionId;
 
-const T0: i64 = 1_790_000_000;
+mod common;
+use common::T0;
 
 fn sid(n: u8) -> SessionId {
-    SessionToken::from_random_bytes([n; 32]).session_id()
+    common::token(n).session_id()
 }
 
 fn policy() -> Policy {

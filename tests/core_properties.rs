@@ -10,7 +10,8 @@ use edge_sessions::core::record::{SessionMeta, SessionRecord};
 use edge_sessions::core::token::SessionToken;
 use proptest::prelude::*;
 
-const T0: i64 = 1_790_000_000;
+mod common;
+use common::T0;
 
 fn policy_strategy() -> impl Strategy<Value = Policy> {
     (1i64..5_000, 0i64..5_000, 1u32..20).prop_flat_map(|(idle, extra, max)| {
@@ -20,11 +21,10 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
 }
 
 fn start(policy: &Policy) -> SessionRecord {
-    let token = SessionToken::from_random_bytes([7; 32]);
     policy
         .start(
             AccountId::parse("prop").unwrap(),
-            token.session_id(),
+            common::token(7).session_id(),
             SessionMeta::default(),
             LifetimeOverrides::default(),
             T0,

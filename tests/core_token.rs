@@ -2,9 +2,8 @@
 
 use edge_sessions::core::token::*;
 
-fn token(byte: u8) -> SessionToken {
-    SessionToken::from_random_bytes([byte; TOKEN_RANDOM_BYTES])
-}
+mod common;
+use common::token;
 
 #[test]
 fn prefix_is_pinned_because_changing_it_revokes_every_session() {

@@ -1,11 +1,12 @@
 //! At most one touch per token per interval from one isolate, in bounded memory.
 
-use edge_sessions::core::token::SessionToken;
 use edge_sessions::core::touch_memory::TouchMemory;
+
+mod common;
 
 #[test]
 fn a_stale_copy_sends_one_touch_per_interval_not_one_per_validation() {
-    let hash = SessionToken::from_random_bytes([7; 32]).hash();
+    let hash = common::token(7).hash();
     let mut memory = TouchMemory::new(100);
     // 1,000 validations over 60 s of a stale copy that always finds a touch due.
     let sent = (0..1000).filter(|i| memory.should_send(&hash, 1000 + i * 60 / 1000, 300)).count();
@@ -17,7 +18,7 @@ fn a_stale_copy_sends_one_touch_per_interval_not_one_per_validation() {
 #[test]
 fn memory_is_bounded_and_per_token() {
     let mut memory = TouchMemory::new(3);
-    let hashes: Vec<_> = (0..10u8).map(|n| SessionToken::from_random_bytes([n; 32]).hash()).collect();
+    let hashes: Vec<_> = (0..10u8).map(|n| common::token(n).hash()).collect();
     for h in &hashes {
         assert!(memory.should_send(h, 10, 300), "another token has its own budget");
         assert!(memory.len() <= 3);

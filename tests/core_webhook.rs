@@ -2,14 +2,14 @@
 
 use edge_sessions::core::event::EventType;
 use edge_sessions::core::webhook::*;
-use std::collections::HashMap;
+
+mod common;
 
 // The example secret of the Standard Webhooks specification's reference libraries.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn config(pairs: &[(&str, &str)]) -> Result<Option<WebhookConfig>, edge_sessions::core::vars::ConfigError> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    WebhookConfig::from_vars(&|name: &str| map.get(name).cloned())
+    WebhookConfig::from_vars(&common::vars(pairs))
 }
 
 #[test]

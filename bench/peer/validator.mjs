@@ -21,7 +21,10 @@ function tokenOf(request) {
 }
 
 const json = (status, body) =>
-  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+  });
 
 const iso = (secs) => new Date(secs * 1000).toISOString().replace(".000Z", "Z");
 
@@ -35,7 +38,8 @@ export default {
     const record = await env.SESSIONS.get(`session:${hex}`, "json");
     if (!record) return json(401, { error: "session_not_found" });
     const now = Math.floor(Date.now() / 1000);
-    if (now >= record.idle_expires_at || now >= record.absolute_expires_at) return json(401, { error: "session_expired" });
+    if (now >= record.idle_expires_at || now >= record.absolute_expires_at)
+      return json(401, { error: "session_expired" });
     return json(200, {
       account_id: record.account_id,
       session_id: record.session_id,

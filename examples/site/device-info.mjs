@@ -12,7 +12,9 @@ const DISALLOWED = /[\p{Cc}\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u
 
 /** `text` without disallowed characters, cut to at most `maxBytes` UTF-8 bytes on a character boundary. */
 export function fitMetadata(text, maxBytes) {
-  const clean = String(text ?? "").replace(DISALLOWED, "").trim();
+  const clean = String(text ?? "")
+    .replace(DISALLOWED, "")
+    .trim();
   const encoder = new TextEncoder();
   if (encoder.encode(clean).length <= maxBytes) return clean;
   let out = "";

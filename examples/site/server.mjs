@@ -26,7 +26,8 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://site").pathname;
     try {
-      if (req.method === "POST" && path === "/login") return await login(req, res, { workerUrl, adminKey, ownOrigin: origin });
+      if (req.method === "POST" && path === "/login")
+        return await login(req, res, { workerUrl, adminKey, ownOrigin: origin });
       if (req.method === "GET" && path === "/config.js") {
         res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" });
         return res.end(`export const WORKER_URL = ${JSON.stringify(workerUrl)};\n`);
@@ -48,7 +49,11 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
   const origin = `http://${host}:${server.address().port}`;
   return {
     url: origin,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
   };
 }
 

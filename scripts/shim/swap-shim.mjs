@@ -15,7 +15,9 @@ const HELPER_CLASSES = ["ContainerStartupOptions", "MinifyConfig", "R2Range"];
 
 const generated = readFileSync("./shim.js", "utf8");
 const handlers = [...generated.matchAll(/^Entrypoint\.prototype\.(\w+) =/gm)].map((m) => m[1]);
-const classes = [...generated.matchAll(/^export const (\w+) = new Proxy\(exports\.\1, classProxyHooks\);$/gm)].map((m) => m[1]);
+const classes = [...generated.matchAll(/^export const (\w+) = new Proxy\(exports\.\1, classProxyHooks\);$/gm)].map(
+  (m) => m[1],
+);
 
 const same = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 if (!same(handlers, HANDLERS) || !same(classes, [...DURABLE_OBJECTS, ...HELPER_CLASSES])) {

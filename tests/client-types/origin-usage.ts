@@ -3,7 +3,11 @@
 import { createAdminClient, createAssertionVerifier, AssertionError, type VerifiedSession } from "edge-sessions/origin";
 
 async function originUsage(request: Request): Promise<void> {
-  const verifier = createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json", issuer: "https://app.example.com", audience: "https://origin.example.com" });
+  const verifier = createAssertionVerifier({
+    jwksUrl: "https://app.example.com/v1/jwks.json",
+    issuer: "https://app.example.com",
+    audience: "https://origin.example.com",
+  });
   try {
     const session: VerifiedSession = await verifier.verify(request);
     const role: unknown = session.claims.role;
@@ -18,7 +22,13 @@ async function originUsage(request: Request): Promise<void> {
   const count: number = await admin.updateClaims("alice", null, { role: "viewer" });
   const one = await admin.updateClaims("alice", created.sessionId, { role: "viewer" });
   const aal: number = one.aal;
-  void [token, count, aal];
+  const label: string | null = one.label;
+  const listed = await admin.listSessions("alice", { limit: 10 });
+  const lastSeen: string = listed[0].last_seen_at;
+  const again = await admin.reauthenticate("alice", created.sessionId, { aal: 2, amr: ["otp"] });
+  const newToken: string = again.token;
+  const cookie: string | null = again.setCookie;
+  void [token, count, aal, label, lastSeen, newToken, cookie];
 
   // @ts-expect-error issuer and audience are required
   createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json" });
@@ -27,6 +37,8 @@ async function originUsage(request: Request): Promise<void> {
   // @ts-expect-error revokeSession resolves to a boolean
   const wrong: number = await admin.revokeSession("alice", created.sessionId);
   void wrong;
+  // @ts-expect-error a reauthentication evicts nobody and has no evicted list
+  void again.evicted;
 }
 
 void originUsage;

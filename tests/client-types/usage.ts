@@ -8,6 +8,7 @@ async function usage(): Promise<void> {
   const client = createSessionClient({ baseUrl: "https://auth.example.com" });
   const me: Session = await client.validate({ strong: true });
   const deadline: string = me.expires_at;
+  const tenant: unknown = me.claims.tenant;
   const sessions: ListedSession[] = await client.listSessions();
   const current: boolean = sessions[0].current;
   const label: string | null = sessions[0].label;
@@ -27,7 +28,10 @@ async function usage(): Promise<void> {
   const level: number = sensitive.aal;
   const rotated = await client.rotate();
   const maybeToken: string | undefined = rotated.token;
-  void [deadline, current, label, revoked, nothing, level, maybeToken];
+  void [deadline, tenant, current, label, revoked, nothing, level, maybeToken];
+  // @ts-expect-error a claim's type is the origin's business: check it before use
+  const role: string = me.claims.role;
+  void role;
   // @ts-expect-error maxAge is a number of seconds
   await client.validate({ maxAge: "5m" });
   // @ts-expect-error there is no assurance level 4

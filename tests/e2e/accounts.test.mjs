@@ -7,21 +7,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
-
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { admin, bearer, json } from "./support/requests.mjs";
 
 describe("the session holder's account", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("GET /v1/sessions lists live sessions newest first, marking the caller's", async () => {
     const a = await worker.createSession("list-me", { ip: "198.51.100.1", user_agent: "Safari", label: "phone" });
@@ -31,8 +27,14 @@ describe("the session holder's account", () => {
     const res = await worker.fetch("/v1/sessions", { headers: bearer(a.token) });
     const text = await res.clone().text();
     const { sessions } = await json(res, 200);
-    assert.deepEqual(sessions.map((s) => s.session_id), [b.session_id, a.session_id]);
-    assert.deepEqual(sessions.map((s) => s.current), [false, true]);
+    assert.deepEqual(
+      sessions.map((s) => s.session_id),
+      [b.session_id, a.session_id],
+    );
+    assert.deepEqual(
+      sessions.map((s) => s.current),
+      [false, true],
+    );
     assert.deepEqual(sessions[1], {
       session_id: a.session_id,
       created_at: a.created_at,
@@ -59,8 +61,14 @@ describe("the session holder's account", () => {
     const other = await worker.createSession("owner");
     const theirs = await worker.createSession("stranger");
 
-    const foreign = await worker.fetch(`/v1/sessions/${theirs.session_id}`, { method: "DELETE", headers: bearer(mine.token) });
-    const unknown = await worker.fetch(`/v1/sessions/sid_${"0".repeat(32)}`, { method: "DELETE", headers: bearer(mine.token) });
+    const foreign = await worker.fetch(`/v1/sessions/${theirs.session_id}`, {
+      method: "DELETE",
+      headers: bearer(mine.token),
+    });
+    const unknown = await worker.fetch(`/v1/sessions/sid_${"0".repeat(32)}`, {
+      method: "DELETE",
+      headers: bearer(mine.token),
+    });
     const malformed = await worker.fetch("/v1/sessions/not-an-id", { method: "DELETE", headers: bearer(mine.token) });
     const foreignBody = await json(foreign, 404);
     assert.deepEqual(await json(unknown, 404), foreignBody);
@@ -68,7 +76,10 @@ describe("the session holder's account", () => {
     assert.equal(foreignBody.error, "session_not_found");
     assert.equal((await worker.validate(theirs.token)).status, 200, "the stranger's session survives");
 
-    const res = await worker.fetch(`/v1/sessions/${other.session_id}`, { method: "DELETE", headers: bearer(mine.token) });
+    const res = await worker.fetch(`/v1/sessions/${other.session_id}`, {
+      method: "DELETE",
+      headers: bearer(mine.token),
+    });
     assert.equal(res.status, 204);
     assert.equal((await worker.validate(other.token)).body.error, "session_not_found");
     assert.equal(await worker.kv.get(await kvKeyOf(other.token)), null);
@@ -79,18 +90,27 @@ describe("the session holder's account", () => {
     const sessions = [];
     for (let i = 0; i < 4; i++) sessions.push(await worker.createSession("others"));
     const [keep, ...rest] = sessions;
-    const body = await json(await worker.fetch("/v1/sessions?scope=others", { method: "DELETE", headers: bearer(keep.token) }), 200);
+    const body = await json(
+      await worker.fetch("/v1/sessions?scope=others", { method: "DELETE", headers: bearer(keep.token) }),
+      200,
+    );
     assert.deepEqual(body, { revoked: 3 });
     assert.equal((await worker.validate(keep.token)).status, 200);
     for (const s of rest) assert.equal((await worker.validate(s.token)).status, 401);
     const { sessions: listed } = await json(await worker.fetch("/v1/sessions", { headers: bearer(keep.token) }), 200);
-    assert.deepEqual(listed.map((s) => s.session_id), [keep.session_id]);
+    assert.deepEqual(
+      listed.map((s) => s.session_id),
+      [keep.session_id],
+    );
   });
 
   test("log out everywhere revokes the caller too and clears the cookie", async () => {
     const a = await worker.createSession("everywhere");
     const b = await worker.createSession("everywhere");
-    const res = await worker.fetch("/v1/sessions", { method: "DELETE", headers: { Cookie: `__Host-session=${a.token}` } });
+    const res = await worker.fetch("/v1/sessions", {
+      method: "DELETE",
+      headers: { Cookie: `__Host-session=${a.token}` },
+    });
     assert.match(res.headers.get("set-cookie"), /^__Host-session=; Max-Age=0;/);
     assert.deepEqual(await json(res, 200), { revoked: 2 });
     for (const s of [a, b]) {
@@ -101,7 +121,10 @@ describe("the session holder's account", () => {
 
   test("an unknown scope is a 400", async () => {
     const a = await worker.createSession("scoped");
-    const body = await json(await worker.fetch("/v1/sessions?scope=mine", { method: "DELETE", headers: bearer(a.token) }), 400);
+    const body = await json(
+      await worker.fetch("/v1/sessions?scope=mine", { method: "DELETE", headers: bearer(a.token) }),
+      400,
+    );
     assert.equal(body.error, "invalid_scope");
     assert.equal((await worker.validate(a.token)).status, 200);
   });
@@ -109,8 +132,12 @@ describe("the session holder's account", () => {
 
 describe("admin account control", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("list an account's sessions, newest first, with a limit", async () => {
     const created = [];
@@ -119,12 +146,21 @@ describe("admin account control", () => {
       await sleep(1050);
     }
     const all = await json(await worker.fetch("/v1/admin/accounts/adm-list/sessions", { headers: admin }), 200);
-    assert.deepEqual(all.sessions.map((s) => s.label), ["device-2", "device-1", "device-0"]);
+    assert.deepEqual(
+      all.sessions.map((s) => s.label),
+      ["device-2", "device-1", "device-0"],
+    );
     assert.ok(all.sessions.every((s) => !("current" in s)));
     const two = await json(await worker.fetch("/v1/admin/accounts/adm-list/sessions?limit=2", { headers: admin }), 200);
-    assert.deepEqual(two.sessions.map((s) => s.session_id), [created[2].session_id, created[1].session_id]);
+    assert.deepEqual(
+      two.sessions.map((s) => s.session_id),
+      [created[2].session_id, created[1].session_id],
+    );
     for (const bad of ["0", "-1", "abc", "100000"]) {
-      const body = await json(await worker.fetch(`/v1/admin/accounts/adm-list/sessions?limit=${bad}`, { headers: admin }), 400);
+      const body = await json(
+        await worker.fetch(`/v1/admin/accounts/adm-list/sessions?limit=${bad}`, { headers: admin }),
+        400,
+      );
       assert.equal(body.error, "invalid_limit");
     }
     assert.equal((await worker.fetch("/v1/admin/accounts/adm-list/sessions")).status, 401);
@@ -134,21 +170,33 @@ describe("admin account control", () => {
     const a = await worker.createSession("adm-all");
     const b = await worker.createSession("adm-all");
     const bystander = await worker.createSession("adm-bystander");
-    const body = await json(await worker.fetch("/v1/admin/accounts/adm-all/sessions", { method: "DELETE", headers: admin }), 200);
+    const body = await json(
+      await worker.fetch("/v1/admin/accounts/adm-all/sessions", { method: "DELETE", headers: admin }),
+      200,
+    );
     assert.deepEqual(body, { revoked: 2 });
     for (const s of [a, b]) assert.equal((await worker.validate(s.token)).status, 401);
     assert.equal((await worker.validate(bystander.token)).status, 200);
-    const again = await json(await worker.fetch("/v1/admin/accounts/adm-all/sessions", { method: "DELETE", headers: admin }), 200);
+    const again = await json(
+      await worker.fetch("/v1/admin/accounts/adm-all/sessions", { method: "DELETE", headers: admin }),
+      200,
+    );
     assert.deepEqual(again, { revoked: 0 });
   });
 
   test("revoke one session: 204, or 404 when it belongs to another account", async () => {
     const a = await worker.createSession("adm-one");
     const other = await worker.createSession("adm-two");
-    const wrong = await worker.fetch(`/v1/admin/accounts/adm-one/sessions/${other.session_id}`, { method: "DELETE", headers: admin });
+    const wrong = await worker.fetch(`/v1/admin/accounts/adm-one/sessions/${other.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
     assert.equal((await json(wrong, 404)).error, "session_not_found");
     assert.equal((await worker.validate(other.token)).status, 200);
-    const ok = await worker.fetch(`/v1/admin/accounts/adm-one/sessions/${a.session_id}`, { method: "DELETE", headers: admin });
+    const ok = await worker.fetch(`/v1/admin/accounts/adm-one/sessions/${a.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
     assert.equal(ok.status, 204);
     assert.equal((await worker.validate(a.token)).status, 401);
   });
@@ -170,7 +218,10 @@ describe("admin account control", () => {
         pages++;
       } while (cursor && pages < 10);
       assert.ok(pages >= 2, "paged");
-      const expected = made.slice(0, 4).map((s) => s.session_id).sort();
+      const expected = made
+        .slice(0, 4)
+        .map((s) => s.session_id)
+        .sort();
       assert.deepEqual(seen.map((s) => s.session_id).sort(), expected);
       for (const junk of ["not a cursor!", "%00", "x".repeat(2000)]) {
         const bad = await fleet.fetch(`/v1/admin/sessions?cursor=${encodeURIComponent(junk)}`, { headers: admin });
@@ -199,7 +250,10 @@ describe("strong validation and housekeeping", () => {
       assert.equal((await worker.validate(s.token)).status, 200, "eventual: trusts the stale copy");
       const strong = await worker.validate(s.token, { query: "?consistency=strong" });
       assert.deepEqual([strong.status, strong.body.error], [401, "session_not_found"]);
-      assert.equal((await worker.validate(s.token, { query: "?consistency=sometimes" })).body.error, "invalid_consistency");
+      assert.equal(
+        (await worker.validate(s.token, { query: "?consistency=sometimes" })).body.error,
+        "invalid_consistency",
+      );
     } finally {
       await worker.dispose();
     }
@@ -218,11 +272,17 @@ describe("strong validation and housekeeping", () => {
       assert.notEqual(await worker.kv.get(key), null, "the KV delete did not go through");
       assert.equal((await worker.validate(s.token)).status, 200, "eventual validation still sees KV");
       assert.equal((await worker.validate(s.token, { query: "?consistency=strong" })).body.error, "session_not_found");
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/outbox/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/outbox/sessions", { headers: admin }),
+        200,
+      );
       assert.deepEqual(sessions, []);
       await worker.dispose();
 
-      assert.ok(worker.logs.some((l) => l.includes("KV delete failed, will retry")), "the failure was logged");
+      assert.ok(
+        worker.logs.some((l) => l.includes("KV delete failed, will retry")),
+        "the failure was logged",
+      );
       // The same storage, with KV deletes working again: the pending delete goes through.
       worker = await startWorker({ persistTo: dir });
       try {
@@ -244,9 +304,15 @@ describe("strong validation and housekeeping", () => {
       const long = await worker.createSession("tidy");
       await sleep(1500);
       const { sessions } = await json(await worker.fetch("/v1/sessions", { headers: bearer(long.token) }), 200);
-      assert.deepEqual(sessions.map((s) => s.session_id), [long.session_id]);
+      assert.deepEqual(
+        sessions.map((s) => s.session_id),
+        [long.session_id],
+      );
       const adminList = await json(await worker.fetch("/v1/admin/accounts/tidy/sessions", { headers: admin }), 200);
-      assert.deepEqual(adminList.sessions.map((s) => s.session_id), [long.session_id]);
+      assert.deepEqual(
+        adminList.sessions.map((s) => s.session_id),
+        [long.session_id],
+      );
       // KV's TTL floor is 60 s; only the alarm can have removed it this soon.
       const key = await kvKeyOf(short.token);
       const deadline = Date.now() + 5000;
@@ -263,7 +329,9 @@ describe("concurrency and durability", () => {
   test("40 concurrent creates with a limit of 5 leave exactly 5", async () => {
     const worker = await startWorker({ vars: { MAX_SESSIONS_PER_ACCOUNT: "5" } });
     try {
-      const created = await Promise.all(Array.from({ length: 40 }, (_, i) => worker.createSession("burst", { label: `c${i}` })));
+      const created = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => worker.createSession("burst", { label: `c${i}` })),
+      );
       const evicted = created.flatMap((c) => c.evicted);
       assert.equal(evicted.length, 35);
       assert.equal(new Set(evicted).size, 35, "each session evicted once");
@@ -315,8 +383,14 @@ describe("concurrency and durability", () => {
         const own = new Set(sessions.map((s) => s.session_id));
         const evicted = sessions.flatMap((s) => s.evicted);
         assert.equal(evicted.length, 10, account);
-        assert.ok(evicted.every((id) => own.has(id)), `${account} evicted only its own sessions`);
-        const listed = await json(await worker.fetch(`/v1/admin/accounts/${account}/sessions`, { headers: admin }), 200);
+        assert.ok(
+          evicted.every((id) => own.has(id)),
+          `${account} evicted only its own sessions`,
+        );
+        const listed = await json(
+          await worker.fetch(`/v1/admin/accounts/${account}/sessions`, { headers: admin }),
+          200,
+        );
         assert.equal(listed.sessions.length, 5);
       }
     } finally {
@@ -338,7 +412,10 @@ describe("concurrency and durability", () => {
         assert.equal((await worker.validate(a.token)).status, 200);
         assert.equal((await worker.validate(b.token)).status, 401);
         const { sessions } = await json(await worker.fetch("/v1/sessions", { headers: bearer(a.token) }), 200);
-        assert.deepEqual(sessions.map((s) => [s.session_id, s.label, s.current]), [[a.session_id, "kept", true]]);
+        assert.deepEqual(
+          sessions.map((s) => [s.session_id, s.label, s.current]),
+          [[a.session_id, "kept", true]],
+        );
       } finally {
         await worker.dispose();
       }

@@ -4,37 +4,18 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, decodeProtectedHeader } from "jose";
 import { createAssertionVerifier, createAdminClient, AssertionError, AdminApiError } from "../../origin/index.js";
 import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
-
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+import { startEchoOrigin } from "./support/origin.mjs";
+import { adminJson as admin, bearer, json } from "./support/requests.mjs";
 
 async function privateJwk(alg) {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: alg === "EdDSA" ? "Ed25519" : undefined });
-  return exportJWK(privateKey);
-}
-
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    received.push({ url: req.url, headers: req.headers });
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ headers: req.headers }));
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    crv: alg === "EdDSA" ? "Ed25519" : undefined,
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return JSON.parse(text);
+  return exportJWK(privateKey);
 }
 
 for (const alg of ["EdDSA", "ES256"]) {
@@ -44,9 +25,18 @@ for (const alg of ["EdDSA", "ES256"]) {
       origin = await startEchoOrigin();
       key = await privateJwk(alg);
       worker = await startWorker({
-        vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", SIGNING_KEY: JSON.stringify(key), ASSERTION_AUDIENCES: "https://api.example.com" },
+        vars: {
+          ORIGIN_URL: origin.url,
+          PUBLIC_PATHS: "/public/*",
+          SIGNING_KEY: JSON.stringify(key),
+          ASSERTION_AUDIENCES: "https://api.example.com",
+        },
       });
-      verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
+      verifier = createAssertionVerifier({
+        jwksUrl: new URL("/v1/jwks.json", worker.url),
+        issuer: worker.url.origin,
+        audience: origin.url,
+      });
     });
     after(async () => {
       await worker?.dispose();
@@ -65,7 +55,11 @@ for (const alg of ["EdDSA", "ES256"]) {
     });
 
     test("a gated forward carries an assertion the SDK verifies, with the session's claims", async () => {
-      const s = await worker.createSession("signed", { claims: { role: "editor", tenant: "acme", flags: { beta: true } }, aal: 2, amr: ["pwd", "otp"] });
+      const s = await worker.createSession("signed", {
+        claims: { role: "editor", tenant: "acme", flags: { beta: true } },
+        aal: 2,
+        amr: ["pwd", "otp"],
+      });
       const seen = await (await worker.fetch("/dashboard", { headers: bearer(s.token) })).json();
       const jwt = seen.headers["x-session-assertion"];
       assert.equal(decodeProtectedHeader(jwt).typ, "JWT");
@@ -83,7 +77,9 @@ for (const alg of ["EdDSA", "ES256"]) {
       const pub = await (await worker.fetch("/public/x", { headers: { "X-Session-Assertion": forged } })).json();
       assert.equal(pub.headers["x-session-assertion"], undefined);
       const s = await worker.createSession("forger");
-      const gated = await (await worker.fetch("/x", { headers: { ...bearer(s.token), X_Session_Assertion: forged } })).json();
+      const gated = await (
+        await worker.fetch("/x", { headers: { ...bearer(s.token), X_Session_Assertion: forged } })
+      ).json();
       assert.notEqual(gated.headers["x-session-assertion"], forged);
       assert.equal(gated.headers.x_session_assertion, undefined);
       assert.equal((await verifier.verify(gated.headers["x-session-assertion"])).accountId, "forger");
@@ -91,18 +87,32 @@ for (const alg of ["EdDSA", "ES256"]) {
 
     test("the SDK refuses a tampered payload, a wrong audience and an unknown kid", async () => {
       const s = await worker.createSession("refusals");
-      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers[
+        "x-session-assertion"
+      ];
       const [h, p, sig] = jwt.split(".");
       const payload = JSON.parse(Buffer.from(p, "base64url"));
       payload.sub = "someone-else";
       const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${sig}`;
-      await assert.rejects(verifier.verify(tampered), (e) => e instanceof AssertionError && e.code === "invalid_signature");
-      const elsewhere = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://other.example" });
+      await assert.rejects(
+        verifier.verify(tampered),
+        (e) => e instanceof AssertionError && e.code === "invalid_signature",
+      );
+      const elsewhere = createAssertionVerifier({
+        jwksUrl: new URL("/v1/jwks.json", worker.url),
+        issuer: worker.url.origin,
+        audience: "https://other.example",
+      });
       await assert.rejects(elsewhere.verify(jwt), { code: "invalid_claims" });
       const stranger = await privateJwk(alg);
       const { importJWK } = await import("jose");
-      const foreign = await new SignJWT({ sid: s.session_id }).setProtectedHeader({ alg, kid: "not-ours", typ: "JWT" })
-        .setSubject("refusals").setIssuer(worker.url.origin).setAudience(origin.url).setIssuedAt().setExpirationTime("1m")
+      const foreign = await new SignJWT({ sid: s.session_id })
+        .setProtectedHeader({ alg, kid: "not-ours", typ: "JWT" })
+        .setSubject("refusals")
+        .setIssuer(worker.url.origin)
+        .setAudience(origin.url)
+        .setIssuedAt()
+        .setExpirationTime("1m")
         .sign(await importJWK(stranger, alg));
       await assert.rejects(verifier.verify(foreign), { code: "unknown_key" });
       await assert.rejects(verifier.verify({ headers: {} }), { code: "missing_assertion" });
@@ -110,14 +120,22 @@ for (const alg of ["EdDSA", "ES256"]) {
 
     test("GET /v1/session/token for an allowed audience, and 400 invalid_audience otherwise", async () => {
       const s = await worker.createSession("spa", { claims: { plan: "pro" } });
-      const res = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) });
+      const res = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", {
+        headers: bearer(s.token),
+      });
       assert.equal(res.headers.get("cache-control"), "no-store");
       const body = await json(res, 200);
-      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://api.example.com" });
+      const api = createAssertionVerifier({
+        jwksUrl: new URL("/v1/jwks.json", worker.url),
+        issuer: worker.url.origin,
+        audience: "https://api.example.com",
+      });
       const verified = await api.verify(body.token);
       assert.equal(verified.claims.plan, "pro");
       assert.equal(verified.expiresAt.toISOString().replace(".000", ""), body.expires_at);
-      const bad = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fevil.example", { headers: bearer(s.token) });
+      const bad = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fevil.example", {
+        headers: bearer(s.token),
+      });
       assert.equal((await json(bad, 400)).error, "invalid_audience");
       assert.equal((await json(await worker.fetch("/v1/session/token"), 401)).error, "missing_token");
     });
@@ -137,14 +155,28 @@ describe("keys and claims", () => {
       await first.dispose();
     }
     const { d, ...public1 } = key1;
-    const second = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key2), SIGNING_KEY_PREVIOUS: JSON.stringify(public1) } });
+    const second = await startWorker({
+      vars: {
+        ORIGIN_URL: origin.url,
+        SIGNING_KEY: JSON.stringify(key2),
+        SIGNING_KEY_PREVIOUS: JSON.stringify(public1),
+      },
+    });
     try {
       const { keys } = await (await second.fetch("/v1/jwks.json")).json();
-      assert.deepEqual(keys.map((k) => k.kid), [await calculateJwkThumbprint(key2), await calculateJwkThumbprint(key1)], "current first");
+      assert.deepEqual(
+        keys.map((k) => k.kid),
+        [await calculateJwkThumbprint(key2), await calculateJwkThumbprint(key1)],
+        "current first",
+      );
       assert.ok(keys.every((k) => k.d === undefined));
       // The worker's URL differs between runs; the issuer is pinned to the first one's.
       const issuer = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url")).iss;
-      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", second.url), issuer, audience: origin.url });
+      const verifier = createAssertionVerifier({
+        jwksUrl: new URL("/v1/jwks.json", second.url),
+        issuer,
+        audience: origin.url,
+      });
       assert.equal((await verifier.verify(jwt)).accountId, "rotating-keys");
     } finally {
       await second.dispose();
@@ -154,11 +186,20 @@ describe("keys and claims", () => {
 
   test("an expired assertion is refused (short ASSERTION_TTL_SECS)", async () => {
     const origin = await startEchoOrigin();
-    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" } });
+    const worker = await startWorker({
+      vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" },
+    });
     try {
       const s = await worker.createSession("short-lived");
-      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
-      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url, clockTolerance: 0 });
+      const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers[
+        "x-session-assertion"
+      ];
+      const verifier = createAssertionVerifier({
+        jwksUrl: new URL("/v1/jwks.json", worker.url),
+        issuer: worker.url.origin,
+        audience: origin.url,
+        clockTolerance: 0,
+      });
       await sleep(2100);
       await assert.rejects(verifier.verify(jwt), { code: "expired" });
     } finally {
@@ -179,7 +220,11 @@ describe("keys and claims", () => {
       await none.dispose();
     }
     const { d, ...publicOnly } = await privateJwk("EdDSA");
-    for (const bad of ["not json", JSON.stringify(publicOnly), JSON.stringify({ kty: "RSA", n: "x", e: "AQAB", d: "x" })]) {
+    for (const bad of [
+      "not json",
+      JSON.stringify(publicOnly),
+      JSON.stringify({ kty: "RSA", n: "x", e: "AQAB", d: "x" }),
+    ]) {
       const worker = await startWorker({ vars: { SIGNING_KEY: bad } });
       try {
         const body = await json(await worker.fetch("/v1/session"), 500);
@@ -195,10 +240,19 @@ describe("keys and claims", () => {
 
   test("claims: validate returns them, PATCH one or all rewrites them, invalid ones are refused with nothing stored", async () => {
     const origin = await startEchoOrigin();
-    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) } });
+    const worker = await startWorker({
+      vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) },
+    });
     const adminClient = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
-    const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
-    const assertionOf = async (token) => verifier.verify((await (await worker.fetch("/x", { headers: bearer(token) })).json()).headers["x-session-assertion"]);
+    const verifier = createAssertionVerifier({
+      jwksUrl: new URL("/v1/jwks.json", worker.url),
+      issuer: worker.url.origin,
+      audience: origin.url,
+    });
+    const assertionOf = async (token) =>
+      verifier.verify(
+        (await (await worker.fetch("/x", { headers: bearer(token) })).json()).headers["x-session-assertion"],
+      );
     try {
       const a = await adminClient.createSession("claimed", { claims: { role: "viewer" }, userAgent: "sdk" });
       const b = await adminClient.createSession("claimed");
@@ -213,17 +267,32 @@ describe("keys and claims", () => {
       assert.deepEqual((await assertionOf(a.token)).claims, { role: "editor" }, "a new assertion, not the reused one");
 
       assert.equal(await adminClient.updateClaims("claimed", null, { role: "admin", tenant: "acme" }), 2);
-      for (const s of [a, b]) assert.deepEqual((await worker.validate(s.token)).body.claims, { role: "admin", tenant: "acme" });
+      for (const s of [a, b])
+        assert.deepEqual((await worker.validate(s.token)).body.claims, { role: "admin", tenant: "acme" });
       const listed = await adminClient.listSessions("claimed");
       assert.ok(listed.every((s) => s.claims.role === "admin"));
 
       const deep = { a: { b: { c: { d: { e: { f: { g: { h: 1 } } } } } } } };
-      for (const claims of [{ blob: "x".repeat(2100) }, { sub: "root" }, { "9lives": 1 }, ["not", "an", "object"], deep]) {
-        await assert.rejects(adminClient.createSession("refused-claims", { claims }), (e) => e instanceof AdminApiError && e.code === "invalid_claims", JSON.stringify(claims).slice(0, 40));
+      for (const claims of [
+        { blob: "x".repeat(2100) },
+        { sub: "root" },
+        { "9lives": 1 },
+        ["not", "an", "object"],
+        deep,
+      ]) {
+        await assert.rejects(
+          adminClient.createSession("refused-claims", { claims }),
+          (e) => e instanceof AdminApiError && e.code === "invalid_claims",
+          JSON.stringify(claims).slice(0, 40),
+        );
       }
       assert.deepEqual(await adminClient.listSessions("refused-claims"), [], "nothing stored");
       await assert.rejects(adminClient.updateClaims("claimed", a.sessionId, { iss: "x" }), { code: "invalid_claims" });
-      assert.deepEqual((await worker.validate(a.token)).body.claims, { role: "admin", tenant: "acme" }, "a refused update changes nothing");
+      assert.deepEqual(
+        (await worker.validate(a.token)).body.claims,
+        { role: "admin", tenant: "acme" },
+        "a refused update changes nothing",
+      );
 
       assert.equal(await adminClient.revokeAll("claimed", { except: a.sessionId }), 1);
       assert.equal(await adminClient.revokeSession("claimed", b.sessionId), false);

@@ -5,6 +5,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, kvKeyOf, ADMIN_KEY } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 const APP = "https://app.example";
 const EVIL = "https://evil.example";
@@ -36,7 +37,13 @@ describe("bad input", () => {
   const get = (headers) => worker.fetch("/v1/session", { headers });
 
   test("garbage cookies", async () => {
-    for (const cookie of ["__Host-session=garbage", "__Host-session=", "__Host-session=\"\"", `__Host-session=${victim.token}x`, "__Host-session=est_\u00e9\u00ff\u00e9"]) {
+    for (const cookie of [
+      "__Host-session=garbage",
+      "__Host-session=",
+      '__Host-session=""',
+      `__Host-session=${victim.token}x`,
+      "__Host-session=est_\u00e9\u00ff\u00e9",
+    ]) {
       await expectJsonError(await get({ Cookie: cookie }), 401, "invalid_token");
     }
     await expectJsonError(await get({ Cookie: "=;;;; ;=; a" }), 401, "missing_token");
@@ -44,8 +51,16 @@ describe("bad input", () => {
 
   test("two session cookies", async () => {
     const other = `est_${"B".repeat(42)}A`;
-    await expectJsonError(await get({ Cookie: `__Host-session=${victim.token}; __Host-session=${other}` }), 400, "ambiguous_token");
-    await expectJsonError(await get({ Cookie: `__Host-session=${victim.token}; __Host-session=${victim.token}` }), 400, "ambiguous_token");
+    await expectJsonError(
+      await get({ Cookie: `__Host-session=${victim.token}; __Host-session=${other}` }),
+      400,
+      "ambiguous_token",
+    );
+    await expectJsonError(
+      await get({ Cookie: `__Host-session=${victim.token}; __Host-session=${victim.token}` }),
+      400,
+      "ambiguous_token",
+    );
   });
 
   test("a cookie and a bearer header that disagree", async () => {
@@ -64,7 +79,13 @@ describe("bad input", () => {
 
   test("tokens of the wrong length or alphabet", async () => {
     const body = victim.token.slice(4);
-    for (const bad of [victim.token.slice(0, -1), `${victim.token}A`, `est_${body.replace(/.$/, "+")}`, `EST_${body}`, `est_${body.slice(0, 42)}=`]) {
+    for (const bad of [
+      victim.token.slice(0, -1),
+      `${victim.token}A`,
+      `est_${body.replace(/.$/, "+")}`,
+      `EST_${body}`,
+      `est_${body.slice(0, 42)}=`,
+    ]) {
       await expectJsonError(await get({ Authorization: `Bearer ${bad}` }), 401, "invalid_token");
     }
     // The stored hash is not a token.
@@ -74,7 +95,11 @@ describe("bad input", () => {
 
   test("a 64 KB header", async () => {
     const huge = "x".repeat(64 * 1024);
-    await expectJsonError(await get({ Cookie: `pad=${huge}; __Host-session=${victim.token}` }), 431, "header_too_large");
+    await expectJsonError(
+      await get({ Cookie: `pad=${huge}; __Host-session=${victim.token}` }),
+      431,
+      "header_too_large",
+    );
     await expectJsonError(await get({ Authorization: `Bearer ${huge}` }), 431, "header_too_large");
   });
 
@@ -82,26 +107,68 @@ describe("bad input", () => {
     worker.fetch(`/v1/admin/accounts/${account}/sessions`, {
       method: "POST",
       ...init,
-      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json", ...(init?.headers ?? {}) },
+      headers: { ...adminJson, ...(init?.headers ?? {}) },
     });
 
   test("non-JSON bodies, unknown fields, oversized bodies", async () => {
     await expectJsonError(await create("victim", { body: "{not json" }), 400, "invalid_json");
     await expectJsonError(await create("victim", { body: "[1,2,3]" }), 400, "invalid_json");
     await expectJsonError(await create("victim", { body: "\u0000\u00ff" }), 400, "invalid_json");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ label: "x", token: "est_mine" }) }), 400, "invalid_json");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ idle_ttl_secs: "soon" }) }), 400, "invalid_json");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ label: "x".repeat(17 * 1024) }) }), 413, "body_too_large");
-    await expectJsonError(await create("victim", { body: "x=1", headers: { "Content-Type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ label: "line\nbreak" }) }), 400, "invalid_metadata");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ user_agent: "u".repeat(513) }) }), 400, "invalid_metadata");
-    await expectJsonError(await create("victim", { body: JSON.stringify({ label: "Chrome\u202Eexe.pdf" }) }), 400, "invalid_metadata");
-    const echoed = await expectJsonError(await create("victim", { body: JSON.stringify({ label: 5, pad: "p".repeat(10_000) }) }), 400, "invalid_json");
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ label: "x", token: "est_mine" }) }),
+      400,
+      "invalid_json",
+    );
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ idle_ttl_secs: "soon" }) }),
+      400,
+      "invalid_json",
+    );
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ label: "x".repeat(17 * 1024) }) }),
+      413,
+      "body_too_large",
+    );
+    await expectJsonError(
+      await create("victim", { body: "x=1", headers: { "Content-Type": "application/x-www-form-urlencoded" } }),
+      415,
+      "unsupported_media_type",
+    );
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ label: "line\nbreak" }) }),
+      400,
+      "invalid_metadata",
+    );
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ user_agent: "u".repeat(513) }) }),
+      400,
+      "invalid_metadata",
+    );
+    await expectJsonError(
+      await create("victim", { body: JSON.stringify({ label: "Chrome\u202Eexe.pdf" }) }),
+      400,
+      "invalid_metadata",
+    );
+    const echoed = await expectJsonError(
+      await create("victim", { body: JSON.stringify({ label: 5, pad: "p".repeat(10_000) }) }),
+      400,
+      "invalid_json",
+    );
     assert.ok(echoed.message.length < 200, "error messages stay short");
   });
 
   test("hostile account ids", async () => {
-    for (const account of ["a%2Fb", "%2e%2e", "a..b", "a%00b", "a%0Ab", "a%20b", "%C3%A9", "x".repeat(1000), ".hidden"]) {
+    for (const account of [
+      "a%2Fb",
+      "%2e%2e",
+      "a..b",
+      "a%00b",
+      "a%0Ab",
+      "a%20b",
+      "%C3%A9",
+      "x".repeat(1000),
+      ".hidden",
+    ]) {
       const res = await create(account, {});
       assert.ok(res.status >= 400 && res.status < 500, `${account.slice(0, 20)} gave ${res.status}`);
       await expectJsonError(res, res.status);
@@ -125,8 +192,12 @@ describe("bad input", () => {
 
 describe("browsers and origins", () => {
   let worker;
-  before(async () => { worker = await startWorker({ vars: { ALLOWED_ORIGINS: `${APP}, http://localhost:5173` } }); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker({ vars: { ALLOWED_ORIGINS: `${APP}, http://localhost:5173` } });
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("an allowed origin is echoed with credentials, never *", async () => {
     const { token } = await worker.createSession("cors");
@@ -148,7 +219,11 @@ describe("browsers and origins", () => {
   test("preflight is answered for allowed origins and refused for others", async () => {
     const ok = await worker.fetch("/v1/session/refresh", {
       method: "OPTIONS",
-      headers: { Origin: APP, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+      headers: {
+        Origin: APP,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+      },
     });
     assert.equal(ok.status, 204);
     assert.equal(ok.headers.get("access-control-allow-origin"), APP);
@@ -156,7 +231,10 @@ describe("browsers and origins", () => {
     assert.match(ok.headers.get("access-control-allow-methods"), /POST/);
     assert.match(ok.headers.get("access-control-allow-headers"), /Content-Type/);
 
-    const bad = await worker.fetch("/v1/session", { method: "OPTIONS", headers: { Origin: EVIL, "Access-Control-Request-Method": "DELETE" } });
+    const bad = await worker.fetch("/v1/session", {
+      method: "OPTIONS",
+      headers: { Origin: EVIL, "Access-Control-Request-Method": "DELETE" },
+    });
     await expectJsonError(bad, 403, "origin_not_allowed");
     assert.equal(bad.headers.get("access-control-allow-origin"), null);
   });
@@ -171,16 +249,34 @@ describe("browsers and origins", () => {
     const key = await kvKeyOf(token);
     const before = await worker.kv.get(key);
     const cookie = `__Host-session=${token}`;
-    for (const [path, method] of [["/v1/session/refresh", "POST"], ["/v1/session", "DELETE"]]) {
-      await expectJsonError(await worker.fetch(path, { method, headers: { Cookie: cookie, Origin: EVIL } }), 403, "origin_not_allowed");
-      await expectJsonError(await worker.fetch(path, { method, headers: { Cookie: cookie, Origin: "null" } }), 403, "origin_not_allowed");
-      await expectJsonError(await worker.fetch(path, { method, headers: { Cookie: cookie, "Sec-Fetch-Site": "cross-site" } }), 403, "origin_not_allowed");
+    for (const [path, method] of [
+      ["/v1/session/refresh", "POST"],
+      ["/v1/session", "DELETE"],
+    ]) {
+      await expectJsonError(
+        await worker.fetch(path, { method, headers: { Cookie: cookie, Origin: EVIL } }),
+        403,
+        "origin_not_allowed",
+      );
+      await expectJsonError(
+        await worker.fetch(path, { method, headers: { Cookie: cookie, Origin: "null" } }),
+        403,
+        "origin_not_allowed",
+      );
+      await expectJsonError(
+        await worker.fetch(path, { method, headers: { Cookie: cookie, "Sec-Fetch-Site": "cross-site" } }),
+        403,
+        "origin_not_allowed",
+      );
     }
     assert.equal(await worker.kv.get(key), before);
     assert.equal((await worker.validate(token)).status, 200);
 
     // From the allowed origin the same calls work.
-    const refreshed = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Cookie: cookie, Origin: APP } });
+    const refreshed = await worker.fetch("/v1/session/refresh", {
+      method: "POST",
+      headers: { Cookie: cookie, Origin: APP },
+    });
     assert.equal(refreshed.status, 200);
     const logout = await worker.fetch("/v1/session", { method: "DELETE", headers: { Cookie: cookie, Origin: APP } });
     assert.equal(logout.status, 204);
@@ -189,7 +285,10 @@ describe("browsers and origins", () => {
 
   test("bearer-authenticated writes need no Origin check (browsers never attach bearers)", async () => {
     const { token } = await worker.createSession("bearer");
-    const res = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Authorization: `Bearer ${token}`, Origin: EVIL } });
+    const res = await worker.fetch("/v1/session/refresh", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, Origin: EVIL },
+    });
     assert.equal(res.status, 200);
   });
 });
@@ -198,7 +297,10 @@ describe("the admin key", () => {
   test("with no key configured every admin call is refused", async () => {
     const worker = await startWorker({ adminKey: null });
     try {
-      const res = await worker.fetch("/v1/admin/accounts/alice/sessions", { method: "POST", headers: { Authorization: "Bearer anything" } });
+      const res = await worker.fetch("/v1/admin/accounts/alice/sessions", {
+        method: "POST",
+        headers: { Authorization: "Bearer anything" },
+      });
       await expectJsonError(res, 403, "admin_disabled");
       assert.deepEqual(await worker.dumpKv(), []);
     } finally {
@@ -209,9 +311,20 @@ describe("the admin key", () => {
   test("a wrong, missing or prefixed key is refused", async () => {
     const worker = await startWorker();
     try {
-      for (const auth of [undefined, "Bearer wrong", `Bearer ${ADMIN_KEY}x`, `Bearer ${ADMIN_KEY.slice(0, -1)}`, `Basic ${ADMIN_KEY}`, ADMIN_KEY]) {
+      for (const auth of [
+        undefined,
+        "Bearer wrong",
+        `Bearer ${ADMIN_KEY}x`,
+        `Bearer ${ADMIN_KEY.slice(0, -1)}`,
+        `Basic ${ADMIN_KEY}`,
+        ADMIN_KEY,
+      ]) {
         const headers = auth ? { Authorization: auth } : {};
-        await expectJsonError(await worker.fetch("/v1/admin/accounts/alice/sessions", { method: "POST", headers }), 401, "invalid_admin_key");
+        await expectJsonError(
+          await worker.fetch("/v1/admin/accounts/alice/sessions", { method: "POST", headers }),
+          401,
+          "invalid_admin_key",
+        );
       }
       assert.deepEqual(await worker.dumpKv(), []);
     } finally {
@@ -222,7 +335,10 @@ describe("the admin key", () => {
   test("a key too short to be a secret is a configuration error", async () => {
     const worker = await startWorker({ adminKey: "short" });
     try {
-      const res = await worker.fetch("/v1/admin/accounts/alice/sessions", { method: "POST", headers: { Authorization: "Bearer short" } });
+      const res = await worker.fetch("/v1/admin/accounts/alice/sessions", {
+        method: "POST",
+        headers: { Authorization: "Bearer short" },
+      });
       const body = await expectJsonError(res, 500, "invalid_config");
       assert.match(body.message, /ADMIN_KEY/);
     } finally {
@@ -233,7 +349,12 @@ describe("the admin key", () => {
 
 describe("configuration", () => {
   test("an invalid variable stops requests with a 500 naming it", async () => {
-    for (const [name, value] of [["IDLE_TTL_SECS", "thirty"], ["MAX_SESSIONS_PER_ACCOUNT", "0"], ["ALLOWED_ORIGINS", "*"], ["COOKIE_NAME", "a b"]]) {
+    for (const [name, value] of [
+      ["IDLE_TTL_SECS", "thirty"],
+      ["MAX_SESSIONS_PER_ACCOUNT", "0"],
+      ["ALLOWED_ORIGINS", "*"],
+      ["COOKIE_NAME", "a b"],
+    ]) {
       const worker = await startWorker({ vars: { [name]: value } });
       try {
         const body = await expectJsonError(await worker.fetch("/v1/session"), 500, "invalid_config");

@@ -24,8 +24,13 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
     ],
   });
 });
@@ -48,14 +53,23 @@ async function signIn(context, device) {
 }
 
 const listed = (page) =>
-  page.$$eval("#sessions tr", (rows) => rows.map((r) => ({ id: r.dataset.sessionId, device: r.querySelector("td").firstChild.textContent, current: r.textContent.includes("This device") })));
+  page.$$eval("#sessions tr", (rows) =>
+    rows.map((r) => ({
+      id: r.dataset.sessionId,
+      device: r.querySelector("td").firstChild.textContent,
+      current: r.textContent.includes("This device"),
+    })),
+  );
 
 test("two browsers sign in, one revokes the other, and a foreign origin cannot read the session", async () => {
   const laptop = await browser.newContext({ viewport: { width: 900, height: 560 } });
   const phone = await browser.newContext();
 
   const laptopPage = await signIn(laptop, "Laptop");
-  assert.deepEqual((await listed(laptopPage)).map((s) => [s.device, s.current]), [["Laptop", true]]);
+  assert.deepEqual(
+    (await listed(laptopPage)).map((s) => [s.device, s.current]),
+    [["Laptop", true]],
+  );
   const [cookie] = await laptop.cookies();
   assert.equal(cookie.name, "__Host-session");
   assert.equal(cookie.httpOnly, true);
@@ -67,7 +81,13 @@ test("two browsers sign in, one revokes the other, and a foreign origin cannot r
   await laptopPage.reload();
   await laptopPage.waitForSelector("body[data-state=signed-in]");
   const both = await listed(laptopPage);
-  assert.deepEqual(both.map((s) => [s.device, s.current]), [["Phone", false], ["Laptop", true]]);
+  assert.deepEqual(
+    both.map((s) => [s.device, s.current]),
+    [
+      ["Phone", false],
+      ["Laptop", true],
+    ],
+  );
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await laptopPage.screenshot({ path: new URL("sessions-view.png", ARTIFACTS).pathname, fullPage: true });
@@ -75,10 +95,18 @@ test("two browsers sign in, one revokes the other, and a foreign origin cannot r
   // The laptop revokes the phone.
   await laptopPage.click(`tr[data-session-id="${both[0].id}"] button.revoke`);
   await laptopPage.waitForFunction(() => document.querySelectorAll("#sessions tr").length === 1);
-  assert.deepEqual((await listed(laptopPage)).map((s) => s.device), ["Laptop"]);
+  assert.deepEqual(
+    (await listed(laptopPage)).map((s) => s.device),
+    ["Laptop"],
+  );
 
   // The phone's next call is refused.
-  const phoneResult = await phonePage.evaluate(() => window.sessionClient.validate().then(() => "ok", (e) => `${e.status} ${e.code}`));
+  const phoneResult = await phonePage.evaluate(() =>
+    window.sessionClient.validate().then(
+      () => "ok",
+      (e) => `${e.status} ${e.code}`,
+    ),
+  );
   assert.equal(phoneResult, "401 session_not_found");
   await phonePage.reload();
   await phonePage.waitForSelector("body[data-state=signed-out]");
@@ -100,7 +128,9 @@ test("two browsers sign in, one revokes the other, and a foreign origin cannot r
   // cookie, and the Origin check refuses it: the session is untouched.
   const before = await laptopPage.evaluate(() => window.sessionClient.validate());
   await foreignPage.evaluate(async (url) => {
-    await fetch(`${url}/v1/session/refresh`, { method: "POST", credentials: "include", mode: "no-cors" }).catch(() => {});
+    await fetch(`${url}/v1/session/refresh`, { method: "POST", credentials: "include", mode: "no-cors" }).catch(
+      () => {},
+    );
     await fetch(`${url}/v1/session`, { method: "DELETE", credentials: "include" }).catch(() => {});
   }, worker.url.origin);
   const after = await laptopPage.evaluate(() => window.sessionClient.validate());

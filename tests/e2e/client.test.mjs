@@ -32,8 +32,12 @@ function cookieJarFetch(initialSetCookie) {
 
 describe("the JavaScript client", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   const clientFor = (created) => {
     const fetchImpl = cookieJarFetch(created.setCookie);
@@ -61,15 +65,29 @@ describe("the JavaScript client", () => {
   });
 
   test("validate({ maxAge, minAal }) rejects a stale or weak login with reauthentication_required; rotate moves the token", async () => {
-    const created = await worker.createSession("client-fresh", { authenticated_at: Math.floor(Date.now() / 1000) - 120, aal: 1 });
+    const created = await worker.createSession("client-fresh", {
+      authenticated_at: Math.floor(Date.now() / 1000) - 120,
+      aal: 1,
+    });
     const { client } = clientFor(created);
     assert.equal((await client.validate({ maxAge: 600 })).aal, 1);
-    await assert.rejects(client.validate({ maxAge: 60 }), { name: "SessionApiError", status: 403, code: "reauthentication_required" });
-    await assert.rejects(client.validate({ minAal: 2, strong: true }), { status: 403, code: "reauthentication_required" });
+    await assert.rejects(client.validate({ maxAge: 60 }), {
+      name: "SessionApiError",
+      status: 403,
+      code: "reauthentication_required",
+    });
+    await assert.rejects(client.validate({ minAal: 2, strong: true }), {
+      status: 403,
+      code: "reauthentication_required",
+    });
     const rotated = await client.rotate();
     assert.equal(rotated.session_id, created.session_id);
     assert.equal(rotated.token, undefined, "a cookie holder gets the new token only as a cookie");
-    assert.equal((await client.validate({ strong: true })).session_id, created.session_id, "the jar holds the new cookie");
+    assert.equal(
+      (await client.validate({ strong: true })).session_id,
+      created.session_id,
+      "the jar holds the new cookie",
+    );
     assert.equal((await worker.validate(created.token, { query: "?consistency=strong" })).status, 401);
   });
 
@@ -79,12 +97,19 @@ describe("the JavaScript client", () => {
     const three = await worker.createSession("client-b", { label: "three" });
     const { client } = clientFor(one);
     const listed = await client.listSessions();
-    assert.deepEqual(listed.map((s) => [s.label, s.current]).sort(), [["one", true], ["three", false], ["two", false]]);
+    assert.deepEqual(listed.map((s) => [s.label, s.current]).sort(), [
+      ["one", true],
+      ["three", false],
+      ["two", false],
+    ]);
 
     await client.revokeSession(two.session_id);
     assert.deepEqual((await client.listSessions()).map((s) => s.label).sort(), ["one", "three"]);
     assert.equal(await client.logoutOthers(), 1);
-    assert.deepEqual((await client.listSessions()).map((s) => s.label), ["one"]);
+    assert.deepEqual(
+      (await client.listSessions()).map((s) => s.label),
+      ["one"],
+    );
     assert.equal(await client.logoutEverywhere(), 1);
     await assert.rejects(client.validate(), (e) => e instanceof SessionApiError && e.status === 401);
     assert.equal((await worker.validate(three.token)).status, 401);
@@ -139,7 +164,15 @@ describe("the JavaScript client", () => {
     const client = createSessionClient({ baseUrl: worker.url.origin, token: mine.token, fetch: cookieJarFetch() });
     const rotated = await client.rotate();
     assert.ok(rotated.token && rotated.token !== mine.token);
-    assert.equal((await client.validate({ strong: true })).session_id, mine.session_id, "the next call uses the new token");
-    assert.equal((await worker.validate(mine.token, { query: "?consistency=strong" })).status, 401, "the old one is dead");
+    assert.equal(
+      (await client.validate({ strong: true })).session_id,
+      mine.session_id,
+      "the next call uses the new token",
+    );
+    assert.equal(
+      (await worker.validate(mine.token, { query: "?consistency=strong" })).status,
+      401,
+      "the old one is dead",
+    );
   });
 });

@@ -22,21 +22,34 @@ test("wrangler deploy --dry-run bundles the worker from wrangler.toml, within th
   const config = join(root, ".wrangler-dry-run.toml");
   writeFileSync(config, readFileSync(join(root, "wrangler.toml"), "utf8").replace(/\[build\]\ncommand = .*\n/, ""));
   try {
-    const output = execFileSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--config", config], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const output = execFileSync(
+      join(root, "node_modules/.bin/wrangler"),
+      ["deploy", "--dry-run", "--outdir", outdir, "--config", config],
+      {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
     assert.match(output, /--dry-run: exiting now/);
-    for (const binding of ["SESSIONS", "ACCOUNTS", "EVENTS", "SESSION_LIMITER"]) assert.match(output, new RegExp(binding), binding);
+    for (const binding of ["SESSIONS", "ACCOUNTS", "EVENTS", "SESSION_LIMITER"])
+      assert.match(output, new RegExp(binding), binding);
     const files = readdirSync(outdir, { recursive: true }).filter((f) => statSync(join(outdir, f)).isFile());
-    assert.ok(files.some((f) => f.endsWith(".js")), files.join(", "));
-    assert.ok(files.some((f) => f.endsWith(".wasm")), files.join(", "));
+    assert.ok(
+      files.some((f) => f.endsWith(".js")),
+      files.join(", "),
+    );
+    assert.ok(
+      files.some((f) => f.endsWith(".wasm")),
+      files.join(", "),
+    );
     const bytes = files.filter((f) => /\.(js|mjs|wasm)$/.test(f)).map((f) => readFileSync(join(outdir, f)));
     const raw = bytes.reduce((n, b) => n + b.length, 0);
     const gzip = bytes.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
-    t.diagnostic(`bundle: ${(raw / 1024).toFixed(0)} KiB raw, ${(gzip / 1024).toFixed(0)} KiB gzip; limits ${FREE_LIMIT / 1048576} MiB (Free), ${PAID_LIMIT / 1048576} MiB (Paid) compressed`);
+    t.diagnostic(
+      `bundle: ${(raw / 1024).toFixed(0)} KiB raw, ${(gzip / 1024).toFixed(0)} KiB gzip; limits ${FREE_LIMIT / 1048576} MiB (Free), ${PAID_LIMIT / 1048576} MiB (Paid) compressed`,
+    );
     assert.ok(gzip < FREE_LIMIT, `the bundle (${gzip} bytes gzip) fits the Free plan's limit`);
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -5,13 +5,14 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { startLoopbackServer } from "./support/origin.mjs";
+import { bearer } from "./support/requests.mjs";
+import { until } from "./support/until.mjs";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
 /** A loopback webhook receiver. `failFirst(id)` says how many times to answer 500 first. */
 async function startReceiver({ failFirst = () => 0 } = {}) {
@@ -19,7 +20,7 @@ async function startReceiver({ failFirst = () => 0 } = {}) {
   const deliveries = []; // every attempt, verified or not
   const accepted = []; // verified events, in arrival order
   const failures = new Map();
-  const server = http.createServer((req, res) => {
+  const server = await startLoopbackServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
@@ -40,23 +41,13 @@ async function startReceiver({ failFirst = () => 0 } = {}) {
       res.writeHead(event ? 204 : 400).end();
     });
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}/hooks`;
-  return { url, deliveries, accepted, close: () => new Promise((r) => server.close(r)) };
+  return { url: `${server.url}/hooks`, deliveries, accepted, close: server.close };
 }
 
-async function until(what, check, ms = 15000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+// A delivery waits for the queue's batch, and for the retries where a test asks for them.
+const DELIVERY_MS = 15000;
 
-const summary = (events, sessionId) =>
-  events.filter((e) => e.session_id === sessionId).map((e) => [e.type, e.reason]);
+const summary = (events, sessionId) => events.filter((e) => e.session_id === sessionId).map((e) => [e.type, e.reason]);
 
 describe("lifecycle events as signed webhooks", () => {
   test("create, touch, refresh, revoke, eviction and expiry each deliver exactly their events, in order", async () => {
@@ -78,24 +69,49 @@ describe("lifecycle events as signed webhooks", () => {
       assert.equal((await worker.validate(b.token)).status, 200); // touch, after the response
       const refreshed = await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(c.token) });
       assert.equal(refreshed.status, 200);
-      await until("b's touch", () => receiver.accepted.some((e) => e.session_id === b.session_id && e.type === "session.refreshed"));
+      await until(
+        "b's touch",
+        () => receiver.accepted.some((e) => e.session_id === b.session_id && e.type === "session.refreshed"),
+        DELIVERY_MS,
+      );
       assert.equal((await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(b.token) })).status, 204);
       const d = await worker.createSession("hooked", { idle_ttl_secs: 1 });
-      await until("d's expiry", () => receiver.accepted.some((e) => e.session_id === d.session_id && e.type === "session.expired"));
+      await until(
+        "d's expiry",
+        () => receiver.accepted.some((e) => e.session_id === d.session_id && e.type === "session.expired"),
+        DELIVERY_MS,
+      );
       await sleep(300);
 
-      assert.deepEqual(summary(receiver.accepted, a.session_id), [["session.created", "created"], ["session.evicted", "session_limit"]]);
+      assert.deepEqual(summary(receiver.accepted, a.session_id), [
+        ["session.created", "created"],
+        ["session.evicted", "session_limit"],
+      ]);
       assert.deepEqual(summary(receiver.accepted, b.session_id), [
         ["session.created", "created"],
         ["session.refreshed", "touch"],
         ["session.revoked", "logout"],
       ]);
-      assert.deepEqual(summary(receiver.accepted, c.session_id), [["session.created", "created"], ["session.refreshed", "refresh"]]);
-      assert.deepEqual(summary(receiver.accepted, d.session_id), [["session.created", "created"], ["session.expired", "idle"]]);
+      assert.deepEqual(summary(receiver.accepted, c.session_id), [
+        ["session.created", "created"],
+        ["session.refreshed", "refresh"],
+      ]);
+      assert.deepEqual(summary(receiver.accepted, d.session_id), [
+        ["session.created", "created"],
+        ["session.expired", "idle"],
+      ]);
       assert.equal(receiver.accepted.length, 9, "nothing else, and nothing twice");
 
       for (const event of receiver.accepted) {
-        assert.deepEqual(Object.keys(event).sort(), ["account_id", "data", "id", "occurred_at", "reason", "session_id", "type"]);
+        assert.deepEqual(Object.keys(event).sort(), [
+          "account_id",
+          "data",
+          "id",
+          "occurred_at",
+          "reason",
+          "session_id",
+          "type",
+        ]);
         assert.match(event.id, /^evt_[0-9a-f]{32}$/);
         assert.equal(event.account_id, "hooked");
         assert.match(event.occurred_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -120,13 +136,18 @@ describe("lifecycle events as signed webhooks", () => {
   test("a receiver that fails twice gets the event on the third try, with the same webhook-id", async () => {
     let first;
     const receiver = await startReceiver({ failFirst: (id) => ((first ??= id) === id ? 2 : 0) });
-    const worker = await startWorker({ vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" } });
+    const worker = await startWorker({
+      vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" },
+    });
     try {
       const s = await worker.createSession("flaky-receiver");
-      await until("the third try", () => receiver.accepted.some((e) => e.id === first));
+      await until("the third try", () => receiver.accepted.some((e) => e.id === first), DELIVERY_MS);
       const tries = receiver.deliveries.filter((d) => d.headers["webhook-id"] === first);
       assert.equal(tries.length, 3);
-      assert.ok(tries.every((t) => t.verified && t.body === tries[0].body), "the same event each time");
+      assert.ok(
+        tries.every((t) => t.verified && t.body === tries[0].body),
+        "the same event each time",
+      );
       assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"]]);
     } finally {
       await worker.dispose();
@@ -148,7 +169,10 @@ describe("lifecycle events as signed webhooks", () => {
       assert.equal(receiver.accepted.length, 0, "nothing was delivered during the outage");
       assert.ok(worker.logs.some((l) => l.includes("sending events failed, will retry")));
       await until("the alarm's retry", () => receiver.accepted.length === 2, 30000);
-      assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"], ["session.revoked", "logout"]]);
+      assert.deepEqual(summary(receiver.accepted, s.session_id), [
+        ["session.created", "created"],
+        ["session.revoked", "logout"],
+      ]);
     } finally {
       await worker.dispose();
       await receiver.close();

@@ -39,12 +39,20 @@ describe("the example site's login", () => {
     const form = new URLSearchParams({ username: "long-input", device: "📱".repeat(150) + "\u202E" + "x".repeat(500) });
     const res = await fetch(`${site.url}/login`, {
       method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Agent/1.0 " + "ÿ".repeat(400), Origin: site.url },
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "Agent/1.0 " + "ÿ".repeat(400),
+        Origin: site.url,
+      },
       body: form,
       redirect: "manual",
     });
     assert.equal(res.status, 303, await res.text());
-    const { sessions } = await (await worker.fetch("/v1/admin/accounts/long-input/sessions", { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    const { sessions } = await (
+      await worker.fetch("/v1/admin/accounts/long-input/sessions", {
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      })
+    ).json();
     assert.equal(sessions.length, 1);
     assert.ok(bytes(sessions[0].label) <= LABEL_MAX_BYTES && sessions[0].label.startsWith("📱"));
     assert.ok(!sessions[0].label.includes("\u202E"));

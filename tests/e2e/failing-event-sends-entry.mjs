@@ -4,13 +4,15 @@
 import { wrapBinding, wrappedBuild } from "./wrapped-build.mjs";
 
 let failures = 2;
-const failingSend = (real) => async (...args) => {
-  if (failures > 0) {
-    failures--;
-    throw new Error("simulated Queues outage: send failed");
-  }
-  return real(...args);
-};
+const failingSend =
+  (real) =>
+  async (...args) => {
+    if (failures > 0) {
+      failures--;
+      throw new Error("simulated Queues outage: send failed");
+    }
+    return real(...args);
+  };
 
 const build = wrappedBuild({ EVENTS: (queue) => wrapBinding(queue, { sendBatch: failingSend, send: failingSend }) });
 

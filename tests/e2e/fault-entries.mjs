@@ -33,19 +33,23 @@ export function lostCreateReplyBuild(accountId) {
   return wrappedBuild({
     ACCOUNTS: (namespace) =>
       wrapBinding(namespace, {
-        get: (real) => (...args) =>
-          wrapBinding(real(...args), {
-            fetch: (realFetch) => async (request, ...rest) => {
-              const command = await request.clone().json();
-              const response = await realFetch(request, ...rest);
-              if (!lost && command.op === "create" && command.record.account_id === accountId) {
-                lost = true;
-                await response.arrayBuffer();
-                throw new Error("simulated network failure: create reply lost");
-              }
-              return response;
-            },
-          }),
+        get:
+          (real) =>
+          (...args) =>
+            wrapBinding(real(...args), {
+              fetch:
+                (realFetch) =>
+                async (request, ...rest) => {
+                  const command = await request.clone().json();
+                  const response = await realFetch(request, ...rest);
+                  if (!lost && command.op === "create" && command.record.account_id === accountId) {
+                    lost = true;
+                    await response.arrayBuffer();
+                    throw new Error("simulated network failure: create reply lost");
+                  }
+                  return response;
+                },
+            }),
       }),
   });
 }

@@ -5,26 +5,11 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { startWorker, ADMIN_KEY } from "./harness.mjs";
-
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    received.push({ method: req.method, url: req.url, headers: req.headers });
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
+import { startWorker } from "./harness.mjs";
+import { startEchoOrigin } from "./support/origin.mjs";
+import { admin } from "./support/requests.mjs";
 
 const HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("gatekeeper hardening", () => {
@@ -63,7 +48,9 @@ describe("gatekeeper hardening", () => {
       "X-Kept": "yes",
     };
     const seen = await (await worker.fetch("/assets/app.js", { headers: sent })).json();
-    for (const name of Object.keys(sent).filter((n) => !["X-Kept", "CF-Connecting-IP", "X-Forwarded-For"].includes(n))) {
+    for (const name of Object.keys(sent).filter(
+      (n) => !["X-Kept", "CF-Connecting-IP", "X-Forwarded-For"].includes(n),
+    )) {
       assert.equal(seen.headers[name.toLowerCase()], undefined, `${name} reached the origin`);
     }
     assert.equal(seen.url, "/assets/app.js", "routed on the path, not an override");
@@ -72,11 +59,23 @@ describe("gatekeeper hardening", () => {
     const noCf = await (await worker.fetch("/assets/x", { headers: { "X-Forwarded-For": "10.0.0.1" } })).json();
     // Locally the runtime fills CF-Connecting-IP with the loopback address it saw.
     assert.notEqual(noCf.headers["x-forwarded-for"], "10.0.0.1", "a client's own claim is never passed on");
-    assert.ok([undefined, "127.0.0.1", "::1"].includes(noCf.headers["x-forwarded-for"]), noCf.headers["x-forwarded-for"]);
+    assert.ok(
+      [undefined, "127.0.0.1", "::1"].includes(noCf.headers["x-forwarded-for"]),
+      noCf.headers["x-forwarded-for"],
+    );
   });
 
   test("public patterns match at segment boundaries and refuse decodable escapes", async () => {
-    for (const path of ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets/..%u002fadmin", "/assets/%c0%ae%c0%ae/admin", "/assets/x%3bjsessionid=1", "/assets/..%20/admin", "/assets/x."]) {
+    for (const path of [
+      "/login-as-admin",
+      "/loginhistory",
+      "/assets-private/x",
+      "/assets/..%u002fadmin",
+      "/assets/%c0%ae%c0%ae/admin",
+      "/assets/x%3bjsessionid=1",
+      "/assets/..%20/admin",
+      "/assets/x.",
+    ]) {
       const before = origin.received.length;
       const res = await worker.fetch(path);
       assert.equal(res.status, 401, path);
@@ -100,20 +99,34 @@ describe("gatekeeper hardening", () => {
   test("a fresh path: 302 with reauth=1 for a navigation, 403 JSON otherwise, forwarded once fresh", async () => {
     const stale = await worker.createSession("gk-fresh", { authenticated_at: now() - 120 });
     const before = origin.received.length;
-    const nav = await worker.fetch("/settings/profile?tab=2", { headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML } });
+    const nav = await worker.fetch("/settings/profile?tab=2", {
+      headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML },
+    });
     assert.equal(nav.status, 302);
-    assert.equal(nav.headers.get("location"), "https://site.example/login?return_to=%2Fsettings%2Fprofile%3Ftab%3D2&reauth=1");
+    assert.equal(
+      nav.headers.get("location"),
+      "https://site.example/login?return_to=%2Fsettings%2Fprofile%3Ftab%3D2&reauth=1",
+    );
     const api = await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${stale.token}` } });
     assert.equal(api.status, 403);
     const body = await api.json();
     assert.deepEqual([body.error, body.failed], ["reauthentication_required", ["max_age"]]);
-    const weak = await worker.fetch("/billing/card", { headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML } });
+    const weak = await worker.fetch("/billing/card", {
+      headers: { Cookie: `__Host-session=${stale.token}`, Accept: HTML },
+    });
     assert.match(weak.headers.get("location"), /&reauth=1&aal=2$/);
     assert.equal(origin.received.length, before, "nothing reached the origin");
 
     const fresh = await worker.createSession("gk-fresh");
-    assert.equal((await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${fresh.token}` } })).status, 200);
-    assert.equal((await worker.fetch("/settings%2Fprofile", { headers: { Authorization: `Bearer ${stale.token}` } })).status, 403, "an escape does not dodge it");
+    assert.equal(
+      (await worker.fetch("/settings/profile", { headers: { Authorization: `Bearer ${fresh.token}` } })).status,
+      200,
+    );
+    assert.equal(
+      (await worker.fetch("/settings%2Fprofile", { headers: { Authorization: `Bearer ${stale.token}` } })).status,
+      403,
+      "an escape does not dodge it",
+    );
   });
 
   test("a strong path and a write refuse a session revoked a moment ago, while KV still has it", async () => {
@@ -138,7 +151,17 @@ describe("gatekeeper hardening", () => {
     const stale = await worker.createSession("gk-spell", { authenticated_at: now() - 120 });
     const bearer = { Authorization: `Bearer ${stale.token}` };
     const before = origin.received.length;
-    const spellings = ["/Settings/profile", "/SETTINGS/PROFILE", "/settings", "/settings/", "//settings/profile", "/settings//profile", "/settings./profile", "/Billing/card", "/billing"];
+    const spellings = [
+      "/Settings/profile",
+      "/SETTINGS/PROFILE",
+      "/settings",
+      "/settings/",
+      "//settings/profile",
+      "/settings//profile",
+      "/settings./profile",
+      "/Billing/card",
+      "/billing",
+    ];
     for (const path of spellings) {
       const res = await worker.fetch(new URL(worker.url.origin + path), { headers: bearer });
       assert.equal(res.status, 403, path);
@@ -148,10 +171,17 @@ describe("gatekeeper hardening", () => {
 
     const s = await worker.createSession("gk-spell-strong");
     const copy = (await worker.dumpKv()).find((e) => e.value?.includes(s.session_id));
-    await worker.fetch(`/v1/admin/accounts/gk-spell-strong/sessions/${s.session_id}`, { method: "DELETE", headers: admin });
+    await worker.fetch(`/v1/admin/accounts/gk-spell-strong/sessions/${s.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
     await worker.kv.put(copy.name, copy.value, { metadata: copy.metadata });
     const auth = { Authorization: `Bearer ${s.token}` };
-    assert.equal((await worker.fetch("/home", { headers: auth })).status, 200, "the revoked session's copy still opens a plain path");
+    assert.equal(
+      (await worker.fetch("/home", { headers: auth })).status,
+      200,
+      "the revoked session's copy still opens a plain path",
+    );
     const beforeStrong = origin.received.length;
     for (const path of ["/Admin/panel", "/ADMIN", "/admin", "//admin/users", "/admin./users"]) {
       assert.equal((await worker.fetch(new URL(worker.url.origin + path), { headers: auth })).status, 401, path);
@@ -179,9 +209,14 @@ describe("gatekeeper hardening", () => {
   });
 
   test("an absolute LOGIN_URL on the worker's own host that is not public answers 401, not a loop", async () => {
-    const looping = await startWorker({ vars: { ORIGIN_URL: origin.url, LOGIN_URL: "http://localhost/signin", PUBLIC_PATHS: "/assets/*" } });
+    const looping = await startWorker({
+      vars: { ORIGIN_URL: origin.url, LOGIN_URL: "http://localhost/signin", PUBLIC_PATHS: "/assets/*" },
+    });
     try {
-      const res = await looping.mf.dispatchFetch("http://localhost/private", { headers: { Accept: HTML }, redirect: "manual" });
+      const res = await looping.mf.dispatchFetch("http://localhost/private", {
+        headers: { Accept: HTML },
+        redirect: "manual",
+      });
       assert.equal(res.status, 401);
       assert.equal((await res.json()).error, "missing_token");
       assert.ok(looping.logs.some((l) => l.includes("LOGIN_URL is on this host but not public")));

@@ -3,37 +3,20 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { startWorker, unusedPort } from "./harness.mjs";
+import { startEchoOrigin } from "./support/origin.mjs";
 
-/** An origin that answers every request with JSON describing what it received. */
-async function startEchoOrigin() {
-  const received = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const seen = { method: req.method, url: req.url, headers: req.headers, body: body.toString("base64") };
-      received.push(seen);
-      if (req.url.startsWith("/hang")) return; // never answers
-      const status = req.url.startsWith("/teapot") ? 418 : 200;
-      res.writeHead(status, {
-        "Content-Type": "application/json",
-        "Set-Cookie": ["origin_pref=1; Path=/", "origin_other=2; Path=/"],
-        "X-Origin": "echo",
-        ...(req.url.startsWith("/moved") ? { Location: "/elsewhere" } : {}),
-      });
-      res.end(JSON.stringify(seen));
-    });
+/** The echo, with cookies and a header of the origin's own, and paths that answer otherwise. */
+function respond(seen, res) {
+  if (seen.url.startsWith("/hang")) return; // never answers
+  const status = seen.url.startsWith("/teapot") ? 418 : 200;
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Set-Cookie": ["origin_pref=1; Path=/", "origin_other=2; Path=/"],
+    "X-Origin": "echo",
+    ...(seen.url.startsWith("/moved") ? { Location: "/elsewhere" } : {}),
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
+  res.end(JSON.stringify(seen));
 }
 
 const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -41,7 +24,7 @@ const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 describe("gatekeeper", () => {
   let origin, worker;
   before(async () => {
-    origin = await startEchoOrigin();
+    origin = await startEchoOrigin({ respond });
     worker = await startWorker({
       vars: {
         ORIGIN_URL: origin.url,
@@ -61,7 +44,11 @@ describe("gatekeeper", () => {
   test("a public path is forwarded without a session, and never with the token", async () => {
     const s = await worker.createSession("gk-public");
     const res = await worker.fetch("/assets/app.js?v=3", {
-      headers: { Cookie: `theme=dark; __Host-session=${s.token}`, "X-Session-Account": "forged", X_Session_Id: "forged" },
+      headers: {
+        Cookie: `theme=dark; __Host-session=${s.token}`,
+        "X-Session-Account": "forged",
+        X_Session_Id: "forged",
+      },
     });
     assert.equal(res.status, 200);
     const seen = await res.json();
@@ -75,7 +62,12 @@ describe("gatekeeper", () => {
 
   test("path tricks do not sneak a private path through a public prefix", async () => {
     const before = origin.received.length;
-    for (const path of ["/assets/..%2Fadmin", "/assets/..;/admin", "/assets/%252e%252e/admin", "/assets/x%5C..%5Cadmin"]) {
+    for (const path of [
+      "/assets/..%2Fadmin",
+      "/assets/..;/admin",
+      "/assets/%252e%252e/admin",
+      "/assets/x%5C..%5Cadmin",
+    ]) {
       const res = await worker.fetch(path, { headers: { Accept: "application/json" } });
       assert.equal(res.status, 401, path);
     }
@@ -86,7 +78,12 @@ describe("gatekeeper", () => {
     const s = await worker.createSession("gk-dav");
     const res = await worker.fetch("/files/report", {
       method: "PROPFIND",
-      headers: { Cookie: cookie(s.token), Depth: "1", Forwarded: "for=6.6.6.6;host=evil.example", "X-Forwarded-Host": "evil.example" },
+      headers: {
+        Cookie: cookie(s.token),
+        Depth: "1",
+        Forwarded: "for=6.6.6.6;host=evil.example",
+        "X-Forwarded-Host": "evil.example",
+      },
       body: "<propfind/>",
     });
     const seen = await res.json();
@@ -97,7 +94,10 @@ describe("gatekeeper", () => {
     assert.equal(seen.headers["x-forwarded-host"], worker.url.host, "host with its port");
     assert.equal(seen.headers["x-session-account"], "gk-dav");
     // The API does not read unknown methods as GET.
-    const api = await worker.fetch("/v1/session", { method: "PROPFIND", headers: { Authorization: `Bearer ${s.token}` } });
+    const api = await worker.fetch("/v1/session", {
+      method: "PROPFIND",
+      headers: { Authorization: `Bearer ${s.token}` },
+    });
     assert.equal(api.status, 405);
   });
 
@@ -135,12 +135,16 @@ describe("gatekeeper", () => {
     assert.equal(seen.headers.authorization, undefined, "the bearer token is not passed on");
     assert.ok(!JSON.stringify(seen).includes(s.token.slice(4)));
     // The cookie and a matching bearer together: neither reaches the origin.
-    const both = await (await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: `Bearer ${s.token}` } })).json();
+    const both = await (
+      await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: `Bearer ${s.token}` } })
+    ).json();
     assert.equal(both.headers.authorization, undefined);
     assert.equal(both.headers.cookie, "theme=dark; lang=en");
     // A non-session Authorization header on a cookie-authenticated request is the
     // origin's business and passes through.
-    const own = await worker.fetch("/api/data", { headers: { Cookie: cookie(s.token), Authorization: "Basic b3JpZ2luOmF1dGg=" } });
+    const own = await worker.fetch("/api/data", {
+      headers: { Cookie: cookie(s.token), Authorization: "Basic b3JpZ2luOmF1dGg=" },
+    });
     assert.equal((await own.json()).headers.authorization, "Basic b3JpZ2luOmF1dGg=");
   });
 
@@ -149,7 +153,11 @@ describe("gatekeeper", () => {
     const before = origin.received.length;
     const res = await worker.fetch("/transfer", {
       method: "POST",
-      headers: { Cookie: cookie(s.token), Origin: "https://evil.example", "Content-Type": "application/x-www-form-urlencoded" },
+      headers: {
+        Cookie: cookie(s.token),
+        Origin: "https://evil.example",
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
       body: "to=mallory&amount=1000",
     });
     assert.equal(res.status, 403);
@@ -201,10 +209,16 @@ describe("gatekeeper", () => {
     const before = origin.received.length;
     const nav = await worker.fetch("/account/settings?tab=security", { headers: { Accept: HTML } });
     assert.equal(nav.status, 302);
-    assert.equal(nav.headers.get("location"), "https://site.example/login?return_to=%2Faccount%2Fsettings%3Ftab%3Dsecurity");
+    assert.equal(
+      nav.headers.get("location"),
+      "https://site.example/login?return_to=%2Faccount%2Fsettings%3Ftab%3Dsecurity",
+    );
     const api = await worker.fetch("/api/data", { headers: { Accept: "application/json" } });
     assert.equal(api.status, 401);
-    assert.deepEqual(await api.json(), { error: "missing_token", message: "no session cookie or bearer token was sent" });
+    assert.deepEqual(await api.json(), {
+      error: "missing_token",
+      message: "no session cookie or bearer token was sent",
+    });
     const post = await worker.fetch("/form", { method: "POST", headers: { Accept: HTML }, body: "a=1" });
     assert.equal(post.status, 401, "only GET navigations are redirected");
     assert.equal(origin.received.length, before);
@@ -236,7 +250,10 @@ describe("gatekeeper", () => {
       ["/..//evil.example", "/evil.example"],
     ];
     for (const [path, expected] of attacks) {
-      const res = await worker.mf.dispatchFetch(`${worker.url.origin}${path}`, { headers: { Accept: HTML }, redirect: "manual" });
+      const res = await worker.mf.dispatchFetch(`${worker.url.origin}${path}`, {
+        headers: { Accept: HTML },
+        redirect: "manual",
+      });
       assert.equal(res.status, 302, path);
       const location = new URL(res.headers.get("location"));
       assert.equal(location.origin, "https://site.example");
@@ -255,7 +272,9 @@ describe("gatekeeper", () => {
 
 describe("gatekeeper without a reachable origin", () => {
   test("an origin that refuses connections gives 502 JSON", async () => {
-    const worker = await startWorker({ vars: { ORIGIN_URL: `http://127.0.0.1:${await unusedPort()}`, PUBLIC_PATHS: "/*" } });
+    const worker = await startWorker({
+      vars: { ORIGIN_URL: `http://127.0.0.1:${await unusedPort()}`, PUBLIC_PATHS: "/*" },
+    });
     try {
       const res = await worker.fetch("/anything");
       assert.equal(res.status, 502);
@@ -266,8 +285,10 @@ describe("gatekeeper without a reachable origin", () => {
   });
 
   test("an origin that never answers gives 502 JSON after the timeout, not a hang", async () => {
-    const origin = await startEchoOrigin();
-    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/*", ORIGIN_TIMEOUT_MS: "800" } });
+    const origin = await startEchoOrigin({ respond });
+    const worker = await startWorker({
+      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/*", ORIGIN_TIMEOUT_MS: "800" },
+    });
     try {
       const started = Date.now();
       const res = await worker.fetch("/hang");

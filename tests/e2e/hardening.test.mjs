@@ -8,27 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { admin, bearer, json } from "./support/requests.mjs";
+import { until } from "./support/until.mjs";
 
-const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const entry = (name) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
-
-async function until(what, check, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe("a short idle override", () => {
   test("is extended by use, and the configuration that outruns KV is warned about", async () => {
@@ -70,7 +55,12 @@ describe("refresh and costly calls", () => {
       const stored = await worker.kv.get(key);
       const bodies = [];
       for (let i = 0; i < 5; i++) {
-        bodies.push(await json(await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(created.token) }), 200));
+        bodies.push(
+          await json(
+            await worker.fetch("/v1/session/refresh", { method: "POST", headers: bearer(created.token) }),
+            200,
+          ),
+        );
       }
       for (const body of bodies) assert.equal(body.expires_at, created.expires_at);
       assert.equal(await worker.kv.get(key), stored, "KV was not rewritten");
@@ -138,10 +128,15 @@ describe("logout", () => {
 
       const res = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(created.token) });
       assert.equal(res.status, 204);
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/rollout/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/rollout/sessions", { headers: admin }),
+        200,
+      );
       assert.deepEqual(sessions, [], "revoked in the account's Durable Object");
       assert.equal(await worker.kv.get(key), null, "its KV key is gone");
-      const revoked = worker.logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).find((e) => e.event === "session_revoked");
+      const revoked = worker.logs
+        .map((l) => (l.startsWith("{") ? JSON.parse(l) : {}))
+        .find((e) => e.event === "session_revoked");
       assert.deepEqual([revoked?.session_id, revoked?.reason], [created.session_id, "logout"]);
     } finally {
       await worker.dispose();
@@ -151,7 +146,9 @@ describe("logout", () => {
 
 describe("partial failures inside the account's Durable Object", () => {
   let dir;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "edge-sessions-faults-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "edge-sessions-faults-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Starts the hanging-put build, creates `real` sessions, then one whose put lands and never returns; restarts on the same storage. */
@@ -175,8 +172,14 @@ describe("partial failures inside the account's Durable Object", () => {
       const next = await worker.createSession("ghosted");
       assert.deepEqual(next.evicted, [], "the ghost did not count toward the limit");
       assert.equal((await worker.validate(real.token)).status, 200);
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/ghosted/sessions", { headers: admin }), 200);
-      assert.deepEqual(sessions.map((s) => s.session_id), [next.session_id, real.session_id]);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/ghosted/sessions", { headers: admin }),
+        200,
+      );
+      assert.deepEqual(
+        sessions.map((s) => s.session_id),
+        [next.session_id, real.session_id],
+      );
       await until("the ghost's KV key to go", async () => (await worker.kv.get(ghostKey)) === null);
     } finally {
       await worker.dispose();
@@ -194,7 +197,10 @@ describe("partial failures inside the account's Durable Object", () => {
   });
 
   test("a create whose reply is lost is retried and evicts nobody twice", async () => {
-    const worker = await startWorker({ scriptPath: entry("lost-create-reply-entry.mjs"), vars: { MAX_SESSIONS_PER_ACCOUNT: "2" } });
+    const worker = await startWorker({
+      scriptPath: entry("lost-create-reply-entry.mjs"),
+      vars: { MAX_SESSIONS_PER_ACCOUNT: "2" },
+    });
     try {
       const a = await worker.createSession("retried");
       const b = await worker.createSession("retried");
@@ -219,7 +225,10 @@ describe("partial failures inside the account's Durable Object", () => {
     const key = await kvKeyOf(created.token);
     await sleep(3200);
     assert.equal((await faulty.validate(created.token)).status, 200); // schedules the touch
-    await until("the touch's KV put", async () => JSON.parse(await faulty.kv.get(key)).idle_expires_at > secs(created.expires_at));
+    await until(
+      "the touch's KV put",
+      async () => JSON.parse(await faulty.kv.get(key)).idle_expires_at > secs(created.expires_at),
+    );
     const touched = JSON.parse(await faulty.kv.get(key));
     await faulty.dispose();
 
@@ -231,7 +240,10 @@ describe("partial failures inside the account's Durable Object", () => {
       await sleep(Math.max(0, wait));
       const after = await worker.validate(created.token);
       assert.equal(after.status, 200, JSON.stringify(after.body));
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/touch-ghost/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/touch-ghost/sessions", { headers: admin }),
+        200,
+      );
       // The index holds KV's deadline (or a later one: the validation above may touch).
       assert.equal(sessions.length, 1);
       assert.ok(secs(sessions[0].expires_at) >= touched.idle_expires_at, "the index adopted KV's deadline");
@@ -245,7 +257,10 @@ describe("partial failures inside the account's Durable Object", () => {
 describe("review findings", () => {
   test("revoke-one, revoke-all and the gatekeeper's strong checks are rate limited; CSRF refusals cost nothing", async () => {
     const limited = { SESSION_LIMITER: { simple: { limit: 2, period: 60 } } };
-    const worker = await startWorker({ ratelimits: limited, vars: { ORIGIN_URL: "http://127.0.0.1:9", ORIGIN_TIMEOUT_MS: "200" } });
+    const worker = await startWorker({
+      ratelimits: limited,
+      vars: { ORIGIN_URL: "http://127.0.0.1:9", ORIGIN_TIMEOUT_MS: "200" },
+    });
     try {
       const s = await worker.createSession("limited-revoke");
       const revokeOne = () => worker.fetch("/v1/sessions/sid_unknown", { method: "DELETE", headers: bearer(s.token) });
@@ -260,7 +275,11 @@ describe("review findings", () => {
       // Gated writes are checked strongly: cross-site cookie writes are refused before
       // anything leaves the isolate, so they spend none of the session's budget.
       const u = await worker.createSession("limited-gate");
-      const crossSite = { Cookie: `__Host-session=${u.token}`, Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
+      const crossSite = {
+        Cookie: `__Host-session=${u.token}`,
+        Origin: "https://evil.example",
+        "Sec-Fetch-Site": "cross-site",
+      };
       for (let i = 0; i < 3; i++) {
         const res = await worker.fetch("/form", { method: "POST", headers: crossSite, body: "x" });
         assert.equal((await json(res, 403)).error, "origin_not_allowed");
@@ -270,7 +289,11 @@ describe("review findings", () => {
       assert.deepEqual([(await write()).status, (await write()).status], [502, 502]);
       const third = await write();
       assert.equal((await json(third, 429)).error, "rate_limited");
-      const nav = await worker.fetch("/form", { method: "POST", headers: { ...bearer(u.token), Accept: "text/html" }, body: "x" });
+      const nav = await worker.fetch("/form", {
+        method: "POST",
+        headers: { ...bearer(u.token), Accept: "text/html" },
+        body: "x",
+      });
       assert.equal(nav.status, 429, "a rate limit is not answered with a login redirect");
     } finally {
       await worker.dispose();
@@ -281,7 +304,8 @@ describe("review findings", () => {
     const worker = await startWorker({ ratelimits: {} });
     try {
       const s = await worker.createSession("unlimited");
-      for (let i = 0; i < 3; i++) assert.equal((await worker.validate(s.token, { query: "?consistency=strong" })).status, 200);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await worker.validate(s.token, { query: "?consistency=strong" })).status, 200);
       const said = worker.logs.filter((l) => l.includes("no SESSION_LIMITER binding"));
       assert.equal(said.length, 1, said.join("\n"));
     } finally {
@@ -294,14 +318,20 @@ describe("review findings", () => {
     try {
       const s = await worker.createSession("logout-rotated");
       const copy = (await worker.dumpKv()).find((e) => e.value?.includes(s.session_id));
-      const rotated = await json(await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(s.token) }), 200);
+      const rotated = await json(
+        await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(s.token) }),
+        200,
+      );
       await worker.kv.put(copy.name, copy.value, { metadata: copy.metadata }); // a location KV has not reached
       const logout = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(s.token) });
       assert.equal(logout.status, 204, "logout stays idempotent");
       const still = await worker.validate(rotated.token, { query: "?consistency=strong" });
       assert.equal(still.status, 200, "the replacing session survives");
       // The current token still logs out.
-      assert.equal((await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(rotated.token) })).status, 204);
+      assert.equal(
+        (await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(rotated.token) })).status,
+        204,
+      );
       assert.equal((await worker.validate(rotated.token, { query: "?consistency=strong" })).status, 401);
     } finally {
       await worker.dispose();
@@ -311,7 +341,11 @@ describe("review findings", () => {
   test("contract: 405 carries Allow for any method, a preflight is no-store, authenticated_at at the bottom of i64 is refused", async () => {
     const worker = await startWorker({ vars: { ALLOWED_ORIGINS: "https://app.example" } });
     try {
-      for (const [method, path, allow] of [["QUERY", "/v1/session", "GET, DELETE"], ["PROPFIND", "/v1/sessions", "GET, DELETE"], ["PUT", "/v1/session/refresh", "POST"]]) {
+      for (const [method, path, allow] of [
+        ["QUERY", "/v1/session", "GET, DELETE"],
+        ["PROPFIND", "/v1/sessions", "GET, DELETE"],
+        ["PUT", "/v1/session/refresh", "POST"],
+      ]) {
         const res = await worker.fetch(path, { method });
         assert.equal(res.status, 405, `${method} ${path}`);
         assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
@@ -325,10 +359,17 @@ describe("review findings", () => {
       assert.equal(preflight.headers.get("cache-control"), "no-store");
 
       for (const at of ["-9223372036854775808", "9223372036854775807"]) {
-        const res = await worker.fetch("/v1/admin/accounts/overflow/sessions", { method: "POST", headers: { ...admin, "Content-Type": "application/json" }, body: `{"authenticated_at": ${at}}` });
+        const res = await worker.fetch("/v1/admin/accounts/overflow/sessions", {
+          method: "POST",
+          headers: { ...admin, "Content-Type": "application/json" },
+          body: `{"authenticated_at": ${at}}`,
+        });
         assert.equal((await json(res, 400)).error, "invalid_authentication", at);
       }
-      const { sessions } = await json(await worker.fetch("/v1/admin/accounts/overflow/sessions", { headers: admin }), 200);
+      const { sessions } = await json(
+        await worker.fetch("/v1/admin/accounts/overflow/sessions", { headers: admin }),
+        200,
+      );
       assert.deepEqual(sessions, [], "nothing was indexed");
     } finally {
       await worker.dispose();
@@ -339,12 +380,19 @@ describe("review findings", () => {
     const worker = await startWorker();
     try {
       const post = (body) =>
-        worker.fetch("/v1/admin/accounts/floats/sessions", { method: "POST", headers: { ...admin, "Content-Type": "application/json" }, body });
+        worker.fetch("/v1/admin/accounts/floats/sessions", {
+          method: "POST",
+          headers: { ...admin, "Content-Type": "application/json" },
+          body,
+        });
       const created = await json(await post('{"idle_ttl_secs": 60.0, "aal": 2.0, "label": null}'), 201);
       assert.equal(secs(created.expires_at) - secs(created.created_at), 60);
       assert.equal(created.aal, 2);
       assert.equal((await json(await post('{"idle_ttl_secs": 60.5}'), 400)).error, "invalid_json");
-      assert.equal((await json(await post('{"authenticated_at": ' + (Math.floor(Date.now() / 1000) - 5) + ".0}"), 201)).aal, 1);
+      assert.equal(
+        (await json(await post('{"authenticated_at": ' + (Math.floor(Date.now() / 1000) - 5) + ".0}"), 201)).aal,
+        1,
+      );
     } finally {
       await worker.dispose();
     }

@@ -13,9 +13,7 @@ export const wranglerConfig = parse(readFileSync(new URL("wrangler.toml", root),
 
 export const ADMIN_KEY = "e2e-admin-key-0123456789abcdef-0123456789";
 
-const sqliteClasses = new Set(
-  (wranglerConfig.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []),
-);
+const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []));
 
 /**
  * Starts a worker. `vars` override wrangler.toml's [vars] (as `wrangler dev --var`
@@ -25,7 +23,15 @@ const sqliteClasses = new Set(
  * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
  * `{ NAME: { simple: { limit, period } } }`. Returns helpers bound to it.
  */
-export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, extraWorkers = [], scriptPath, ratelimits, inspectorPort } = {}) {
+export async function startWorker({
+  vars = {},
+  adminKey = ADMIN_KEY,
+  persistTo,
+  extraWorkers = [],
+  scriptPath,
+  ratelimits,
+  inspectorPort,
+} = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -50,8 +56,7 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
       ]),
     ),
     ratelimits:
-      ratelimits ??
-      Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      ratelimits ?? Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     queueProducers: Object.fromEntries(
       (wranglerConfig.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }]),
     ),
@@ -114,7 +119,12 @@ export async function startWorker({ vars = {}, adminKey = ADMIN_KEY, persistTo, 
       do {
         const page = await kv.list({ cursor });
         for (const key of page.keys) {
-          entries.push({ name: key.name, value: await kv.get(key.name), metadata: key.metadata, expiration: key.expiration });
+          entries.push({
+            name: key.name,
+            value: await kv.get(key.name),
+            metadata: key.metadata,
+            expiration: key.expiration,
+          });
         }
         cursor = page.list_complete ? undefined : page.cursor;
       } while (cursor);

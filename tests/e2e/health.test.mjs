@@ -6,8 +6,12 @@ import { startWorker } from "./harness.mjs";
 const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "(.+)"$/m)[1];
 
 let worker;
-before(async () => { worker = await startWorker(); });
-after(async () => { await worker?.dispose(); });
+before(async () => {
+  worker = await startWorker();
+});
+after(async () => {
+  await worker?.dispose();
+});
 
 test("GET /v1/health answers JSON with the build's version", async () => {
   const res = await worker.fetch("/v1/health");

@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { startWorker, ADMIN_KEY } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed) {
@@ -26,7 +27,10 @@ function parseResponse(buffer) {
   const head = text.slice(0, end);
   const status = Number(head.split(" ")[1]);
   const headers = Object.fromEntries(
-    head.split("\r\n").slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    head
+      .split("\r\n")
+      .slice(1)
+      .map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
   );
   let body = text.slice(end + 4);
   if (headers["content-length"] !== undefined) {
@@ -53,7 +57,9 @@ function rawRequest(url, bytes) {
       }
     });
     socket.on("error", reject);
-    socket.on("close", () => reject(new Error(`connection closed before a full response: ${received.toString("latin1").slice(0, 200)}`)));
+    socket.on("close", () =>
+      reject(new Error(`connection closed before a full response: ${received.toString("latin1").slice(0, 200)}`)),
+    );
     socket.write(bytes);
   });
 }
@@ -63,7 +69,8 @@ let worker, victims, snapshot;
 before(async () => {
   worker = await startWorker({ vars: { ALLOWED_ORIGINS: "https://app.example" } });
   victims = [];
-  for (const account of ["victim-a", "victim-b", "victim-b"]) victims.push(await worker.createSession(account, { label: "keep" }));
+  for (const account of ["victim-a", "victim-b", "victim-b"])
+    victims.push(await worker.createSession(account, { label: "keep" }));
   snapshot = JSON.stringify(await worker.dumpKv());
 });
 
@@ -126,26 +133,46 @@ function generatedRequests() {
     add("/v1/session", { headers: { Authorization: `Bearer ${"A".repeat(size)}` } });
   }
   // Body size extremes and invalid UTF-8 on the admin API.
-  const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
   // (Larger bodies go in rawRequests(): the worker answers 413 from Content-Length
   // without reading them, and fetch reports the early close as a reset.)
   for (const size of [16 * 1024 + 1]) {
-    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: admin, body: `{"label":"${"x".repeat(size)}"}` });
+    add("/v1/admin/accounts/victim-a/sessions", {
+      method: "POST",
+      headers: adminJson,
+      body: `{"label":"${"x".repeat(size)}"}`,
+    });
   }
   for (const bytes of [[0xff, 0xfe, 0xfd], [0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d], [0xed, 0xa0, 0x80], [0x00]]) {
-    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: admin, body: new Uint8Array(bytes) });
+    add("/v1/admin/accounts/victim-a/sessions", { method: "POST", headers: adminJson, body: new Uint8Array(bytes) });
   }
   // Method confusion.
-  for (const method of ["HEAD", "PATCH", "PUT", "POST"]) add("/v1/session", { method, headers: { Authorization: `Bearer ${token}x` } });
+  for (const method of ["HEAD", "PATCH", "PUT", "POST"])
+    add("/v1/session", { method, headers: { Authorization: `Bearer ${token}x` } });
   for (const method of ["PATCH", "PUT", "GET"]) add("/v1/session/refresh", { method });
-  for (const method of ["GET", "PUT", "PATCH"]) add("/v1/admin/accounts/victim-a/sessions/sid_x", { method, headers: admin });
+  for (const method of ["GET", "PUT", "PATCH"])
+    add("/v1/admin/accounts/victim-a/sessions/sid_x", { method, headers: adminJson });
   // Path tricks.
   for (const path of [
-    "/v1//session", "//v1/session", "/v1/session/", "/v1/session/..", "/v1/./session", "/v1/%73ession",
-    "/v1/session%2Frefresh", "/v1/session/refresh/..", "/V1/SESSION", "/v1/session;x=1", "/v1/sessions/..%2F..%2Fadmin",
-    "/v1/admin/accounts/%2e%2e/sessions", "/v1/admin/accounts/victim-a%00/sessions", "/v1/admin/accounts/victim-a/sessions/%2e%2e",
-    "/v1/session?consistency=strong%00", "/v1/session?consistency=", "/v1/sessions?scope=others&scope=all",
-    "/v1/health/../session", "/v1/admin/sessions?limit=1e3", "/v1/admin/sessions?cursor=%ff%fe",
+    "/v1//session",
+    "//v1/session",
+    "/v1/session/",
+    "/v1/session/..",
+    "/v1/./session",
+    "/v1/%73ession",
+    "/v1/session%2Frefresh",
+    "/v1/session/refresh/..",
+    "/V1/SESSION",
+    "/v1/session;x=1",
+    "/v1/sessions/..%2F..%2Fadmin",
+    "/v1/admin/accounts/%2e%2e/sessions",
+    "/v1/admin/accounts/victim-a%00/sessions",
+    "/v1/admin/accounts/victim-a/sessions/%2e%2e",
+    "/v1/session?consistency=strong%00",
+    "/v1/session?consistency=",
+    "/v1/sessions?scope=others&scope=all",
+    "/v1/health/../session",
+    "/v1/admin/sessions?limit=1e3",
+    "/v1/admin/sessions?cursor=%ff%fe",
   ]) {
     add(path, { headers: { Authorization: `Bearer ${token}x` } });
     add(path, { method: "DELETE", headers: { Authorization: `Bearer ${token}x` } });
@@ -176,13 +203,35 @@ function rawRequests(host) {
     lines("GET", "/v1//session", [`Authorization: Bearer ${token}x`]),
     lines("GET", "/v1/session/..", []),
     lines("GET", "/v1/%2e%2e/v1/session", []),
-    lines("DELETE", "/v1/session", [`Cookie: __Host-session=${token}x`, "Origin: https://evil.example", "Origin: https://app.example"]),
-    lines("POST", "/v1/admin/accounts/victim-a/sessions", [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json"], '{"label":"\xc3\x28"}'),
-    lines("POST", "/v1/admin/accounts/victim-a/sessions", [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json", "Content-Type: text/plain"], "{}x"),
+    lines("DELETE", "/v1/session", [
+      `Cookie: __Host-session=${token}x`,
+      "Origin: https://evil.example",
+      "Origin: https://app.example",
+    ]),
+    lines(
+      "POST",
+      "/v1/admin/accounts/victim-a/sessions",
+      [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json"],
+      '{"label":"\xc3\x28"}',
+    ),
+    lines(
+      "POST",
+      "/v1/admin/accounts/victim-a/sessions",
+      [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json", "Content-Type: text/plain"],
+      "{}x",
+    ),
     // A real 100 KB body, and one that claims 1 GiB: both refused from the header alone.
-    lines("POST", "/v1/admin/accounts/victim-a/sessions", [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json"], `{"label":"${"x".repeat(100 * 1024)}"}`),
+    lines(
+      "POST",
+      "/v1/admin/accounts/victim-a/sessions",
+      [`Authorization: Bearer ${ADMIN_KEY}`, "Content-Type: application/json"],
+      `{"label":"${"x".repeat(100 * 1024)}"}`,
+    ),
     // Claims a 1 GiB body: refused from the header alone, before any of it is read.
-    Buffer.from(`POST /v1/admin/accounts/victim-a/sessions HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{"label":"`, "latin1"),
+    Buffer.from(
+      `POST /v1/admin/accounts/victim-a/sessions HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{"label":"`,
+      "latin1",
+    ),
     lines("GET", "/v1/session", ["Cookie: __Host-session=est_\x00\x7f"]),
     lines("GET", "/v1/session", [`Authorization: Bearer\t${token}x`]),
   ];
@@ -202,9 +251,11 @@ test("hundreds of hostile requests: no 5xx, JSON errors, nothing stored changes"
       continue;
     }
     const text = await res.text();
-    if (process.env.HOSTILE_DEBUG && Date.now() - t0 > 300) console.log("slow", Date.now() - t0, "ms", init.method ?? "GET", path.slice(0, 60));
+    if (process.env.HOSTILE_DEBUG && Date.now() - t0 > 300)
+      console.log("slow", Date.now() - t0, "ms", init.method ?? "GET", path.slice(0, 60));
     count++;
-    if (res.status >= 500) failures.push(`${init.method ?? "GET"} ${path.slice(0, 80)} -> ${res.status} ${text.slice(0, 120)}`);
+    if (res.status >= 500)
+      failures.push(`${init.method ?? "GET"} ${path.slice(0, 80)} -> ${res.status} ${text.slice(0, 120)}`);
     if (res.status >= 400 && init.method !== "HEAD") {
       try {
         const body = JSON.parse(text);
@@ -217,9 +268,11 @@ test("hundreds of hostile requests: no 5xx, JSON errors, nothing stored changes"
   for (const bytes of rawRequests(worker.url.host)) {
     const t0 = Date.now();
     const res = await rawRequest(worker.url, bytes);
-    if (process.env.HOSTILE_DEBUG) console.log("raw", Date.now() - t0, "ms", res.status, bytes.toString("latin1").split("\r\n")[0]);
+    if (process.env.HOSTILE_DEBUG)
+      console.log("raw", Date.now() - t0, "ms", res.status, bytes.toString("latin1").split("\r\n")[0]);
     count++;
-    if (!(res.status >= 200 && res.status < 500)) failures.push(`raw ${bytes.toString("latin1").split("\r\n")[0]} -> ${res.status} ${res.body.slice(0, 120)}`);
+    if (!(res.status >= 200 && res.status < 500))
+      failures.push(`raw ${bytes.toString("latin1").split("\r\n")[0]} -> ${res.status} ${res.body.slice(0, 120)}`);
   }
   assert.ok(count >= 200, `sent ${count} requests`);
   assert.deepEqual(failures, []);

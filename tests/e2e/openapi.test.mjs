@@ -11,8 +11,12 @@ const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 let worker;
-before(async () => { worker = await startWorker(); });
-after(async () => { await worker?.dispose(); });
+before(async () => {
+  worker = await startWorker();
+});
+after(async () => {
+  await worker?.dispose();
+});
 
 /** A concrete path for a template: sample values for its parameters. */
 const concrete = (template) =>
@@ -20,7 +24,11 @@ const concrete = (template) =>
 
 /** Whether the router has a route for this method and path (anything but 404/405 `not_found`/`method_not_allowed`). */
 async function answered(method, path) {
-  const res = await worker.fetch(path, { method, headers: { "Content-Type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+  const res = await worker.fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: method === "POST" ? "{}" : undefined,
+  });
   const text = await res.text();
   if (res.status === 405) return false;
   if (res.status === 404) {
@@ -55,7 +63,17 @@ test("every documented operation is answered, and nothing undocumented is", asyn
     probes.add(`${t}/extra`);
     probes.add(t.replace(/\/[^/]+$/, ""));
   }
-  for (const extra of ["/v1", "/v1/", "/v1/admin", "/v1/admin/accounts", "/v1/admin/accounts/{account_id}", "/v1/session/other", "/v1/debug", "/v1/admin/sessions/{session_id}"]) probes.add(extra);
+  for (const extra of [
+    "/v1",
+    "/v1/",
+    "/v1/admin",
+    "/v1/admin/accounts",
+    "/v1/admin/accounts/{account_id}",
+    "/v1/session/other",
+    "/v1/debug",
+    "/v1/admin/sessions/{session_id}",
+  ])
+    probes.add(extra);
 
   const mismatches = [];
   for (const template of probes) {
@@ -63,7 +81,8 @@ test("every documented operation is answered, and nothing undocumented is", asyn
       const path = concrete(template);
       const documented = isDocumented(method, path);
       const isAnswered = await answered(method, path);
-      if (documented !== isAnswered) mismatches.push(`${method} ${path}: documented=${documented} answered=${isAnswered}`);
+      if (documented !== isAnswered)
+        mismatches.push(`${method} ${path}: documented=${documented} answered=${isAnswered}`);
     }
   }
   assert.deepEqual(mismatches, []);

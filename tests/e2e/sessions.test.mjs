@@ -3,18 +3,27 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { adminJson } from "./support/requests.mjs";
 
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const TOKEN_RE = /^est_[A-Za-z0-9_-]{43}$/;
 
 describe("create and validate", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("create returns a token once, with deadlines and a ready cookie", async () => {
-    const created = await worker.createSession("alice", { ip: "203.0.113.7", user_agent: "Firefox/140", label: "laptop" });
+    const created = await worker.createSession("alice", {
+      ip: "203.0.113.7",
+      user_agent: "Firefox/140",
+      label: "laptop",
+    });
     assert.match(created.token, TOKEN_RE);
     assert.match(created.session_id, /^sid_[0-9a-f]{32}$/);
     assert.equal(created.account_id, "alice");
@@ -65,7 +74,9 @@ describe("create and validate", () => {
     const byBearer = await worker.validate(created.token);
     assert.equal(byBearer.status, 200);
     assert.deepEqual(byBearer.body, expected);
-    const res = await worker.fetch("/v1/session", { headers: { Cookie: `theme=dark; __Host-session=${created.token}` } });
+    const res = await worker.fetch("/v1/session", {
+      headers: { Cookie: `theme=dark; __Host-session=${created.token}` },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("cache-control"), "no-store");
     assert.deepEqual(await res.json(), expected);
@@ -92,7 +103,7 @@ describe("create and validate", () => {
 
     const res = await worker.fetch("/v1/admin/accounts/dave/sessions", {
       method: "POST",
-      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      headers: adminJson,
       body: JSON.stringify({ idle_ttl_secs: 1801 }),
     });
     assert.equal(res.status, 400);
@@ -104,7 +115,10 @@ describe("create and validate", () => {
     const key = await kvKeyOf(created.token);
     assert.notEqual(await worker.kv.get(key), null);
 
-    const res = await worker.fetch("/v1/session", { method: "DELETE", headers: { Cookie: `__Host-session=${created.token}` } });
+    const res = await worker.fetch("/v1/session", {
+      method: "DELETE",
+      headers: { Cookie: `__Host-session=${created.token}` },
+    });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get("set-cookie"), "__Host-session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax");
     assert.equal(await worker.kv.get(key), null);
@@ -113,7 +127,10 @@ describe("create and validate", () => {
     assert.deepEqual([after.status, after.body.error], [401, "session_not_found"]);
 
     // Idempotent: a second logout with the same token is still 204.
-    const again = await worker.fetch("/v1/session", { method: "DELETE", headers: { Authorization: `Bearer ${created.token}` } });
+    const again = await worker.fetch("/v1/session", {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${created.token}` },
+    });
     assert.equal(again.status, 204);
     // A cookie that cannot even be read is still cleared.
     for (const cookie of ["__Host-session=garbage", "__Host-session=a; __Host-session=b"]) {
@@ -130,7 +147,10 @@ describe("create and validate", () => {
     try {
       const created = await worker.createSession("frank");
       await sleep(1100);
-      const res = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Authorization: `Bearer ${created.token}` } });
+      const res = await worker.fetch("/v1/session/refresh", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${created.token}` },
+      });
       assert.equal(res.status, 200);
       const body = await res.json();
       assert.ok(secs(body.expires_at) > secs(created.expires_at), `${body.expires_at} > ${created.expires_at}`);
@@ -175,7 +195,10 @@ describe("create and validate", () => {
     for (const token of tokens) {
       assert.ok(!everything.includes(token.slice(4)), "token body found in KV");
       const key = await kvKeyOf(token);
-      assert.ok(dump.some((e) => e.name === key), "each session is stored under its hash");
+      assert.ok(
+        dump.some((e) => e.name === key),
+        "each session is stored under its hash",
+      );
     }
     for (const entry of dump) {
       assert.match(entry.name, /^session:[0-9a-f]{64}$/);
@@ -187,7 +210,9 @@ describe("create and validate", () => {
 
 describe("lifecycle with short TTLs", () => {
   test("an idle session expires at its idle deadline", async () => {
-    const worker = await startWorker({ vars: { IDLE_TTL_SECS: "2", ABSOLUTE_TTL_SECS: "60", TOUCH_INTERVAL_SECS: "1" } });
+    const worker = await startWorker({
+      vars: { IDLE_TTL_SECS: "2", ABSOLUTE_TTL_SECS: "60", TOUCH_INTERVAL_SECS: "1" },
+    });
     try {
       const created = await worker.createSession("idle");
       const key = await kvKeyOf(created.token);
@@ -206,7 +231,9 @@ describe("lifecycle with short TTLs", () => {
   });
 
   test("steady use keeps a session past its idle window but never past the absolute cap", async () => {
-    const worker = await startWorker({ vars: { IDLE_TTL_SECS: "2", ABSOLUTE_TTL_SECS: "5", TOUCH_INTERVAL_SECS: "0" } });
+    const worker = await startWorker({
+      vars: { IDLE_TTL_SECS: "2", ABSOLUTE_TTL_SECS: "5", TOUCH_INTERVAL_SECS: "0" },
+    });
     try {
       const created = await worker.createSession("steady");
       const start = secs(created.created_at);
@@ -226,14 +253,17 @@ describe("lifecycle with short TTLs", () => {
       const after = seen.filter((s) => s.at > 5.5);
       assert.ok(after.length > 0);
       // Expired, or already removed from KV by the account's housekeeping alarm.
-      for (const s of after) assert.ok(s.status === 401 && ["session_expired", "session_not_found"].includes(s.error), JSON.stringify(s));
+      for (const s of after)
+        assert.ok(s.status === 401 && ["session_expired", "session_not_found"].includes(s.error), JSON.stringify(s));
     } finally {
       await worker.dispose();
     }
   });
 
   test("a touch writes at most once per touch interval", async () => {
-    const worker = await startWorker({ vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "2" } });
+    const worker = await startWorker({
+      vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "2" },
+    });
     try {
       const created = await worker.createSession("touchy");
       const key = await kvKeyOf(created.token);
@@ -257,7 +287,9 @@ describe("lifecycle with short TTLs", () => {
   });
 
   test("a touch racing a logout never brings the session back", async () => {
-    const worker = await startWorker({ vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" } });
+    const worker = await startWorker({
+      vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" },
+    });
     try {
       const rounds = 8;
       const sessions = await Promise.all(Array.from({ length: rounds }, (_, i) => worker.createSession(`race-${i}`)));
@@ -265,7 +297,10 @@ describe("lifecycle with short TTLs", () => {
       await Promise.all(
         sessions.map(async (s) => {
           const validations = Array.from({ length: 6 }, () => worker.validate(s.token));
-          const logout = worker.fetch("/v1/session", { method: "DELETE", headers: { Authorization: `Bearer ${s.token}` } });
+          const logout = worker.fetch("/v1/session", {
+            method: "DELETE",
+            headers: { Authorization: `Bearer ${s.token}` },
+          });
           const [res] = await Promise.all([logout, ...validations]);
           assert.equal(res.status, 204);
         }),

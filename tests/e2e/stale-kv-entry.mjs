@@ -10,20 +10,26 @@ const firstSeen = new Map();
 const build = wrappedBuild({
   SESSIONS: (kv) =>
     wrapBinding(kv, {
-      get: (real) => async (key, ...rest) => {
-        if (!firstSeen.has(key)) firstSeen.set(key, await real(key, ...rest));
-        return firstSeen.get(key);
-      },
+      get:
+        (real) =>
+        async (key, ...rest) => {
+          if (!firstSeen.has(key)) firstSeen.set(key, await real(key, ...rest));
+          return firstSeen.get(key);
+        },
     }),
   ACCOUNTS: (namespace) =>
     wrapBinding(namespace, {
-      get: (real) => (...args) =>
-        wrapBinding(real(...args), {
-          fetch: (realFetch) => (...fetchArgs) => {
-            doRequests++;
-            return realFetch(...fetchArgs);
-          },
-        }),
+      get:
+        (real) =>
+        (...args) =>
+          wrapBinding(real(...args), {
+            fetch:
+              (realFetch) =>
+              (...fetchArgs) => {
+                doRequests++;
+                return realFetch(...fetchArgs);
+              },
+          }),
     }),
 });
 

@@ -10,22 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
 import { createAdminClient } from "../../origin/index.js";
+import { adminJson as admin, bearer, json } from "./support/requests.mjs";
 
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const secs = (rfc3339) => Date.parse(rfc3339) / 1000;
 const now = () => Math.floor(Date.now() / 1000);
 
-async function json(res, status) {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return text ? JSON.parse(text) : null;
-}
-
 describe("authentication facts and freshness", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("a create may report an earlier login, its level and methods; validation and listings return them", async () => {
     const at = now() - 120;
@@ -37,7 +34,13 @@ describe("authentication facts and freshness", () => {
     const second = await worker.createSession("facts", { authenticated_at: rfc });
     assert.equal(second.authenticated_at, rfc);
     const { sessions } = await json(await worker.fetch("/v1/admin/accounts/facts/sessions", { headers: admin }), 200);
-    assert.deepEqual(sessions.map((s) => [s.aal, s.amr]), [[1, []], [2, ["pwd", "otp"]]]);
+    assert.deepEqual(
+      sessions.map((s) => [s.aal, s.amr]),
+      [
+        [1, []],
+        [2, ["pwd", "otp"]],
+      ],
+    );
   });
 
   test("bad authentication facts are refused and nothing is stored", async () => {
@@ -51,10 +54,17 @@ describe("authentication facts and freshness", () => {
       { amr: Array.from({ length: 9 }, (_, i) => `m${i}`) },
       { amr: ["x".repeat(33)] },
     ]) {
-      const res = await worker.fetch("/v1/admin/accounts/bad-facts/sessions", { method: "POST", headers: admin, body: JSON.stringify(body) });
+      const res = await worker.fetch("/v1/admin/accounts/bad-facts/sessions", {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify(body),
+      });
       assert.equal((await json(res, 400)).error, "invalid_authentication", JSON.stringify(body));
     }
-    const { sessions } = await json(await worker.fetch("/v1/admin/accounts/bad-facts/sessions", { headers: admin }), 200);
+    const { sessions } = await json(
+      await worker.fetch("/v1/admin/accounts/bad-facts/sessions", { headers: admin }),
+      200,
+    );
     assert.deepEqual(sessions, []);
   });
 
@@ -78,8 +88,12 @@ describe("authentication facts and freshness", () => {
 
 describe("rotation", () => {
   let worker;
-  before(async () => { worker = await startWorker(); });
-  after(async () => { await worker?.dispose(); });
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
 
   test("reauthenticate: a new token for the same session, fresh facts, the old token refused at once", async () => {
     const created = await worker.createSession("reauth", { authenticated_at: now() - 300, amr: ["pwd"] });
@@ -109,7 +123,10 @@ describe("rotation", () => {
     assert.equal(fresh.status, 200);
     assert.equal(fresh.body.session_id, created.session_id);
 
-    const missing = await worker.fetch(`/v1/admin/accounts/someone-else/sessions/${created.session_id}/reauthenticate`, { method: "POST", headers: admin });
+    const missing = await worker.fetch(
+      `/v1/admin/accounts/someone-else/sessions/${created.session_id}/reauthenticate`,
+      { method: "POST", headers: admin },
+    );
     assert.equal((await json(missing, 404)).error, "session_not_found");
   });
 
@@ -124,7 +141,10 @@ describe("rotation", () => {
     assert.equal((await worker.validate(viaBearer.token, { query: "?consistency=strong" })).status, 401);
 
     const viaCookie = await worker.createSession("rotate");
-    const cookieRes = await worker.fetch("/v1/session/rotate", { method: "POST", headers: { Cookie: `__Host-session=${viaCookie.token}` } });
+    const cookieRes = await worker.fetch("/v1/session/rotate", {
+      method: "POST",
+      headers: { Cookie: `__Host-session=${viaCookie.token}` },
+    });
     const cookieBody = await json(cookieRes, 200);
     assert.equal(cookieBody.token, undefined, "no token in the body of a cookie rotation");
     const [, newToken] = cookieRes.headers.get("set-cookie").match(/^__Host-session=(est_[^;]+);/);
@@ -139,7 +159,9 @@ describe("rotation", () => {
   });
 
   test("a touch racing a rotation never brings the old token back", async () => {
-    const racing = await startWorker({ vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" } });
+    const racing = await startWorker({
+      vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" },
+    });
     try {
       const sessions = await Promise.all(Array.from({ length: 6 }, (_, i) => racing.createSession(`rotate-race-${i}`)));
       await sleep(1100); // every validation below finds a touch due
@@ -183,7 +205,10 @@ describe("revocation with a stated bound", () => {
       const fresh = await worker.createSession("fence");
       assert.equal((await worker.validate(fresh.token)).status, 200);
       const { sessions } = await json(await worker.fetch("/v1/admin/accounts/fence/sessions", { headers: admin }), 200);
-      assert.deepEqual(sessions.map((s) => s.session_id), [fresh.session_id]);
+      assert.deepEqual(
+        sessions.map((s) => s.session_id),
+        [fresh.session_id],
+      );
     } finally {
       await worker.dispose();
     }
@@ -197,7 +222,10 @@ describe("revocation with a stated bound", () => {
       let refused;
       for (let attempt = 0; attempt < 5 && !refused; attempt++) {
         const before = now();
-        await json(await worker.fetch("/v1/admin/accounts/fence-same/sessions", { method: "DELETE", headers: admin }), 200);
+        await json(
+          await worker.fetch("/v1/admin/accounts/fence-same/sessions", { method: "DELETE", headers: admin }),
+          200,
+        );
         if (now() !== before) continue;
         refused = await worker.fetch("/v1/admin/accounts/fence-same/sessions", {
           method: "POST",
@@ -232,12 +260,23 @@ describe("revocation with a stated bound", () => {
   test("revoke all but one: the session that changed the password stays", async () => {
     const worker = await startWorker();
     try {
-      const [a, b, c] = [await worker.createSession("except"), await worker.createSession("except"), await worker.createSession("except")];
-      const res = await worker.fetch(`/v1/admin/accounts/except/sessions?except=${b.session_id}`, { method: "DELETE", headers: admin });
+      const [a, b, c] = [
+        await worker.createSession("except"),
+        await worker.createSession("except"),
+        await worker.createSession("except"),
+      ];
+      const res = await worker.fetch(`/v1/admin/accounts/except/sessions?except=${b.session_id}`, {
+        method: "DELETE",
+        headers: admin,
+      });
       assert.deepEqual(await json(res, 200), { revoked: 2 });
       assert.equal((await worker.validate(b.token, { query: "?consistency=strong" })).status, 200);
-      for (const gone of [a, c]) assert.equal((await worker.validate(gone.token, { query: "?consistency=strong" })).status, 401);
-      const bad = await worker.fetch("/v1/admin/accounts/except/sessions?except=nope", { method: "DELETE", headers: admin });
+      for (const gone of [a, c])
+        assert.equal((await worker.validate(gone.token, { query: "?consistency=strong" })).status, 401);
+      const bad = await worker.fetch("/v1/admin/accounts/except/sessions?except=nope", {
+        method: "DELETE",
+        headers: admin,
+      });
       assert.equal(bad.status, 400);
     } finally {
       await worker.dispose();
@@ -258,17 +297,30 @@ describe("revocation with a stated bound", () => {
       await first.dispose();
 
       // The operator sets the cut-off (a breach): the same storage, a new deployment.
-      const worker = await startWorker({ persistTo: dir, vars: { SESSIONS_NOT_BEFORE: new Date(cutoff * 1000).toISOString() } });
+      const worker = await startWorker({
+        persistTo: dir,
+        vars: { SESSIONS_NOT_BEFORE: new Date(cutoff * 1000).toISOString() },
+      });
       try {
         for (const query of ["", "?consistency=strong"]) {
           const res = await worker.validate(old.token, { query });
           assert.deepEqual([res.status, res.body.error], [401, "session_revoked"], query);
         }
-        assert.equal((await json(await worker.fetch("/v1/sessions", { headers: bearer(old.token) }), 401)).error, "session_revoked");
+        assert.equal(
+          (await json(await worker.fetch("/v1/sessions", { headers: bearer(old.token) }), 401)).error,
+          "session_revoked",
+        );
         assert.equal(await worker.kv.get(oldKey), stored, "refused without a KV write");
         assert.equal((await worker.validate(newer.token)).status, 200);
-        const { sessions } = await json(await worker.fetch("/v1/admin/accounts/cutoff/sessions", { headers: admin }), 200);
-        assert.deepEqual(sessions.map((s) => s.session_id), [newer.session_id], "never listed");
+        const { sessions } = await json(
+          await worker.fetch("/v1/admin/accounts/cutoff/sessions", { headers: admin }),
+          200,
+        );
+        assert.deepEqual(
+          sessions.map((s) => s.session_id),
+          [newer.session_id],
+          "never listed",
+        );
 
         // A login dated before the cut-off cannot open a session.
         const stale = await worker.fetch("/v1/admin/accounts/cutoff/sessions", {
@@ -308,7 +360,11 @@ describe("revocation with a stated bound", () => {
       await worker.kv.put(key, original, { metadata });
       await sleep(2500); // past the copy's idle deadline, inside the touched one
       const eventual = await worker.validate(created.token);
-      assert.deepEqual([eventual.status, eventual.body.error], [401, "session_expired"], "the stale copy alone says expired");
+      assert.deepEqual(
+        [eventual.status, eventual.body.error],
+        [401, "session_expired"],
+        "the stale copy alone says expired",
+      );
       const strong = await worker.validate(created.token, { query: "?consistency=strong" });
       assert.equal(strong.status, 200, JSON.stringify(strong.body));
       assert.ok(secs(strong.body.expires_at) > secs(created.expires_at));
