@@ -52,7 +52,7 @@ export interface CreateSessionOptions {
   claims?: Record<string, unknown>;
   /**
    * When your server checked the credentials (at most 10 minutes ago). Default: the time
-   * of this call. The revoke-all fence refuses a login at or before the account's last
+   * of this call. The revoke-all fence refuses a login before the account's last
    * revoke-all ("log out everywhere", a password change), so pass the time of the check
    * itself: a login that checked the old password then cannot open a session after it.
    */

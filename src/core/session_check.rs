@@ -23,8 +23,7 @@ pub enum Refusal {
     /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
     CutOff,
     /// A session about to be opened whose login predates a fence: the account's last
-    /// revoke-all ("log out everywhere", a password change; a login in the same second
-    /// counts as before it) or the fleet-wide cut-off.
+    /// revoke-all ("log out everywhere", a password change) or the fleet-wide cut-off.
     /// The credentials were checked before the user asked to end every session.
     Fenced,
     /// The last authentication is older or weaker than this request asks.
@@ -88,9 +87,10 @@ pub fn check(
 ) -> Result<(), Refusal> {
     let cut_off = config.is_cut_off(record);
     if let RecordRole::Opening { revoked_all_at } = requirement.role {
-        // At or before: whole seconds cannot order a login and a revoke-all within one
-        // second, so that second counts as before (fail closed; the user logs in again).
-        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at <= at) {
+        // Strictly before. A login in the same second as the revoke-all passes: whole
+        // seconds cannot order the two, and refusing that second would also refuse the
+        // legitimate login that follows a "log out everywhere" at once.
+        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at < at) {
             return Err(Refusal::Fenced);
         }
     } else if cut_off {
