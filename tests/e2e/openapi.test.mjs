@@ -1,18 +1,22 @@
 // openapi.json and the worker's router must describe the same API: every documented
-// operation is answered, and every route the worker answers is documented.
+// operation is answered, and every route the worker answers is documented. Then each
+// disagreement a contract check once found (issue 20) is pinned against the running
+// worker: the answer's status, error code, headers and body are the ones the document
+// lists for that operation.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startWorker } from "./harness.mjs";
+import { startWorker, ADMIN_KEY } from "./harness.mjs";
 
 const doc = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
 const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "(.+)"$/m)[1];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 let worker;
+const APP = "https://app.example";
 before(async () => {
-  worker = await startWorker();
+  worker = await startWorker({ vars: { ALLOWED_ORIGINS: APP } });
 });
 after(async () => {
   await worker?.dispose();
@@ -38,11 +42,11 @@ async function answered(method, path) {
   return true;
 }
 
-test("GET /v1/openapi.json serves the document, at this build's version", async () => {
-  const res = await worker.fetch("/v1/openapi.json");
-  assert.equal(res.status, 200);
-  const served = await res.json();
+test("GET /v1/openapi.json serves the document, at this build's version, with the caching it documents", async () => {
+  const { body: served, headers } = await conforms("openapi", await worker.fetch("/v1/openapi.json"), 200);
   assert.deepEqual(served, doc);
+  assert.equal(headers.get("cache-control"), "public, max-age=300");
+  assert.equal(headers.get("access-control-allow-origin"), "*");
   assert.equal(served.openapi, "3.1.0");
   assert.equal(served.info.version, cargoVersion);
 });
@@ -90,3 +94,563 @@ test("every documented operation is answered, and nothing undocumented is", asyn
 
 // The error codes the worker can send are checked against this document by a host test
 // (tests/core_error_codes.rs), from the core's ErrorCode enum rather than from source text.
+
+// ---------------------------------------------------------------------------------------
+// Answers against the document.
+
+const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+const cookie = (token) => ({ Cookie: `__Host-session=${token}` });
+
+const operations = new Map();
+for (const [template, item] of Object.entries(doc.paths)) {
+  for (const [method, op] of Object.entries(item)) {
+    if (method !== "parameters") operations.set(op.operationId, { template, method, op, item });
+  }
+}
+const operation = (id) => {
+  const found = operations.get(id);
+  assert.ok(found, `no operation ${id} in openapi.json`);
+  return found;
+};
+
+/** What a `$ref` in this document points to. */
+function resolve(node) {
+  if (!node?.$ref) return node;
+  assert.ok(node.$ref.startsWith("#/"), `only local refs: ${node.$ref}`);
+  return node.$ref
+    .slice(2)
+    .split("/")
+    .reduce((at, key) => at[key.replaceAll("~1", "/").replaceAll("~0", "~")], doc);
+}
+
+const ANNOTATIONS = new Set(["description", "title", "default", "example", "examples", "deprecated", "format"]);
+const typeOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
+
+/**
+ * Where `value` breaks `schema` (JSON Schema 2020-12, the keywords this document uses;
+ * any other keyword throws, so a new one cannot pass unchecked). Empty when it conforms.
+ */
+function violations(schema, value, at = "$") {
+  if (schema === true) return [];
+  if (schema === false) return [`${at}: nothing is allowed here`];
+  const out = [];
+  for (const [keyword, arg] of Object.entries(schema)) {
+    if (ANNOTATIONS.has(keyword)) {
+      if (
+        keyword === "format" &&
+        arg === "date-time" &&
+        typeof value === "string" &&
+        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value)
+      )
+        out.push(`${at}: not a date-time`);
+      continue;
+    }
+    switch (keyword) {
+      case "$ref":
+        out.push(...violations(resolve(schema), value, at));
+        break;
+      case "allOf":
+        for (const s of arg) out.push(...violations(s, value, at));
+        break;
+      case "anyOf":
+        if (!arg.some((s) => violations(s, value, at).length === 0)) out.push(`${at}: matches no anyOf branch`);
+        break;
+      case "oneOf": {
+        const matching = arg.filter((s) => violations(s, value, at).length === 0).length;
+        if (matching !== 1) out.push(`${at}: matches ${matching} oneOf branches, not one`);
+        break;
+      }
+      case "not":
+        if (violations(arg, value, at).length === 0) out.push(`${at}: matches a schema it must not`);
+        break;
+      case "type": {
+        const t = typeOf(value);
+        const allowed = [arg].flat();
+        if (!allowed.includes(t) && !(t === "integer" && allowed.includes("number")))
+          out.push(`${at}: ${t}, not ${allowed}`);
+        break;
+      }
+      case "const":
+        if (JSON.stringify(value) !== JSON.stringify(arg)) out.push(`${at}: not ${JSON.stringify(arg)}`);
+        break;
+      case "enum":
+        if (!arg.some((e) => JSON.stringify(e) === JSON.stringify(value))) out.push(`${at}: not one of ${arg}`);
+        break;
+      case "pattern":
+        if (typeof value === "string" && !new RegExp(arg, "u").test(value)) out.push(`${at}: does not match ${arg}`);
+        break;
+      case "minLength":
+        if (typeof value === "string" && [...value].length < arg) out.push(`${at}: shorter than ${arg}`);
+        break;
+      case "maxLength":
+        if (typeof value === "string" && [...value].length > arg) out.push(`${at}: longer than ${arg}`);
+        break;
+      case "minimum":
+        if (typeof value === "number" && value < arg) out.push(`${at}: below ${arg}`);
+        break;
+      case "maximum":
+        if (typeof value === "number" && value > arg) out.push(`${at}: above ${arg}`);
+        break;
+      case "minItems":
+        if (Array.isArray(value) && value.length < arg) out.push(`${at}: fewer than ${arg} items`);
+        break;
+      case "maxItems":
+        if (Array.isArray(value) && value.length > arg) out.push(`${at}: more than ${arg} items`);
+        break;
+      case "items":
+        if (Array.isArray(value)) value.forEach((v, i) => out.push(...violations(arg, v, `${at}[${i}]`)));
+        break;
+      case "required":
+        if (typeOf(value) === "object") for (const k of arg) if (!(k in value)) out.push(`${at}: no ${k}`);
+        break;
+      case "properties":
+        if (typeOf(value) === "object") {
+          for (const [k, s] of Object.entries(arg)) if (k in value) out.push(...violations(s, value[k], `${at}.${k}`));
+        }
+        break;
+      case "additionalProperties":
+        if (typeOf(value) === "object") {
+          for (const k of Object.keys(value)) {
+            if (!(k in (schema.properties ?? {}))) out.push(...violations(arg, value[k], `${at}.${k}`));
+          }
+        }
+        break;
+      case "propertyNames":
+        if (typeOf(value) === "object")
+          for (const k of Object.keys(value)) out.push(...violations(arg, k, `${at}[name ${k}]`));
+        break;
+      default:
+        throw new Error(`violations(): the keyword ${keyword} is not checked here; add it`);
+    }
+  }
+  return out;
+}
+
+/** The error codes a response's description lists (`Error codes: `a`, `b`.`). */
+function listedCodes(response) {
+  const tail = response.description.split("Error codes:")[1];
+  return tail ? [...tail.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]) : [];
+}
+
+/**
+ * Checks an answer against operation `id`'s documented response for its status:
+ * every required header is there and each documented header's value fits its schema;
+ * Set-Cookie, WWW-Authenticate and Retry-After appear only where documented;
+ * Cache-Control is no-store unless the response documents another; a JSON body fits
+ * its schema and an error's code is one the response lists. Returns the parsed body.
+ */
+async function conforms(id, res, expectedStatus) {
+  const { op, method, template } = operation(id);
+  const where = `${method.toUpperCase()} ${template} ${res.status}`;
+  const text = await res.text();
+  if (expectedStatus !== undefined) assert.equal(res.status, expectedStatus, `${where}: ${text}`);
+  const documented = op.responses[String(res.status)];
+  assert.ok(documented, `${where} is not a documented response: ${text}`);
+  const headers = Object.fromEntries(
+    Object.entries(documented.headers ?? {}).map(([k, h]) => [k.toLowerCase(), resolve(h)]),
+  );
+  for (const [name, header] of Object.entries(headers)) {
+    const value = res.headers.get(name);
+    if (header.required) assert.ok(value !== null, `${where}: documented header ${name} is missing`);
+    // A header is text; an integer header (style simple) is its decimal digits.
+    const typed = [header.schema.type].flat().includes("integer") && /^-?\d+$/.test(value) ? Number(value) : value;
+    if (value !== null) assert.deepEqual(violations(header.schema, typed), [], `${where}: header ${name}: ${value}`);
+  }
+  for (const name of ["set-cookie", "www-authenticate", "retry-after"]) {
+    if (res.headers.get(name) !== null)
+      assert.ok(headers[name], `${where} sends ${name}, which the document does not list`);
+  }
+  if (!headers["cache-control"]) assert.equal(res.headers.get("cache-control"), "no-store", `${where}: Cache-Control`);
+  const content = documented.content?.[Object.keys(documented.content ?? {})[0]];
+  if (!content) {
+    assert.equal(text, "", `${where}: a documented empty answer has a body`);
+    return { status: res.status, body: undefined, headers: res.headers };
+  }
+  const body = JSON.parse(text);
+  assert.deepEqual(violations(content.schema, body), [], `${where}: body ${text.slice(0, 300)}`);
+  if (res.status >= 400) {
+    assert.ok(
+      listedCodes(documented).includes(body.error),
+      `${where}: ${body.error} is not among ${listedCodes(documented)}`,
+    );
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+const create = (account, body) =>
+  worker.fetch(`/v1/admin/accounts/${account}/sessions`, {
+    method: "POST",
+    headers: admin,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+const created = async (account, body = {}) => (await conforms("createSession", await create(account, body), 201)).body;
+const requestSchema = (id) => resolve(operation(id).op.requestBody.content["application/json"].schema);
+
+test("every listed error code is a code of the Error schema, and every error response lists one", () => {
+  const codes = new Set(resolve({ $ref: "#/components/schemas/Error" }).properties.error.enum);
+  for (const [id, { op }] of operations) {
+    for (const [status, response] of Object.entries(op.responses)) {
+      if (Number(status) < 400) continue;
+      const listed = listedCodes(response);
+      assert.ok(listed.length > 0, `${id} ${status} lists no error code`);
+      for (const code of listed) assert.ok(codes.has(code), `${id} ${status}: ${code} is not an error code`);
+    }
+  }
+});
+
+test("DELETE /v1/session needs no credential: the document's security is optional, and the worker answers 204", async () => {
+  const { op } = operation("logout");
+  assert.ok(
+    op.security.some((requirement) => Object.keys(requirement).length === 0),
+    "logout's security has no empty requirement",
+  );
+  const { headers } = await conforms("logout", await worker.fetch("/v1/session", { method: "DELETE" }), 204);
+  assert.match(headers.get("set-cookie"), /^__Host-session=; Max-Age=0;/);
+  // Every other session operation does need one.
+  for (const [id, { op: other }] of operations) {
+    if (id === "logout" || !other.security?.length) continue;
+    assert.ok(
+      other.security.every((r) => Object.keys(r).length > 0),
+      `${id} has an optional security requirement`,
+    );
+  }
+});
+
+test("every 401 documents WWW-Authenticate, and the worker sends it on each", async () => {
+  const calls = [];
+  for (const [id, { template, method, op }] of operations) {
+    if (!op.responses["401"]) continue;
+    const header = resolve(op.responses["401"].headers?.["WWW-Authenticate"]);
+    assert.ok(header?.required, `${id}: its 401 does not list WWW-Authenticate as required`);
+    const body = ["post", "patch"].includes(method) ? "{}" : undefined;
+    // No credential at all: a session operation answers missing_token, an admin one invalid_admin_key.
+    calls.push([
+      id,
+      worker.fetch(concrete(template), {
+        method: method.toUpperCase(),
+        headers: { "Content-Type": "application/json" },
+        body,
+      }),
+    ]);
+  }
+  assert.ok(calls.length >= 15, `only ${calls.length} operations document a 401`);
+  for (const [id, pending] of calls) {
+    // The token route checks its audience before the credential, and this worker has
+    // none configured (no ASSERTION_AUDIENCE, no ORIGIN_URL): a documented 400.
+    if (id === "sessionToken") {
+      assert.equal((await conforms(id, await pending, 400)).body.error, "invalid_audience");
+      continue;
+    }
+    const { headers, body } = await conforms(id, await pending, 401);
+    assert.equal(headers.get("www-authenticate"), `Bearer realm="session", error="${body.error}"`);
+  }
+});
+
+test("rotate: a cookie caller gets a Session without token, a bearer caller an IssuedToken, each as documented", async () => {
+  const viaCookie = await created("openapi-rotate");
+  const res = await worker.fetch("/v1/session/rotate", { method: "POST", headers: cookie(viaCookie.token) });
+  const { body, headers } = await conforms("rotateSession", res, 200);
+  assert.equal(body.token, undefined);
+  assert.equal(body.session_id, viaCookie.session_id);
+  assert.match(headers.get("set-cookie"), /^__Host-session=est_[A-Za-z0-9_-]{43};/);
+
+  const viaBearer = await created("openapi-rotate");
+  const rotated = await conforms(
+    "rotateSession",
+    await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(viaBearer.token) }),
+    200,
+  );
+  assert.match(rotated.body.token, /^est_/);
+  assert.equal(rotated.headers.get("set-cookie"), null, "a bearer caller gets no cookie");
+  // The cookie body is a Session and not an IssuedToken, which is what makes oneOf hold.
+  assert.ok(violations({ $ref: "#/components/schemas/IssuedToken" }, body).length > 0);
+});
+
+test("reauthenticate and revoke-all `all` send the Set-Cookie the document lists; `others` sends none", async () => {
+  const s = await created("openapi-cookies");
+  const reauth = await worker.fetch(`/v1/admin/accounts/openapi-cookies/sessions/${s.session_id}/reauthenticate`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ aal: 2, amr: ["pwd", "otp"] }),
+  });
+  const { body: fresh } = await conforms("reauthenticateSession", reauth, 200);
+  const others = await conforms(
+    "revokeAllSessions",
+    await worker.fetch("/v1/sessions?scope=others", { method: "DELETE", headers: bearer(fresh.token) }),
+    200,
+  );
+  assert.equal(others.headers.get("set-cookie"), null);
+  const all = await conforms(
+    "revokeAllSessions",
+    await worker.fetch("/v1/sessions", { method: "DELETE", headers: bearer(fresh.token) }),
+    200,
+  );
+  assert.match(all.headers.get("set-cookie"), /^__Host-session=; Max-Age=0;/);
+});
+
+test("create's 400 lists invalid_authentication and the admin revoke-all's lists invalid_scope", async () => {
+  await conforms("createSession", await create("openapi-codes", { aal: 4 }), 400);
+  await conforms("createSession", await create("openapi-codes", { amr: ["PWD"] }), 400);
+  const revokeAll = await worker.fetch("/v1/admin/accounts/openapi-codes/sessions?except=not-a-session", {
+    method: "DELETE",
+    headers: admin,
+  });
+  assert.equal((await conforms("revokeAccountSessions", revokeAll, 400)).body.error, "invalid_scope");
+});
+
+test("reauthenticate's amr carries create's pattern, and the worker applies it", async () => {
+  const branch = (schema) => resolve(schema.anyOf.find((s) => s.type !== "null"));
+  const reauthAmr = branch(requestSchema("reauthenticateSession").properties.amr);
+  const createAmr = branch(resolve(requestSchema("createSession")).properties.amr);
+  assert.deepEqual(reauthAmr, createAmr);
+  assert.equal(reauthAmr.items.pattern, "^[a-z0-9_-]{1,32}$");
+  const s = await created("openapi-amr");
+  const reauth = (amr) =>
+    worker.fetch(`/v1/admin/accounts/openapi-amr/sessions/${s.session_id}/reauthenticate`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ amr }),
+    });
+  for (const bad of [["PWD"], ["a".repeat(33)], [""]]) {
+    assert.ok(violations(reauthAmr, bad).length > 0, `the document accepts ${bad}`);
+    assert.equal(
+      (await conforms("reauthenticateSession", await reauth(bad), 400)).body.error,
+      "invalid_authentication",
+    );
+  }
+  await conforms("reauthenticateSession", await reauth(["a".repeat(32), "hwk"]), 200);
+});
+
+test("max_age has the worker's maximum, 315360000", async () => {
+  const { schema } = operation("validateSession").op.parameters.find((p) => p.name === "max_age");
+  assert.equal(schema.maximum, 315360000);
+  const s = await created("openapi-max-age");
+  const at = (n) => worker.fetch(`/v1/session?max_age=${n}`, { headers: bearer(s.token) });
+  await conforms("validateSession", await at(schema.maximum), 200);
+  assert.equal((await conforms("validateSession", await at(schema.maximum + 1), 400)).body.error, "invalid_freshness");
+});
+
+test("cursor has the worker's length and alphabet; a real cursor fits them", async () => {
+  const { schema } = operation("listAllSessions").op.parameters.find((p) => p.name === "cursor");
+  assert.deepEqual([schema.minLength, schema.maxLength, schema.pattern], [1, 1024, "^[A-Za-z0-9\\-_=+/.]+$"]);
+  await created("openapi-cursor");
+  await created("openapi-cursor");
+  const page = await conforms(
+    "listAllSessions",
+    await worker.fetch("/v1/admin/sessions?limit=1", { headers: admin }),
+    200,
+  );
+  assert.ok(page.body.cursor, "two sessions, a page of one: there is a next page");
+  assert.deepEqual(violations(schema, page.body.cursor), []);
+  await conforms(
+    "listAllSessions",
+    await worker.fetch(`/v1/admin/sessions?limit=1&cursor=${encodeURIComponent(page.body.cursor)}`, { headers: admin }),
+    200,
+  );
+  for (const bad of ["a".repeat(1025), "a b", "a%b", "ä"]) {
+    assert.ok(violations(schema, bad).length > 0, `the document accepts the cursor ${bad}`);
+    const res = await worker.fetch(`/v1/admin/sessions?cursor=${encodeURIComponent(bad)}`, { headers: admin });
+    assert.equal((await conforms("listAllSessions", res, 400)).body.error, "invalid_cursor");
+  }
+});
+
+test("claims' propertyNames are the worker's claim-name rule and reserved names", async () => {
+  const claims = resolve({ $ref: "#/components/schemas/Claims" });
+  const reserved = claims.propertyNames.not.enum;
+  assert.ok(reserved.length >= 16);
+  const refused = [...reserved, "a".repeat(65), "1abc", "_abc", "a b", "ä", "a/b", ""];
+  for (const name of refused) {
+    assert.ok(
+      violations(claims, { [name]: 1 }).length > 0,
+      `the document accepts the claim name ${JSON.stringify(name)}`,
+    );
+    assert.equal(
+      (await conforms("createSession", await create("openapi-claims", { claims: { [name]: 1 } }), 400)).body.error,
+      "invalid_claims",
+      name,
+    );
+  }
+  // Names the rule lets through, registered JWT names this worker does not set among them.
+  const accepted = Object.fromEntries(
+    [
+      "a".repeat(64),
+      "A",
+      "x.y:z-w_v",
+      "Sub",
+      "ISS",
+      "auth_time2",
+      "scope",
+      "client_id",
+      "typ",
+      "kid",
+      "at_hash",
+      "email",
+      "roles",
+      "tenant",
+    ].map((n) => [n, 1]),
+  );
+  assert.deepEqual(violations(claims, accepted), []);
+  assert.deepEqual((await created("openapi-claims", { claims: accepted })).claims, accepted);
+});
+
+test("metadata limits are bytes, and control and bidi characters are refused, as the descriptions say", async () => {
+  const props = resolve(requestSchema("createSession")).properties;
+  for (const [field, limit] of [
+    ["ip", 64],
+    ["user_agent", 512],
+    ["label", 128],
+  ]) {
+    assert.equal(props[field].maxLength, limit);
+    assert.match(props[field].description, new RegExp(`^At most ${limit} bytes of UTF-8`));
+    assert.match(props[field].description, /control characters/);
+    // "é" is two bytes: half the limit fits, one more is refused though it is far below maxLength.
+    await created("openapi-meta", { [field]: "é".repeat(limit / 2) });
+    assert.equal(
+      (await conforms("createSession", await create("openapi-meta", { [field]: "é".repeat(limit / 2 + 1) }), 400)).body
+        .error,
+      "invalid_metadata",
+    );
+  }
+  const refused = [
+    "\u0000",
+    "\u0007",
+    "\u007f",
+    "\u009f",
+    "\u00ad",
+    "\u061c",
+    "\u180e",
+    "\u200b",
+    "\u200f",
+    "\u2028",
+    "\u202e",
+    "\u2060",
+    "\u2066",
+    "\u206f",
+    "\ufeff",
+    "\ufff9",
+    "\ufffb",
+  ];
+  for (const c of refused) {
+    const label = `a${c}b`;
+    assert.ok(violations(props.label, label).length > 0, `the document accepts U+${c.codePointAt(0).toString(16)}`);
+    assert.equal(
+      (await conforms("createSession", await create("openapi-meta", { label }), 400)).body.error,
+      "invalid_metadata",
+    );
+  }
+  // Next to the refused ranges, and far from them.
+  for (const label of ["Café ☕ 東京", "a\u00a0\u00acb", "a\u200a\u2027\u202f\u2070b", "a\u061b\ufffcb"]) {
+    assert.deepEqual(violations(props.label, label), []);
+    await created("openapi-meta", { label });
+  }
+});
+
+test("null optional fields are taken as absent, as the request schemas allow; 60.0 is an integer", async () => {
+  const body = {
+    ip: null,
+    user_agent: null,
+    label: null,
+    idle_ttl_secs: null,
+    absolute_ttl_secs: null,
+    authenticated_at: null,
+    aal: null,
+    amr: null,
+    claims: null,
+  };
+  assert.deepEqual(Object.keys(body).sort(), Object.keys(resolve(requestSchema("createSession")).properties).sort());
+  assert.deepEqual(violations(requestSchema("createSession"), body), []);
+  const s = await created("openapi-null", body);
+  assert.deepEqual([s.aal, s.amr, s.claims], [1, [], {}]);
+
+  const reauthBody = { aal: null, amr: null };
+  assert.deepEqual(violations(requestSchema("reauthenticateSession"), reauthBody), []);
+  await conforms(
+    "reauthenticateSession",
+    await worker.fetch(`/v1/admin/accounts/openapi-null/sessions/${s.session_id}/reauthenticate`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify(reauthBody),
+    }),
+    200,
+  );
+
+  // JSON.stringify would write 600.0 as 600, so the body is written by hand.
+  for (const field of ["idle_ttl_secs", "absolute_ttl_secs", "aal"]) {
+    assert.ok([resolve(requestSchema("createSession")).properties[field].type].flat().includes("integer"), field);
+  }
+  const whole = await created("openapi-null", '{"idle_ttl_secs": 600.0, "absolute_ttl_secs": 3600.0, "aal": 2.0}');
+  assert.equal(whole.aal, 2);
+  assert.equal(Date.parse(whole.absolute_expires_at) - Date.parse(whole.created_at), 3600_000);
+  // The claims PATCHes take no null: there, claims are the whole point.
+  const patch = await worker.fetch(`/v1/admin/accounts/openapi-null/sessions/${s.session_id}`, {
+    method: "PATCH",
+    headers: admin,
+    body: '{"claims": null}',
+  });
+  assert.equal((await conforms("updateSessionClaims", patch, 400)).body.error, "invalid_claims");
+});
+
+test("a method a path does not document answers 405 with Allow listing the documented ones, no-store", async () => {
+  for (const [template, item] of Object.entries(doc.paths)) {
+    const documented = METHODS.filter((m) => item[m.toLowerCase()]);
+    const path = concrete(template);
+    // OPTIONS has no preflight on the admin API and the public documents.
+    const extra =
+      path.startsWith("/v1/admin/") || ["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(path)
+        ? ["OPTIONS"]
+        : [];
+    for (const method of [...METHODS.filter((m) => !documented.includes(m)), "QUERY", "PROPFIND", ...extra]) {
+      const res = await worker.fetch(path, { method });
+      const where = `${method} ${template}`;
+      assert.equal(res.status, 405, where);
+      assert.equal((await res.json()).error, "method_not_allowed", where);
+      assert.deepEqual(res.headers.get("allow")?.split(", ").sort(), [...documented].sort(), where);
+      assert.equal(res.headers.get("cache-control"), "no-store", where);
+    }
+  }
+});
+
+test("CORS preflights on the session paths are no-store, allowed or not", async () => {
+  const sessionPaths = Object.keys(doc.paths).filter(
+    (t) => !t.startsWith("/v1/admin/") && !["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(t),
+  );
+  assert.ok(sessionPaths.length >= 6);
+  for (const template of sessionPaths) {
+    const preflight = (origin) =>
+      worker.fetch(concrete(template), {
+        method: "OPTIONS",
+        headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
+      });
+    const ok = await preflight(APP);
+    assert.equal(ok.status, 204, template);
+    assert.equal(ok.headers.get("access-control-allow-origin"), APP);
+    assert.equal(ok.headers.get("cache-control"), "no-store", template);
+    const refused = await preflight("https://elsewhere.example");
+    assert.equal(refused.status, 403, template);
+    assert.equal((await refused.json()).error, "origin_not_allowed");
+    assert.equal(refused.headers.get("cache-control"), "no-store", template);
+  }
+});
+
+test("GET /v1/jwks.json is cached as its response documents", async () => {
+  const { headers } = await conforms("jwks", await worker.fetch("/v1/jwks.json"), 200);
+  assert.equal(headers.get("cache-control"), "public, max-age=300");
+});
+
+test("revoke one and revoke all answer the 429 they document", async () => {
+  const limited = await startWorker({ ratelimits: { SESSION_LIMITER: { simple: { limit: 1, period: 60 } } } });
+  try {
+    const viaLimited = async (id, path, token, status) =>
+      conforms(id, await limited.fetch(path, { method: "DELETE", headers: bearer(token) }), status);
+    const a = await limited.createSession("openapi-limited");
+    await viaLimited("revokeSession", `/v1/sessions/sid_${"0".repeat(32)}`, a.token, 404);
+    const { headers } = await viaLimited("revokeSession", `/v1/sessions/sid_${"0".repeat(32)}`, a.token, 429);
+    assert.equal(headers.get("retry-after"), "60");
+    const b = await limited.createSession("openapi-limited");
+    await viaLimited("revokeAllSessions", "/v1/sessions?scope=others", b.token, 200);
+    await viaLimited("revokeAllSessions", "/v1/sessions?scope=others", b.token, 429);
+  } finally {
+    await limited.dispose();
+  }
+});
