@@ -155,6 +155,41 @@ describe("lifecycle events as signed webhooks", () => {
     }
   });
 
+  test("staggered send failures lose no event: every session.created arrives once the retries are done", async () => {
+    // Sends 1, 2 and 4 fail. a's and b's first sends fail six seconds apart; the alarm
+    // then delivers a's; c's first send fails; d is created once b's retry is due but
+    // c's is not, so d's send carries b's event and d's, with c's between them in the
+    // outbox, not yet due. c's event must stay there until it is sent.
+    const receiver = await startReceiver();
+    const staggered = fileURLToPath(new URL("./staggered-event-sends-entry.mjs", import.meta.url));
+    const worker = await startWorker({
+      scriptPath: staggered,
+      vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" },
+    });
+    const created = (s) => receiver.accepted.some((e) => e.session_id === s.session_id && e.type === "session.created");
+    try {
+      const a = await worker.createSession("staggered"); // send 1 fails; the alarm retries in 10 s
+      await sleep(6000);
+      const b = await worker.createSession("staggered"); // send 2 fails
+      const bRetryDue = Date.now() + 10000;
+      await until("a's event, sent by the alarm", () => created(a), 30000); // send 3
+      const c = await worker.createSession("staggered"); // send 4 fails; b's retry is not due yet
+      await sleep(Math.max(0, bRetryDue + 1500 - Date.now()));
+      const d = await worker.createSession("staggered"); // b's retry is due, c's is not
+      await until("every session.created", () => [a, b, c, d].every(created), 60000);
+
+      assert.equal(worker.logs.filter((l) => l.includes("sending events failed, will retry")).length, 3);
+      const ids = [a, b, c, d].map((s) => s.session_id);
+      const events = receiver.accepted.filter((e) => e.type === "session.created");
+      assert.deepEqual([...new Set(events.map((e) => e.session_id))].sort(), [...ids].sort());
+      assert.equal(new Set(events.map((e) => e.id)).size, 4, "one event per session");
+      assert.ok(receiver.deliveries.every((d) => d.verified), "every delivery carries a valid signature");
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
   test("a bad WEBHOOK_URL is invalid_config naming it", async () => {
     const worker = await startWorker({ vars: { WEBHOOK_URL: "http://hooks.example.com/in", WEBHOOK_SECRET: SECRET } });
     try {
