@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
-import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { startWorker, kvKeyOf, sleep, wranglerConfig } from "./harness.mjs";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
@@ -54,6 +54,37 @@ async function until(what, check, ms = 15000) {
     await sleep(100);
   }
 }
+
+/** Another Worker bound to this worker's queue as a producer: it queues what it is POSTed. */
+const OTHER_PRODUCER = {
+  name: "other-producer",
+  modules: true,
+  compatibilityDate: wranglerConfig.compatibility_date,
+  queueProducers: { EVENTS: { queueName: "session-events" } },
+  script: `export default {
+    async fetch(request, env) {
+      await env.EVENTS.send(await request.text());
+      return new Response("queued");
+    },
+  };`,
+};
+
+/** A function that queues a message body (JSON-encoded) through OTHER_PRODUCER. */
+async function otherProducer(worker) {
+  const producer = await worker.mf.getWorker(OTHER_PRODUCER.name);
+  return (body) => producer.fetch("https://producer.example/", { method: "POST", body: JSON.stringify(body) });
+}
+
+/** An event this worker never recorded; `n` (a digit) picks its id. */
+const unrecordedEvent = (n) => ({
+  id: `evt_${String(n).repeat(32)}`,
+  type: "session.revoked",
+  occurred_at: "2026-11-22T08:00:43Z",
+  account_id: "victim",
+  session_id: `sid_${"0".repeat(32)}`,
+  reason: "admin",
+  data: {},
+});
 
 const summary = (events, sessionId) =>
   events.filter((e) => e.session_id === sessionId).map((e) => [e.type, e.reason]);
@@ -184,6 +215,38 @@ describe("lifecycle events as signed webhooks", () => {
       assert.deepEqual([...new Set(events.map((e) => e.session_id))].sort(), [...ids].sort());
       assert.equal(new Set(events.map((e) => e.id)).size, 4, "one event per session");
       assert.ok(receiver.deliveries.every((d) => d.verified), "every delivery carries a valid signature");
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
+  test("a message that this worker's outbox did not seal is dropped, never signed", async () => {
+    // Another Worker bound to the same queue as a producer sends what the consumer used
+    // to sign and post: a bare event (also what an older build queued), and the sealed
+    // shape with a made-up seal and with none.
+    const receiver = await startReceiver();
+    const worker = await startWorker({
+      vars: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_DELAY_SECS: "1" },
+      extraWorkers: [OTHER_PRODUCER],
+    });
+    try {
+      const send = await otherProducer(worker);
+      await send(unrecordedEvent(1));
+      await send({ event: unrecordedEvent(2), mac: Buffer.alloc(32, 7).toString("base64") });
+      await send({ event: unrecordedEvent(3) });
+      const forgedIds = [1, 2, 3].map((n) => unrecordedEvent(n).id);
+      const s = await worker.createSession("sealed");
+
+      const dropped = () => worker.logs.filter((l) => l.includes("not sealed by this worker's outbox")).length;
+      const forgedArrived = () => receiver.deliveries.some((d) => forgedIds.includes(d.headers["webhook-id"]));
+      await until("the real event, and the forged ones handled", () =>
+        summary(receiver.accepted, s.session_id).length === 1 && (forgedArrived() || dropped() === 3),
+      );
+      assert.ok(!forgedArrived(), "no forged message was signed and posted");
+      assert.equal(dropped(), 3, "each forged message is logged as dropped");
+      assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"]]);
+      assert.equal(receiver.accepted.length, 1);
     } finally {
       await worker.dispose();
       await receiver.close();

@@ -14,6 +14,7 @@ use crate::core::UnixSeconds;
 use crate::edge::account::event_outbox::{log_event, BATCH_LIMIT};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::error::{log_error, ApiError};
+use crate::edge::event_seal::seal_all;
 use worker::ScheduledTime;
 
 /// The Queues producer that lifecycle events go to. Without it, events are log lines.
@@ -97,7 +98,7 @@ impl AccountSessions {
     pub(super) async fn settle(&self, cx: &CommandContext) {
         self.schedule_housekeeping(cx.now).await;
         self.flush_pending_deletes(cx).await;
-        self.flush_events(cx.now).await;
+        self.flush_events(cx).await;
     }
 
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
@@ -114,10 +115,12 @@ impl AccountSessions {
         }
     }
 
-    /// Sends due events to the `EVENTS` queue, oldest first, and forgets exactly those
-    /// the queue accepted. A failed send leaves them for the alarm, backing off.
-    async fn flush_events(&self, now: UnixSeconds) {
+    /// Sends due events to the `EVENTS` queue, oldest first and sealed (`event_seal`),
+    /// and forgets exactly those the queue accepted. A failed send leaves them for the
+    /// alarm, backing off.
+    async fn flush_events(&self, cx: &CommandContext) {
         let Ok(queue) = self.env.queue(EVENTS_BINDING) else { return };
+        let now = cx.now;
         loop {
             let due = match self.events.due(now) {
                 Ok(due) if !due.is_empty() => due,
@@ -126,7 +129,11 @@ impl AccountSessions {
             };
             let full = due.len() as u32 == BATCH_LIMIT;
             let (seqs, bodies): (Vec<i64>, Vec<String>) = due.into_iter().map(|e| (e.seq, e.body)).unzip();
-            match queue.send_batch(bodies).await {
+            let sent = match seal_all(cx.config.webhook.as_ref(), &bodies).await {
+                Ok(messages) => queue.send_batch(messages).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("sealing: {e}")),
+            };
+            match sent {
                 Ok(()) => {
                     if let Err(e) = self.events.sent(&seqs) {
                         return log_error("error", "account: event outbox", &e);
