@@ -80,5 +80,26 @@ fn retries_back_off_exponentially_and_are_capped() {
 #[test]
 fn the_signed_content_and_header_follow_the_specification() {
     assert_eq!(signed_content("msg_1", 1614265330, r#"{"a":1}"#), r#"msg_1.1614265330.{"a":1}"#);
-    assert_eq!(signature_header(&[0xfb, 0xff, 0x00]), "v1,+/8A");
+    assert_eq!(signature_header(&[[0xfb, 0xff, 0x00]]), "v1,+/8A");
+    // One per secret while WEBHOOK_SECRET_PREVIOUS is set, separated by a space.
+    assert_eq!(signature_header(&[vec![0xfb, 0xff, 0x00], vec![0x00]]), "v1,+/8A v1,AA==");
+}
+
+#[test]
+fn the_previous_secret_is_optional_and_parsed_like_the_secret() {
+    let base = [("WEBHOOK_URL", "https://h.example/"), ("WEBHOOK_SECRET", SECRET)];
+    let c = config(&base).unwrap().unwrap();
+    assert_eq!(c.previous_secret, None);
+    assert_eq!(c.secrets().count(), 1);
+    assert_eq!(config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", " ")]).unwrap().unwrap().previous_secret, None);
+
+    let previous = "whsec_bmV4dC1zZWNyZXQtZm9yLXJvdGF0aW9uLXRlc3Q=";
+    let c = config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", previous)]).unwrap().unwrap();
+    let keys: Vec<&[u8]> = c.secrets().map(|s| s.key_bytes()).collect();
+    assert_eq!(keys, [c.secret.key_bytes(), b"next-secret-for-rotation-test".as_slice()], "current first");
+    for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ="] {
+        let e = config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", bad)]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_SECRET_PREVIOUS");
+        assert!(!e.reason.contains("MfKQ"), "the message never echoes the secret");
+    }
 }

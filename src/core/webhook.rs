@@ -48,6 +48,9 @@ impl std::fmt::Debug for WebhookSecret {
 pub struct WebhookConfig {
     pub url: String,
     pub secret: WebhookSecret,
+    /// `WEBHOOK_SECRET_PREVIOUS`: while set, every request is signed with it too, so a
+    /// receiver can move to the new secret whenever it likes without failing a retry.
+    pub previous_secret: Option<WebhookSecret>,
     pub timeout_ms: u32,
     /// `None`: every type is sent.
     pub events: Option<Vec<EventType>>,
@@ -65,9 +68,9 @@ impl WebhookConfig {
                 "must be an https: URL (http: only on loopback, for local development)",
             ));
         }
-        let secret = var("WEBHOOK_SECRET")
+        let secret = read_secret(var, "WEBHOOK_SECRET")?
             .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is"))?;
-        let secret = WebhookSecret::parse(&secret).map_err(|reason| ConfigError::new("WEBHOOK_SECRET", reason))?;
+        let previous_secret = read_secret(var, "WEBHOOK_SECRET_PREVIOUS")?;
         let timeout_ms = vars::whole_number(var, "WEBHOOK_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1..=60_000)?;
         let retry_delay_secs =
             vars::whole_number(var, "WEBHOOK_RETRY_DELAY_SECS", DEFAULT_RETRY_DELAY_SECS, 0..=MAX_RETRY_DELAY_SECS)?;
@@ -82,7 +85,13 @@ impl WebhookConfig {
             };
             Some(types.iter().map(parse).collect::<Result<Vec<_>, _>>()?)
         };
-        Ok(Some(WebhookConfig { url, secret, timeout_ms, events, retry_delay_secs }))
+        Ok(Some(WebhookConfig { url, secret, previous_secret, timeout_ms, events, retry_delay_secs }))
+    }
+
+    /// The secrets every request is signed with: `WEBHOOK_SECRET`, then
+    /// `WEBHOOK_SECRET_PREVIOUS` while it is set.
+    pub fn secrets(&self) -> impl Iterator<Item = &WebhookSecret> {
+        std::iter::once(&self.secret).chain(&self.previous_secret)
     }
 
     /// Whether events of this delivered type (`session.revoked`) are sent.
@@ -106,9 +115,18 @@ pub fn signed_content(id: &str, timestamp: i64, body: &str) -> String {
     format!("{id}.{timestamp}.{body}")
 }
 
-/// The `webhook-signature` header for an HMAC-SHA256 tag: `v1,<base64>`.
-pub fn signature_header(tag: &[u8]) -> String {
-    format!("v1,{}", STANDARD.encode(tag))
+/// The `webhook-signature` header for HMAC-SHA256 tags, one per secret: `v1,<base64>`
+/// each, separated by spaces. A receiver accepts the request if any one verifies.
+pub fn signature_header<T: AsRef<[u8]>>(tags: &[T]) -> String {
+    let signatures: Vec<String> = tags.iter().map(|tag| format!("v1,{}", STANDARD.encode(tag))).collect();
+    signatures.join(" ")
+}
+
+/// A webhook secret variable, parsed; `None` when unset or blank.
+fn read_secret(var: &impl Vars, name: &'static str) -> Result<Option<WebhookSecret>, ConfigError> {
+    vars::var(var, name)
+        .map(|raw| WebhookSecret::parse(&raw).map_err(|reason| ConfigError::new(name, reason)))
+        .transpose()
 }
 
 /// `https://…`, or `http://` to a loopback host.

@@ -1,6 +1,7 @@
 //! The `EVENTS` queue's consumer: delivers each lifecycle event to `WEBHOOK_URL`, signed
 //! by the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature: v1,<base64 HMAC-SHA256>`).
+//! `webhook-signature: v1,<base64 HMAC-SHA256>`, and a second signature with
+//! `WEBHOOK_SECRET_PREVIOUS` while it is set).
 //!
 //! Only a message that this worker's outbox sealed (`event_seal`) is signed and posted;
 //! any other is acknowledged and dropped with a log line, never retried: another
@@ -116,18 +117,22 @@ enum Delivery {
     Retry(String),
 }
 
-/// The keys one batch is handled with, imported once.
+/// The keys one batch is handled with, imported once, one of each per secret
+/// (`WEBHOOK_SECRET`, then `WEBHOOK_SECRET_PREVIOUS` while it is set).
 struct Keys {
-    /// Signs the webhook requests.
-    signing: SigningKey,
-    /// Opens the queue's messages.
+    /// Each signs every webhook request: a receiver verifies with either secret.
+    signing: Vec<SigningKey>,
+    /// Each opens the queue's messages, so one sealed before a rotation still goes out.
     seals: Vec<SigningKey>,
 }
 
 impl Keys {
     async fn import(webhook: &WebhookConfig) -> Result<Keys, CryptoError> {
-        let signing = hmac_sha256_key(webhook.secret.key_bytes()).await?;
-        let seals = vec![seal_key(&webhook.secret).await?];
+        let (mut signing, mut seals) = (Vec::new(), Vec::new());
+        for secret in webhook.secrets() {
+            signing.push(hmac_sha256_key(secret.key_bytes()).await?);
+            seals.push(seal_key(secret).await?);
+        }
         Ok(Keys { signing, seals })
     }
 }
@@ -154,15 +159,19 @@ async fn deliver(webhook: &WebhookConfig, keys: &Keys, message: &QueueMessage) -
         return Delivery::Done;
     }
     let timestamp = platform::now();
-    let tag = match keys.signing.sign(signed_content(&head.id, timestamp, body).as_bytes()).await {
-        Ok(tag) => tag,
-        Err(e) => return Delivery::Retry(e.to_string()),
-    };
+    let content = signed_content(&head.id, timestamp, body);
+    let mut tags = Vec::with_capacity(keys.signing.len());
+    for key in &keys.signing {
+        match key.sign(content.as_bytes()).await {
+            Ok(tag) => tags.push(tag),
+            Err(e) => return Delivery::Retry(e.to_string()),
+        }
+    }
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json");
     let _ = headers.set("webhook-id", &head.id);
     let _ = headers.set("webhook-timestamp", &timestamp.to_string());
-    let _ = headers.set("webhook-signature", &signature_header(&tag));
+    let _ = headers.set("webhook-signature", &signature_header(&tags));
     post(&webhook.url, headers, body.to_owned(), webhook.timeout_ms).await
 }
 

@@ -6,16 +6,22 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { createHmac } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { startWorker, kvKeyOf, sleep, wranglerConfig } from "./harness.mjs";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const NEXT_SECRET = "whsec_bmV4dC1zZWNyZXQtZm9yLXJvdGF0aW9uLXRlc3Q=";
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+const secretBytes = (secret) => Buffer.from(secret.slice("whsec_".length), "base64");
 
-/** A loopback webhook receiver. `failFirst(id)` says how many times to answer 500 first. */
-async function startReceiver({ failFirst = () => 0 } = {}) {
-  const verifier = new Webhook(SECRET);
+/**
+ * A loopback webhook receiver that verifies with `secret`. `failFirst(id)` says how many
+ * times to answer 500 first.
+ */
+async function startReceiver({ failFirst = () => 0, secret = SECRET } = {}) {
+  const verifier = new Webhook(secret);
   const deliveries = []; // every attempt, verified or not
   const accepted = []; // verified events, in arrival order
   const failures = new Map();
@@ -247,6 +253,55 @@ describe("lifecycle events as signed webhooks", () => {
       assert.equal(dropped(), 3, "each forged message is logged as dropped");
       assert.deepEqual(summary(receiver.accepted, s.session_id), [["session.created", "created"]]);
       assert.equal(receiver.accepted.length, 1);
+    } finally {
+      await worker.dispose();
+      await receiver.close();
+    }
+  });
+
+  test("while WEBHOOK_SECRET_PREVIOUS is set, every delivery verifies with either secret alone", async () => {
+    // The receiver still verifies with the previous secret; it can switch at any time.
+    const receiver = await startReceiver({ secret: SECRET });
+    const worker = await startWorker({
+      vars: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: NEXT_SECRET,
+        WEBHOOK_SECRET_PREVIOUS: SECRET,
+        WEBHOOK_RETRY_DELAY_SECS: "1",
+      },
+      extraWorkers: [OTHER_PRODUCER],
+    });
+    try {
+      // A message the outbox sealed before the rotation, still in the queue: sealed with
+      // the key derived from the previous secret (docs/events.md, "The queue message").
+      const event = JSON.stringify(unrecordedEvent(9));
+      const sealKey = createHmac("sha256", secretBytes(SECRET)).update("edge-sessions outbox v1").digest();
+      const mac = createHmac("sha256", sealKey).update(event).digest("base64");
+      const send = await otherProducer(worker);
+      await send({ event: JSON.parse(event), mac });
+
+      const s = await worker.createSession("rotating");
+      assert.equal((await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(s.token) })).status, 204);
+      await until("both events", () => summary(receiver.accepted, s.session_id).length === 2);
+      await until("the message sealed before the rotation", () =>
+        receiver.accepted.some((e) => e.id === unrecordedEvent(9).id),
+      );
+      assert.deepEqual(summary(receiver.accepted, s.session_id), [
+        ["session.created", "created"],
+        ["session.revoked", "logout"],
+      ]);
+
+      const previous = new Webhook(SECRET);
+      const next = new Webhook(NEXT_SECRET);
+      const other = new Webhook("whsec_" + Buffer.alloc(24, 1).toString("base64"));
+      assert.equal(receiver.deliveries.length, 3);
+      for (const { body, headers } of receiver.deliveries) {
+        assert.equal(previous.verify(body, headers).id, headers["webhook-id"]);
+        assert.equal(next.verify(body, headers).id, headers["webhook-id"]);
+        assert.throws(() => other.verify(body, headers));
+        assert.match(headers["webhook-signature"], /^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+      }
+      assert.equal(receiver.deliveries.find((d) => d.headers["webhook-id"] === unrecordedEvent(9).id).body, event);
     } finally {
       await worker.dispose();
       await receiver.close();
