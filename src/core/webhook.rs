@@ -6,6 +6,7 @@ use crate::core::event::EventType;
 use crate::core::vars::{self, ConfigError, Vars};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Prefix of a Standard Webhooks secret: `whsec_` + base64 of the key bytes.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -62,11 +63,8 @@ impl WebhookConfig {
     /// `None` when `WEBHOOK_URL` is unset or empty: events are then log lines only.
     pub fn from_vars(var: &impl Vars) -> Result<Option<WebhookConfig>, ConfigError> {
         let Some(url) = vars::var(var, "WEBHOOK_URL") else { return Ok(None) };
-        if !is_allowed_url(&url) {
-            return Err(ConfigError::new(
-                "WEBHOOK_URL",
-                "must be an https: URL (http: only on loopback, for local development)",
-            ));
+        if let Some(reason) = url_problem(&url) {
+            return Err(ConfigError::new("WEBHOOK_URL", reason));
         }
         let secret = read_secret(var, "WEBHOOK_SECRET")?
             .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is"))?;
@@ -129,16 +127,58 @@ fn read_secret(var: &impl Vars, name: &'static str) -> Result<Option<WebhookSecr
         .transpose()
 }
 
-/// `https://…`, or `http://` to a loopback host.
-fn is_allowed_url(url: &str) -> bool {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace);
-    }
-    let Some(rest) = url.strip_prefix("http://") else { return false };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+/// Why `url` cannot be `WEBHOOK_URL`, if it cannot: it must be `https://…`, or
+/// `http://` to a loopback host. The host checked must be the one `fetch`'s URL parser
+/// (WHATWG) finds, so whatever that parser reads another way is refused rather than
+/// guessed at: userinfo (`http://localhost:1@hooks.example/` goes to hooks.example), a
+/// backslash (a path separator to it), whitespace and control characters (it drops
+/// them), and hosts or ports of any but the plain forms.
+fn url_problem(url: &str) -> Option<&'static str> {
+    const SCHEME: &str = "must be an https: URL (http: only on loopback, for local development)";
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Some(SCHEME),
     };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    if url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'\\') {
+        return Some("must not contain whitespace, control characters or backslashes");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("must not hold userinfo (a user name or password before '@')");
+    }
+    let Some(host) = host_of(authority) else {
+        return Some(
+            "must name a host (letters, digits, '-', '.', '_', or an [IPv6] address) and at most a numeric port",
+        );
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!https && !loopback).then_some(SCHEME)
+}
+
+/// The host of `host[:port]` or `[ipv6][:port]`, or `None` when the host is empty or not
+/// of those plain forms, or the port is not a number up to 65535.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            host.parse::<Ipv6Addr>().ok()?;
+            (host, if after.is_empty() { None } else { Some(after.strip_prefix(':')?) })
+        }
+        None => {
+            let (host, port) = authority.split_once(':').map_or((authority, None), |(h, p)| (h, Some(p)));
+            let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+            if host.is_empty() || !host.bytes().all(plain) {
+                return None;
+            }
+            (host, port)
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+    });
+    port_ok.then_some(host)
 }

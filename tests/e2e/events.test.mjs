@@ -308,6 +308,24 @@ describe("lifecycle events as signed webhooks", () => {
     }
   });
 
+  test("a WEBHOOK_URL with a user name or password is invalid_config naming it", async () => {
+    // `localhost:1` is userinfo there: the request would go to hooks.example, over http.
+    for (const url of ["http://localhost:1@hooks.example/in", "https://user:password@hooks.example/in"]) {
+      const worker = await startWorker({ vars: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET } });
+      try {
+        const res = await worker.fetch("/v1/session");
+        assert.equal(res.status, 500, url);
+        const body = await res.json();
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /WEBHOOK_URL/);
+        assert.match(body.message, /userinfo/);
+        assert.ok(!body.message.includes("hooks.example"), "the message does not echo the URL");
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
   test("a bad WEBHOOK_URL is invalid_config naming it", async () => {
     const worker = await startWorker({ vars: { WEBHOOK_URL: "http://hooks.example.com/in", WEBHOOK_SECRET: SECRET } });
     try {
