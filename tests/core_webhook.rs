@@ -36,6 +36,60 @@ fn the_url_must_be_https_except_on_loopback() {
 }
 
 #[test]
+fn userinfo_is_refused_and_the_host_is_the_one_a_url_parser_sees() {
+    let check = |url: &str| config(&[("WEBHOOK_URL", url), ("WEBHOOK_SECRET", SECRET)]);
+    // A WHATWG parser reads each of these with a loopback host, as this check does.
+    for ok in [
+        "http://LocalHost:8080/x",
+        "http://127.0.0.1:65535/",
+        "http://localhost/@hooks.example",
+        "http://localhost?@hooks.example",
+        "http://localhost#@hooks.example",
+        "https://hooks.example.com:8443/in?x=1#y",
+        "https://[2001:db8::1]/in",
+    ] {
+        assert!(check(ok).unwrap().is_some(), "{ok}");
+    }
+    let userinfo = "must not hold userinfo (a user name or password before '@')";
+    for url in [
+        "http://localhost:1@hooks.example/in", // the request would go to hooks.example
+        "http://localhost@hooks.example/",
+        "http://127.0.0.1:80@hooks.example/",
+        "http://[::1]@hooks.example/",
+        "https://user:password@hooks.example/in",
+        "https://@hooks.example/in",
+        "http://hooks.example@localhost/", // loopback, but credentials in a URL are refused too
+    ] {
+        let e = check(url).unwrap_err();
+        assert_eq!((e.variable, e.reason.as_str()), ("WEBHOOK_URL", userinfo), "{url}");
+        assert!(!e.reason.contains("hooks.example"), "the message never echoes the URL");
+    }
+    // What a parser would read another way than a split on '/', or not at all.
+    for url in [
+        "http://localhost\\@hooks.example/", // a backslash ends the host for a WHATWG parser
+        "http://localhost\\.hooks.example/",
+        "http://local\thost/", // tabs and newlines are dropped
+        "http://localhost\n.hooks.example/",
+        "https://hooks.example .com/",
+        "http://%6cocalhost/",
+        "http://localhost%2f.hooks.example/",
+        "http://localhost:80:90/",
+        "http://localhost:99999/",
+        "http://localhost:/",
+        "http://localhost:0x50/",
+        "http://[::1/",
+        "http://[localhost]/",
+        "http://[::1]8080/",
+        "https://:443/",
+        "https:///hooks.example/",
+        "https://hooks[1].example/",
+        "http://127.1/", // 127.0.0.1 to a parser, but not the plain form
+    ] {
+        assert_eq!(check(url).unwrap_err().variable, "WEBHOOK_URL", "{url:?}");
+    }
+}
+
+#[test]
 fn the_secret_is_required_and_must_be_whsec_base64() {
     let url = ("WEBHOOK_URL", "https://hooks.example.com/");
     assert_eq!(config(&[url]).unwrap_err().variable, "WEBHOOK_SECRET");
@@ -80,5 +134,26 @@ fn retries_back_off_exponentially_and_are_capped() {
 #[test]
 fn the_signed_content_and_header_follow_the_specification() {
     assert_eq!(signed_content("msg_1", 1614265330, r#"{"a":1}"#), r#"msg_1.1614265330.{"a":1}"#);
-    assert_eq!(signature_header(&[0xfb, 0xff, 0x00]), "v1,+/8A");
+    assert_eq!(signature_header(&[[0xfb, 0xff, 0x00]]), "v1,+/8A");
+    // One per secret while WEBHOOK_SECRET_PREVIOUS is set, separated by a space.
+    assert_eq!(signature_header(&[vec![0xfb, 0xff, 0x00], vec![0x00]]), "v1,+/8A v1,AA==");
+}
+
+#[test]
+fn the_previous_secret_is_optional_and_parsed_like_the_secret() {
+    let base = [("WEBHOOK_URL", "https://h.example/"), ("WEBHOOK_SECRET", SECRET)];
+    let c = config(&base).unwrap().unwrap();
+    assert_eq!(c.previous_secret, None);
+    assert_eq!(c.secrets().count(), 1);
+    assert_eq!(config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", " ")]).unwrap().unwrap().previous_secret, None);
+
+    let previous = "whsec_bmV4dC1zZWNyZXQtZm9yLXJvdGF0aW9uLXRlc3Q=";
+    let c = config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", previous)]).unwrap().unwrap();
+    let keys: Vec<&[u8]> = c.secrets().map(|s| s.key_bytes()).collect();
+    assert_eq!(keys, [c.secret.key_bytes(), b"next-secret-for-rotation-test".as_slice()], "current first");
+    for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ="] {
+        let e = config(&[base[0], base[1], ("WEBHOOK_SECRET_PREVIOUS", bad)]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_SECRET_PREVIOUS");
+        assert!(!e.reason.contains("MfKQ"), "the message never echoes the secret");
+    }
 }

@@ -10,6 +10,7 @@ pub mod cookie;
 pub mod credentials;
 pub mod error_code;
 pub mod event;
+pub mod event_seal;
 pub mod gate;
 pub mod jwk;
 pub mod origin;

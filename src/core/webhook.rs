@@ -6,6 +6,7 @@ use crate::core::event::EventType;
 use crate::core::vars::{self, ConfigError, Vars};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Prefix of a Standard Webhooks secret: `whsec_` + base64 of the key bytes.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -48,6 +49,9 @@ impl std::fmt::Debug for WebhookSecret {
 pub struct WebhookConfig {
     pub url: String,
     pub secret: WebhookSecret,
+    /// `WEBHOOK_SECRET_PREVIOUS`: while set, every request is signed with it too, so a
+    /// receiver can move to the new secret whenever it likes without failing a retry.
+    pub previous_secret: Option<WebhookSecret>,
     pub timeout_ms: u32,
     /// `None`: every type is sent.
     pub events: Option<Vec<EventType>>,
@@ -59,15 +63,12 @@ impl WebhookConfig {
     /// `None` when `WEBHOOK_URL` is unset or empty: events are then log lines only.
     pub fn from_vars(var: &impl Vars) -> Result<Option<WebhookConfig>, ConfigError> {
         let Some(url) = vars::var(var, "WEBHOOK_URL") else { return Ok(None) };
-        if !is_allowed_url(&url) {
-            return Err(ConfigError::new(
-                "WEBHOOK_URL",
-                "must be an https: URL (http: only on loopback, for local development)",
-            ));
+        if let Some(reason) = url_problem(&url) {
+            return Err(ConfigError::new("WEBHOOK_URL", reason));
         }
-        let secret = var("WEBHOOK_SECRET")
+        let secret = read_secret(var, "WEBHOOK_SECRET")?
             .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is"))?;
-        let secret = WebhookSecret::parse(&secret).map_err(|reason| ConfigError::new("WEBHOOK_SECRET", reason))?;
+        let previous_secret = read_secret(var, "WEBHOOK_SECRET_PREVIOUS")?;
         let timeout_ms = vars::whole_number(var, "WEBHOOK_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1..=60_000)?;
         let retry_delay_secs =
             vars::whole_number(var, "WEBHOOK_RETRY_DELAY_SECS", DEFAULT_RETRY_DELAY_SECS, 0..=MAX_RETRY_DELAY_SECS)?;
@@ -82,7 +83,13 @@ impl WebhookConfig {
             };
             Some(types.iter().map(parse).collect::<Result<Vec<_>, _>>()?)
         };
-        Ok(Some(WebhookConfig { url, secret, timeout_ms, events, retry_delay_secs }))
+        Ok(Some(WebhookConfig { url, secret, previous_secret, timeout_ms, events, retry_delay_secs }))
+    }
+
+    /// The secrets every request is signed with: `WEBHOOK_SECRET`, then
+    /// `WEBHOOK_SECRET_PREVIOUS` while it is set.
+    pub fn secrets(&self) -> impl Iterator<Item = &WebhookSecret> {
+        std::iter::once(&self.secret).chain(&self.previous_secret)
     }
 
     /// Whether events of this delivered type (`session.revoked`) are sent.
@@ -106,21 +113,72 @@ pub fn signed_content(id: &str, timestamp: i64, body: &str) -> String {
     format!("{id}.{timestamp}.{body}")
 }
 
-/// The `webhook-signature` header for an HMAC-SHA256 tag: `v1,<base64>`.
-pub fn signature_header(tag: &[u8]) -> String {
-    format!("v1,{}", STANDARD.encode(tag))
+/// The `webhook-signature` header for HMAC-SHA256 tags, one per secret: `v1,<base64>`
+/// each, separated by spaces. A receiver accepts the request if any one verifies.
+pub fn signature_header<T: AsRef<[u8]>>(tags: &[T]) -> String {
+    let signatures: Vec<String> = tags.iter().map(|tag| format!("v1,{}", STANDARD.encode(tag))).collect();
+    signatures.join(" ")
 }
 
-/// `https://…`, or `http://` to a loopback host.
-fn is_allowed_url(url: &str) -> bool {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace);
-    }
-    let Some(rest) = url.strip_prefix("http://") else { return false };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+/// A webhook secret variable, parsed; `None` when unset or blank.
+fn read_secret(var: &impl Vars, name: &'static str) -> Result<Option<WebhookSecret>, ConfigError> {
+    vars::var(var, name)
+        .map(|raw| WebhookSecret::parse(&raw).map_err(|reason| ConfigError::new(name, reason)))
+        .transpose()
+}
+
+/// Why `url` cannot be `WEBHOOK_URL`, if it cannot: it must be `https://…`, or
+/// `http://` to a loopback host. The host checked must be the one `fetch`'s URL parser
+/// (WHATWG) finds, so whatever that parser reads another way is refused rather than
+/// guessed at: userinfo (`http://localhost:1@hooks.example/` goes to hooks.example), a
+/// backslash (a path separator to it), whitespace and control characters (it drops
+/// them), and hosts or ports of any but the plain forms.
+fn url_problem(url: &str) -> Option<&'static str> {
+    const SCHEME: &str = "must be an https: URL (http: only on loopback, for local development)";
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Some(SCHEME),
     };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    if url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'\\') {
+        return Some("must not contain whitespace, control characters or backslashes");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("must not hold userinfo (a user name or password before '@')");
+    }
+    let Some(host) = host_of(authority) else {
+        return Some(
+            "must name a host (letters, digits, '-', '.', '_', or an [IPv6] address) and at most a numeric port",
+        );
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!https && !loopback).then_some(SCHEME)
+}
+
+/// The host of `host[:port]` or `[ipv6][:port]`, or `None` when the host is empty or not
+/// of those plain forms, or the port is not a number up to 65535.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            host.parse::<Ipv6Addr>().ok()?;
+            (host, if after.is_empty() { None } else { Some(after.strip_prefix(':')?) })
+        }
+        None => {
+            let (host, port) = authority.split_once(':').map_or((authority, None), |(h, p)| (h, Some(p)));
+            let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+            if host.is_empty() || !host.bytes().all(plain) {
+                return None;
+            }
+            (host, port)
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+    });
+    port_ok.then_some(host)
 }

@@ -8,7 +8,8 @@
 //! - `session_store`: the KV namespace. `config`: configuration from the environment.
 //! - `error`, `request`, `response`, `views`, `cors`: HTTP plumbing and bodies.
 //! - `assertion`: signed session assertions and the key set.
-//! - `webhook`: the queue consumer that delivers events; `webcrypto`: the platform's
+//! - `webhook`: the queue consumer that delivers events; `event_seal`: the seal that
+//!   proves a queue message came from this worker's outbox; `webcrypto`: the platform's
 //!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
 //! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
 //!   calls.
@@ -19,6 +20,7 @@ mod auth;
 mod config;
 mod cors;
 mod error;
+mod event_seal;
 mod fetch;
 mod platform;
 mod rate_limit;

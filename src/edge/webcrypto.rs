@@ -1,7 +1,7 @@
 //! The platform's WebCrypto (`crypto.subtle`), for the few primitives this worker needs:
-//! HMAC-SHA256 (webhook signatures), signatures with an imported private JWK (session
-//! assertions) and SHA-256 digests (key thumbprints). Native code in the runtime: no
-//! cryptography is compiled into the wasm or written here.
+//! HMAC-SHA256 (webhook signatures, queue message seals), signatures with an imported
+//! private JWK (session assertions) and SHA-256 digests (key thumbprints). Native code in
+//! the runtime: no cryptography is compiled into the wasm or written here.
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -25,6 +25,15 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn sign(this: &SubtleCrypto, algorithm: &JsValue, key: &JsValue, data: &Uint8Array) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn verify(
+        this: &SubtleCrypto,
+        algorithm: &JsValue,
+        key: &JsValue,
+        signature: &Uint8Array,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn digest(this: &SubtleCrypto, algorithm: &str, data: &Uint8Array) -> Result<Promise, JsValue>;
@@ -60,10 +69,10 @@ pub struct SigningKey {
     algorithm: JsValue,
 }
 
-/// `{name: "HMAC", hash: "SHA-256"}` over raw key bytes.
+/// `{name: "HMAC", hash: "SHA-256"}` over raw key bytes, to sign and to verify.
 pub async fn hmac_sha256_key(raw: &[u8]) -> Result<SigningKey, CryptoError> {
     let algorithm = object(&[("name", "HMAC".into()), ("hash", "SHA-256".into())])?;
-    let usages = Array::of1(&"sign".into());
+    let usages = Array::of2(&"sign".into(), &"verify".into());
     let promise = subtle()?.import_key("raw", &Uint8Array::from(raw).into(), &algorithm, false, &usages)?;
     let key = JsFuture::from(promise).await?;
     Ok(SigningKey { key, algorithm: object(&[("name", "HMAC".into())])? })
@@ -100,6 +109,14 @@ impl SigningKey {
         let promise = subtle()?.sign(&self.algorithm, &self.key, &Uint8Array::from(data))?;
         let signature = JsFuture::from(promise).await?;
         Ok(Uint8Array::new(&signature).to_vec())
+    }
+
+    /// Whether `signature` is this key's over `data`, compared by the platform in
+    /// constant time. Only HMAC keys are imported for verifying.
+    pub async fn verify(&self, signature: &[u8], data: &[u8]) -> Result<bool, CryptoError> {
+        let promise =
+            subtle()?.verify(&self.algorithm, &self.key, &Uint8Array::from(signature), &Uint8Array::from(data))?;
+        Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
     }
 }
 

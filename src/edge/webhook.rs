@@ -1,6 +1,12 @@
 //! The `EVENTS` queue's consumer: delivers each lifecycle event to `WEBHOOK_URL`, signed
 //! by the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature: v1,<base64 HMAC-SHA256>`).
+//! `webhook-signature: v1,<base64 HMAC-SHA256>`, and a second signature with
+//! `WEBHOOK_SECRET_PREVIOUS` while it is set).
+//!
+//! Only a message that this worker's outbox sealed (`event_seal`) is signed and posted;
+//! any other is acknowledged and dropped with a log line, never retried: another
+//! producer bound to the queue must not be able to send trusted events, and retrying
+//! cannot make a forged or unsealed message genuine.
 //!
 //! A 2xx answer acknowledges the message. Anything else, or no answer within
 //! `WEBHOOK_TIMEOUT_MS`, retries it after an exponentially growing delay; once the
@@ -15,16 +21,17 @@ use crate::core::config::Config;
 use crate::core::webhook::{signature_header, signed_content, WebhookConfig};
 use crate::edge::config::load_config;
 use crate::edge::error::log_error;
+use crate::edge::event_seal::{self, seal_key};
 use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
 use crate::edge::platform;
-use crate::edge::webcrypto::{hmac_sha256_key, SigningKey};
+use crate::edge::webcrypto::{hmac_sha256_key, CryptoError, SigningKey};
 use js_sys::{Array, Function, Object, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{web_sys, Env, Headers};
 
-/// The fields of an event the consumer needs; the body is sent as it was queued.
+/// The fields of an event the consumer needs; the event is sent as it was sealed.
 #[derive(Deserialize)]
 struct EventHead {
     id: String,
@@ -86,8 +93,8 @@ async fn deliver_all(config: &Config, messages: &[QueueMessage]) {
         messages.iter().for_each(QueueMessage::ack);
         return;
     };
-    let key = match hmac_sha256_key(webhook.secret.key_bytes()).await {
-        Ok(key) => key,
+    let keys = match Keys::import(webhook).await {
+        Ok(keys) => keys,
         Err(e) => {
             log_error("error", "webhook: importing the secret failed", &e);
             messages.iter().for_each(|m| m.retry(webhook.retry_delay(m.attempts())));
@@ -95,7 +102,7 @@ async fn deliver_all(config: &Config, messages: &[QueueMessage]) {
         }
     };
     for message in messages {
-        match deliver(webhook, &key, message).await {
+        match deliver(webhook, &keys, message).await {
             Delivery::Done => message.ack(),
             Delivery::Retry(why) => {
                 log_error("warn", "webhook: delivery failed, will retry", &why);
@@ -110,12 +117,41 @@ enum Delivery {
     Retry(String),
 }
 
-async fn deliver(webhook: &WebhookConfig, key: &SigningKey, message: &QueueMessage) -> Delivery {
-    let Some(body) = message.body() else {
+/// The keys one batch is handled with, imported once, one of each per secret
+/// (`WEBHOOK_SECRET`, then `WEBHOOK_SECRET_PREVIOUS` while it is set).
+struct Keys {
+    /// Each signs every webhook request: a receiver verifies with either secret.
+    signing: Vec<SigningKey>,
+    /// Each opens the queue's messages, so one sealed before a rotation still goes out.
+    seals: Vec<SigningKey>,
+}
+
+impl Keys {
+    async fn import(webhook: &WebhookConfig) -> Result<Keys, CryptoError> {
+        let (mut signing, mut seals) = (Vec::new(), Vec::new());
+        for secret in webhook.secrets() {
+            signing.push(hmac_sha256_key(secret.key_bytes()).await?);
+            seals.push(seal_key(secret).await?);
+        }
+        Ok(Keys { signing, seals })
+    }
+}
+
+async fn deliver(webhook: &WebhookConfig, keys: &Keys, message: &QueueMessage) -> Delivery {
+    let Some(message_body) = message.body() else {
         log_error("error", "webhook: a message without a text body was dropped", &"not an event");
         return Delivery::Done;
     };
-    let Ok(head) = serde_json::from_str::<EventHead>(&body) else {
+    let body = match event_seal::open(&keys.seals, &message_body).await {
+        Ok(Some(event)) => event,
+        Ok(None) => {
+            let why = "forged, from another producer, or queued by a build before the seal";
+            log_error("error", "webhook: a message not sealed by this worker's outbox was dropped", &why);
+            return Delivery::Done;
+        }
+        Err(e) => return Delivery::Retry(e.to_string()),
+    };
+    let Ok(head) = serde_json::from_str::<EventHead>(body) else {
         log_error("error", "webhook: a message that is not an event was dropped", &"not an event");
         return Delivery::Done;
     };
@@ -123,16 +159,20 @@ async fn deliver(webhook: &WebhookConfig, key: &SigningKey, message: &QueueMessa
         return Delivery::Done;
     }
     let timestamp = platform::now();
-    let tag = match key.sign(signed_content(&head.id, timestamp, &body).as_bytes()).await {
-        Ok(tag) => tag,
-        Err(e) => return Delivery::Retry(e.to_string()),
-    };
+    let content = signed_content(&head.id, timestamp, body);
+    let mut tags = Vec::with_capacity(keys.signing.len());
+    for key in &keys.signing {
+        match key.sign(content.as_bytes()).await {
+            Ok(tag) => tags.push(tag),
+            Err(e) => return Delivery::Retry(e.to_string()),
+        }
+    }
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json");
     let _ = headers.set("webhook-id", &head.id);
     let _ = headers.set("webhook-timestamp", &timestamp.to_string());
-    let _ = headers.set("webhook-signature", &signature_header(&tag));
-    post(&webhook.url, headers, body, webhook.timeout_ms).await
+    let _ = headers.set("webhook-signature", &signature_header(&tags));
+    post(&webhook.url, headers, body.to_owned(), webhook.timeout_ms).await
 }
 
 /// One POST, given up after `timeout_ms`.

@@ -7,6 +7,22 @@ import { wrapBinding, wrappedBuild } from "./wrapped-build.mjs";
 const never = () => new Promise(() => {});
 
 /**
+ * The EVENTS queue's sends, numbered from 1, throw when `fails(n)` is true, as during a
+ * Queues outage; the others reach the real queue. Used to observe the event outbox.
+ */
+export function failingEventSendsBuild(fails) {
+  let sends = 0;
+  const failing =
+    (real) =>
+    async (...args) => {
+      sends++;
+      if (fails(sends)) throw new Error("simulated Queues outage: send failed");
+      return real(...args);
+    };
+  return wrappedBuild({ EVENTS: (queue) => wrapBinding(queue, { sendBatch: failing, send: failing }) });
+}
+
+/**
  * KV puts of records matching `match(record)` land, and then never return: the
  * Durable Object is cut off between its KV put and the index write that follows, as by
  * a reset at that moment (the test then restarts the runtime on the same storage).

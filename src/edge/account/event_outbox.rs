@@ -75,36 +75,58 @@ impl EventOutbox {
             .map_err(|e| e.to_string())
     }
 
-    /// The queue accepted events up to and including `last_seq`.
-    pub fn sent(&self, first_seq: i64, last_seq: i64) -> Result<(), String> {
-        self.sql
-            .exec("DELETE FROM event_outbox WHERE seq BETWEEN ? AND ?", vec![first_seq.into(), last_seq.into()])
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
-    /// A send failed: every due event waits, doubling its wait each time.
-    pub fn defer(&self, now: UnixSeconds) -> Result<(), String> {
+    /// The queue accepted exactly these events. Only they leave: a batch need not be a
+    /// run of `seq`s, since an event between two due ones may be waiting out a retry.
+    pub fn sent(&self, seqs: &[i64]) -> Result<(), String> {
         self.sql
             .exec(
-                "UPDATE event_outbox SET attempts = attempts + 1,
-                    next_attempt_at = ? + MIN(?, ? << MIN(attempts, 10))
-                 WHERE next_attempt_at <= ?",
-                vec![now.into(), RETRY_MAX_SECS.into(), RETRY_BASE_SECS.into(), now.into()],
+                "DELETE FROM event_outbox WHERE seq IN (SELECT value FROM json_each(?))",
+                vec![seq_list(seqs)?.into()],
             )
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
 
-    /// When the next send is due, if any event waits.
-    pub fn next_attempt(&self) -> Option<UnixSeconds> {
+    /// A send of these events failed: each waits, doubling its wait each time.
+    pub fn defer(&self, seqs: &[i64], now: UnixSeconds) -> Result<(), String> {
+        self.sql
+            .exec(
+                &format!(
+                    "UPDATE event_outbox SET attempts = attempts + 1, next_attempt_at = ? + {RETRY_WAIT}
+                     WHERE seq IN (SELECT value FROM json_each(?))"
+                ),
+                vec![now.into(), RETRY_MAX_SECS.into(), RETRY_BASE_SECS.into(), seq_list(seqs)?.into()],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// When the next send of a waiting event happens, if any event waits: its retry
+    /// time, or, for one due now (which the caller is about to send), the retry that
+    /// follows if that send fails.
+    pub fn next_attempt(&self, now: UnixSeconds) -> Option<UnixSeconds> {
         let rows: Vec<NextAttempt> = self
             .sql
-            .exec("SELECT MIN(next_attempt_at) AS next FROM event_outbox", None)
+            .exec(
+                &format!(
+                    "SELECT MIN(CASE WHEN next_attempt_at > ? THEN next_attempt_at ELSE ? + {RETRY_WAIT} END) AS next
+                     FROM event_outbox"
+                ),
+                vec![now.into(), now.into(), RETRY_MAX_SECS.into(), RETRY_BASE_SECS.into()],
+            )
             .and_then(|c| c.to_array())
             .ok()?;
         rows.into_iter().next().and_then(|r| r.next)
     }
+}
+
+/// The wait before the retry of an event that failed `attempts` times already, in SQL
+/// (binds `RETRY_MAX_SECS`, then `RETRY_BASE_SECS`).
+const RETRY_WAIT: &str = "MIN(?, ? << MIN(attempts, 10))";
+
+/// `seqs` as a JSON array, for `json_each`: one bound value however long the batch.
+fn seq_list(seqs: &[i64]) -> Result<String, String> {
+    serde_json::to_string(seqs).map_err(|e| e.to_string())
 }
 
 #[derive(Serialize)]

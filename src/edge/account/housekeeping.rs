@@ -14,6 +14,7 @@ use crate::core::UnixSeconds;
 use crate::edge::account::event_outbox::{log_event, BATCH_LIMIT};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::error::{log_error, ApiError};
+use crate::edge::event_seal::seal_all;
 use worker::ScheduledTime;
 
 /// The Queues producer that lifecycle events go to. Without it, events are log lines.
@@ -97,7 +98,7 @@ impl AccountSessions {
     pub(super) async fn settle(&self, cx: &CommandContext) {
         self.schedule_housekeeping(cx.now).await;
         self.flush_pending_deletes(cx).await;
-        self.flush_events(cx.now).await;
+        self.flush_events(cx).await;
     }
 
     /// Sends every queued KV delete; the ones that fail stay queued for the alarm.
@@ -114,22 +115,27 @@ impl AccountSessions {
         }
     }
 
-    /// Sends due events to the `EVENTS` queue, oldest first, and forgets them once the
-    /// queue has accepted them. A failed send leaves them for the alarm, backing off.
-    async fn flush_events(&self, now: UnixSeconds) {
+    /// Sends due events to the `EVENTS` queue, oldest first and sealed (`event_seal`),
+    /// and forgets exactly those the queue accepted. A failed send leaves them for the
+    /// alarm, backing off.
+    async fn flush_events(&self, cx: &CommandContext) {
         let Ok(queue) = self.env.queue(EVENTS_BINDING) else { return };
+        let now = cx.now;
         loop {
             let due = match self.events.due(now) {
                 Ok(due) if !due.is_empty() => due,
                 Ok(_) => return,
                 Err(e) => return log_error("error", "account: event outbox", &e),
             };
-            let (first, last) = (due[0].seq, due[due.len() - 1].seq);
             let full = due.len() as u32 == BATCH_LIMIT;
-            let bodies: Vec<String> = due.into_iter().map(|e| e.body).collect();
-            match queue.send_batch(bodies).await {
+            let (seqs, bodies): (Vec<i64>, Vec<String>) = due.into_iter().map(|e| (e.seq, e.body)).unzip();
+            let sent = match seal_all(cx.config.webhook.as_ref(), &bodies).await {
+                Ok(messages) => queue.send_batch(messages).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("sealing: {e}")),
+            };
+            match sent {
                 Ok(()) => {
-                    if let Err(e) = self.events.sent(first, last) {
+                    if let Err(e) = self.events.sent(&seqs) {
                         return log_error("error", "account: event outbox", &e);
                     }
                     if !full {
@@ -138,7 +144,7 @@ impl AccountSessions {
                 }
                 Err(e) => {
                     log_error("warn", "account: sending events failed, will retry", &e);
-                    if let Err(e) = self.events.defer(now) {
+                    if let Err(e) = self.events.defer(&seqs, now) {
                         log_error("error", "account: event outbox", &e);
                     }
                     return;
@@ -153,9 +159,9 @@ impl AccountSessions {
     pub(super) async fn schedule_housekeeping(&self, now: UnixSeconds) {
         let retry = self.index.has_pending_work().unwrap_or(false).then_some(now + PENDING_RETRY_SECS);
         let next_deadline = self.index.next_deadline().ok().flatten();
-        // An event recorded now is sent by this command's settle; the alarm is the
-        // retry, so it is armed as if that send will fail.
-        let next_event = self.events.next_attempt().map(|at| at.max(now + PENDING_RETRY_SECS));
+        // An event due now is sent by this command's settle; the alarm is the retry, so
+        // it is armed as if that send will fail. Any other waits for its own retry time.
+        let next_event = self.events.next_attempt(now);
         let Some(next) = [retry, next_deadline, next_event].into_iter().flatten().min() else { return };
         let storage = self.state.storage();
         let current = storage.get_alarm().await.ok().flatten();
