@@ -281,10 +281,17 @@ fn requirement_patterns_cover_case_slashes_trailing_dots_and_the_bare_directory(
         "/settings./profile",
         "/settings%5Cprofile",
         "/%53ettings/profile",
+        // A `..` that only a decoding, a `;params` cut or IIS's trimming reveals.
+        "/x/..;/settings/profile",
+        "/x/..%2fsettings/profile",
+        "/x/%2e%2e%2fsettings/profile",
+        "/x/..%5cbilling",
+        "/x/..%20/billing",
+        "/x/.. /billing",
     ] {
         assert!(settings.covers(path), "{path}");
     }
-    for other in ["/settingsx", "/billing-history", "/home", "/", "/set/tings"] {
+    for other in ["/settingsx", "/billing-history", "/home", "/", "/set/tings", "/settings/../home", "/x/...billing"] {
         assert!(!settings.covers(other), "{other}");
     }
 }

@@ -208,13 +208,27 @@ fn readings(path: &str) -> [String; 3] {
     [requirement_form(path), requirement_form(&decoded), requirement_form(&without_params.join("/"))]
 }
 
-/// A path as a lenient origin may route it: ASCII lower case, `\` as `/`, empty
-/// segments dropped (so runs of `/` and a trailing `/` vanish), trailing dots and spaces
-/// cut from each segment. Always starts with `/`.
+/// A path as a lenient origin may route it: ASCII lower case, `\\` as `/`, empty
+/// segments dropped (so runs of `/` and a trailing `/` vanish), dot segments resolved
+/// (a `..` that only decoding or cutting `;params` reveals, which the URL parser left
+/// alone, and `.. ` that IIS trims to `..`), trailing dots and spaces cut from every
+/// other segment. Always starts with `/`.
 pub fn requirement_form(path: &str) -> String {
     let lower = path.to_ascii_lowercase().replace('\\', "/");
-    let segments: Vec<&str> =
-        lower.split('/').map(|seg| seg.trim_end_matches(['.', ' '])).filter(|seg| !seg.is_empty()).collect();
+    let mut segments: Vec<&str> = Vec::new();
+    for raw in lower.split('/') {
+        // The dot segments are recognised before trailing dots are cut, or `..` would
+        // shrink to nothing and step up nowhere.
+        let segment = raw.trim_end_matches(' ');
+        if segment == ".." {
+            segments.pop();
+            continue;
+        }
+        let kept = segment.trim_end_matches(['.', ' ']);
+        if !kept.is_empty() {
+            segments.push(kept);
+        }
+    }
     format!("/{}", segments.join("/"))
 }
 

@@ -159,6 +159,9 @@ describe("gatekeeper hardening", () => {
       "//settings/profile",
       "/settings//profile",
       "/settings./profile",
+      "/x/..;/settings/profile",
+      "/x/..%2fsettings/profile",
+      "/x/..%20/settings/profile",
       "/Billing/card",
       "/billing",
     ];
