@@ -1,8 +1,10 @@
 // edge-sessions/origin: for your origin's servers (Node 20+ or Workers).
 //
 //   createAssertionVerifier({ jwksUrl, issuer, audience }).verify(request)
-//     checks the X-Session-Assertion the gatekeeper forwards (or a token from
-//     GET /v1/session/token) against the worker's /v1/jwks.json, with `jose`.
+//     checks the X-Session-Assertion the gatekeeper forwards against the worker's
+//     /v1/jwks.json, with `jose`. With `kind: "access_token"`, it checks a token from
+//     GET /v1/session/token instead (sent as Authorization: Bearer); each kind refuses
+//     the other.
 //   createAdminClient({ baseUrl, adminKey }) calls the admin API.
 
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
@@ -18,12 +20,25 @@ export class AssertionError extends Error {
   }
 }
 
-function assertionFrom(input) {
-  if (typeof input === "string") return input;
+// The signed header `typ` of each kind. A token page JavaScript holds must never pass as
+// the gatekeeper's word, which comes after its CSRF, strong and fresh checks.
+const KINDS = {
+  gateway: { typ: "gateway+jwt", header: "x-session-assertion", missing: "no X-Session-Assertion" },
+  access_token: { typ: "at+jwt", header: "authorization", missing: "no Authorization: Bearer token" },
+};
+
+function headerFrom(input, name) {
   const headers = input?.headers ?? input;
-  if (headers && typeof headers.get === "function") return headers.get("x-session-assertion");
-  if (headers && typeof headers === "object") return headers["x-session-assertion"] ?? headers["X-Session-Assertion"];
+  if (headers && typeof headers.get === "function") return headers.get(name);
+  if (headers && typeof headers === "object") return headers[name] ?? headers[name.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase())];
   return null;
+}
+
+function assertionFrom(input, kind) {
+  if (typeof input === "string") return input;
+  const value = headerFrom(input, KINDS[kind].header);
+  if (kind === "gateway" || typeof value !== "string") return value;
+  return /^Bearer +(\S+)$/i.exec(value)?.[1] ?? null;
 }
 
 function classify(e) {
@@ -38,20 +53,23 @@ function classify(e) {
 }
 
 /**
- * @param {{ jwksUrl: string | URL, issuer: string, audience: string, clockTolerance?: number }} options
+ * @param {{ jwksUrl: string | URL, issuer: string, audience: string, clockTolerance?: number, kind?: "gateway" | "access_token" }} options
  */
-export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolerance = 5 }) {
+export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolerance = 5, kind = "gateway" }) {
   if (!jwksUrl || !issuer || !audience) throw new TypeError("jwksUrl, issuer and audience are required");
+  if (!Object.hasOwn(KINDS, kind)) throw new TypeError('kind must be "gateway" or "access_token"');
+  const { typ, missing } = KINDS[kind];
   // Caches the key set and refetches it when an assertion names an unknown kid.
   const keys = createRemoteJWKSet(new URL(jwksUrl));
   return {
     async verify(input) {
-      const jwt = assertionFrom(input);
-      if (!jwt) throw new AssertionError("missing_assertion", "no X-Session-Assertion");
+      const jwt = assertionFrom(input, kind);
+      if (!jwt) throw new AssertionError("missing_assertion", missing);
       let payload;
       try {
-        ({ payload } = await jwtVerify(jwt, keys, { issuer, audience, algorithms: ["EdDSA", "ES256"], clockTolerance, requiredClaims: ["sub", "sid", "exp", "iat"] }));
+        ({ payload } = await jwtVerify(jwt, keys, { issuer, audience, typ, algorithms: ["EdDSA", "ES256"], clockTolerance, requiredClaims: ["sub", "sid", "exp", "iat"] }));
       } catch (e) {
+        if (e instanceof errors.JWTClaimValidationFailed && e.claim === "typ") throw new AssertionError("invalid_claims", `typ is not ${typ}: this verifier takes only the ${kind} kind`, { cause: e });
         throw classify(e);
       }
       const claims = Object.fromEntries(Object.entries(payload).filter(([k]) => !REGISTERED.has(k)));

@@ -73,7 +73,9 @@ impl Config {
             })?),
         };
 
-        let assertions = AssertionConfig::from_vars(&var)?;
+        let forwarded_fallback =
+            gate.as_ref().and_then(|g| crate::core::origin::origin_of_url(&g.origin_url)).map(str::to_owned);
+        let assertions = AssertionConfig::from_vars(&var, forwarded_fallback.as_deref())?;
 
         Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions })
     }

@@ -5,9 +5,10 @@
 //! Both the imported key and recent assertions are kept per isolate. Importing a key
 //! costs more than a signature, and a gated page load makes many requests for one
 //! session: an assertion is reused while more than half its lifetime remains, keyed by
-//! everything it says except its times (session, facts, claims, issuer, audience, key).
+//! everything it says except its times (kind, session, facts, claims, issuer, audience,
+//! key).
 
-use crate::core::assertion::{compact, signing_input};
+use crate::core::assertion::{compact, signing_input, Addressing};
 use crate::core::config::Config;
 use crate::core::jwk::{kid_from_digest, KeyType};
 use crate::core::record::SessionRecord;
@@ -88,14 +89,15 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
 pub async fn assertion_for(
     config: &Config,
     record: &SessionRecord,
-    issuer: &str,
-    audience: &str,
+    to: Addressing<'_>,
     now: UnixSeconds,
 ) -> Result<Option<(String, UnixSeconds)>, ApiError> {
     let keys = key_set(config).await?;
     let Some(signer) = &keys.signer else { return Ok(None) };
     let mut id = blake3::Hasher::new();
-    for part in [record.session_id.as_str(), record.account_id.as_str(), issuer, audience, &signer.kid] {
+    let parts =
+        [to.kind.typ(), record.session_id.as_str(), record.account_id.as_str(), to.issuer, to.audience, &signer.kid];
+    for part in parts {
         id.update(part.as_bytes()).update(&[0]);
     }
     id.update(&record.authenticated_at.to_le_bytes()).update(&[record.aal]);
@@ -108,8 +110,7 @@ pub async fn assertion_for(
     if reused.is_some() {
         return Ok(reused);
     }
-    let (input, exp) =
-        signing_input(signer.key_type, &signer.kid, issuer, audience, record, now, config.assertions.ttl_secs);
+    let (input, exp) = signing_input(signer.key_type, &signer.kid, to, record, now, config.assertions.ttl_secs);
     let signature =
         signer.key.sign(input.as_bytes()).await.map_err(|e| ApiError::internal("signing an assertion", e))?;
     let jwt = compact(&input, &signature);
@@ -121,12 +122,6 @@ pub async fn assertion_for(
         issued.insert(id, Issued { jwt: jwt.clone(), iat: now, exp });
     });
     Ok(Some((jwt, exp)))
-}
-
-/// The audience when a request names none: `ASSERTION_AUDIENCE`, else the origin of
-/// `ORIGIN_URL`.
-pub fn default_audience_fallback(config: &Config) -> Option<String> {
-    config.gate.as_ref().and_then(|g| crate::core::origin::origin_of_url(&g.origin_url).map(str::to_owned))
 }
 
 /// `ISSUER`, or the worker's own origin as the request reached it.

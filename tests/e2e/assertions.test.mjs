@@ -68,7 +68,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       const s = await worker.createSession("signed", { claims: { role: "editor", tenant: "acme", flags: { beta: true } }, aal: 2, amr: ["pwd", "otp"] });
       const seen = await (await worker.fetch("/dashboard", { headers: bearer(s.token) })).json();
       const jwt = seen.headers["x-session-assertion"];
-      assert.equal(decodeProtectedHeader(jwt).typ, "JWT");
+      assert.equal(decodeProtectedHeader(jwt).typ, "gateway+jwt");
       const verified = await verifier.verify({ headers: seen.headers });
       assert.deepEqual([verified.accountId, verified.sessionId], ["signed", s.session_id]);
       assert.deepEqual(verified.claims, { role: "editor", tenant: "acme", flags: { beta: true } });
@@ -113,13 +113,41 @@ for (const alg of ["EdDSA", "ES256"]) {
       const res = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) });
       assert.equal(res.headers.get("cache-control"), "no-store");
       const body = await json(res, 200);
-      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://api.example.com" });
+      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://api.example.com", kind: "access_token" });
       const verified = await api.verify(body.token);
       assert.equal(verified.claims.plan, "pro");
       assert.equal(verified.expiresAt.toISOString().replace(".000", ""), body.expires_at);
       const bad = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fevil.example", { headers: bearer(s.token) });
       assert.equal((await json(bad, 400)).error, "invalid_audience");
-      assert.equal((await json(await worker.fetch("/v1/session/token"), 401)).error, "missing_token");
+      assert.equal((await json(await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com"), 401)).error, "missing_token");
+    });
+
+    test("the page token is not a gateway assertion: typ at+jwt against gateway+jwt, each verifier takes only its kind", async () => {
+      const s = await worker.createSession("two-kinds");
+      const gateway = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+      const page = (await json(await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) }), 200)).token;
+      assert.equal(decodeProtectedHeader(gateway).typ, "gateway+jwt");
+      assert.equal(decodeProtectedHeader(page).typ, "at+jwt", "RFC 9068");
+      const jwksUrl = new URL("/v1/jwks.json", worker.url);
+      const issuer = worker.url.origin;
+      // Each verifier is given the other kind's audience, so only the kind refuses it.
+      const gatewayAtApi = createAssertionVerifier({ jwksUrl, issuer, audience: "https://api.example.com" });
+      await assert.rejects(gatewayAtApi.verify(page), (e) => e instanceof AssertionError && e.code === "invalid_claims" && /typ/.test(e.message));
+      await assert.rejects(gatewayAtApi.verify({ headers: { "x-session-assertion": page } }), { code: "invalid_claims" });
+      const tokenAtOrigin = createAssertionVerifier({ jwksUrl, issuer, audience: origin.url, kind: "access_token" });
+      await assert.rejects(tokenAtOrigin.verify(gateway), { code: "invalid_claims" });
+      assert.equal((await verifier.verify(gateway)).accountId, "two-kinds");
+      const api = createAssertionVerifier({ jwksUrl, issuer, audience: "https://api.example.com", kind: "access_token" });
+      assert.equal((await api.verify(page)).accountId, "two-kinds");
+      assert.equal((await api.verify({ headers: { authorization: `Bearer ${page}` } })).sessionId, s.session_id, "an API reads it from Authorization");
+      assert.throws(() => createAssertionVerifier({ jwksUrl, issuer, audience: origin.url, kind: "JWT" }), TypeError);
+
+      // Never the gatekeeper's audience: no default, and not by name either.
+      const none = await json(await worker.fetch("/v1/session/token", { headers: bearer(s.token) }), 400);
+      assert.equal(none.error, "invalid_audience");
+      assert.match(none.message, /ASSERTION_AUDIENCES/);
+      const forwarded = await worker.fetch(`/v1/session/token?audience=${encodeURIComponent(origin.url)}`, { headers: bearer(s.token) });
+      assert.equal((await json(forwarded, 400)).error, "invalid_audience");
     });
   });
 }
@@ -191,6 +219,38 @@ describe("keys and claims", () => {
       }
     }
     await origin.close();
+  });
+
+  test("GET /v1/session/token is off without ASSERTION_AUDIENCES, which may not list the forwarded audience", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const key = JSON.stringify(await privateJwk("EdDSA"));
+    const off = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: key } });
+    try {
+      const s = await off.createSession("no-page-tokens");
+      for (const query of ["", `?audience=${encodeURIComponent(origin.url)}`]) {
+        const body = await json(await off.fetch(`/v1/session/token${query}`, { headers: bearer(s.token) }), 404);
+        assert.equal(body.error, "not_found");
+        assert.match(body.message, /ASSERTION_AUDIENCES/);
+      }
+      const seen = await (await off.fetch("/x", { headers: bearer(s.token) })).json();
+      assert.equal(decodeProtectedHeader(seen.headers["x-session-assertion"]).typ, "gateway+jwt", "the gatekeeper still signs");
+    } finally {
+      await off.dispose();
+    }
+    for (const vars of [
+      { ORIGIN_URL: origin.url, ASSERTION_AUDIENCES: `https://api.example.com,${origin.url}` },
+      { ORIGIN_URL: origin.url, ASSERTION_AUDIENCE: "https://gateway.example", ASSERTION_AUDIENCES: "https://gateway.example" },
+    ]) {
+      const worker = await startWorker({ vars: { ...vars, SIGNING_KEY: key } });
+      try {
+        const body = await json(await worker.fetch("/v1/session"), 500);
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /ASSERTION_AUDIENCES/);
+      } finally {
+        await worker.dispose();
+      }
+    }
   });
 
   test("claims: validate returns them, PATCH one or all rewrites them, invalid ones are refused with nothing stored", async () => {

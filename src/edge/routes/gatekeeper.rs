@@ -2,6 +2,7 @@
 //! before it reaches the origin, so an unauthenticated request never costs the origin
 //! anything.
 
+use crate::core::assertion::{Addressing, AssertionKind};
 use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::gate::{
@@ -11,7 +12,7 @@ use crate::core::gate::{
 use crate::core::record::SessionRecord;
 use crate::core::session_check::Refusal;
 use crate::core::timestamp::rfc3339;
-use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
+use crate::edge::assertion::{assertion_for, issuer_for};
 use crate::edge::auth::{Denial, SessionCheck};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
@@ -51,10 +52,10 @@ pub async fn handle_gated(
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
             let issuer = issuer_for(&req.origin(), config);
-            let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
-            let assertion = match audience {
+            let assertion = match config.assertions.gateway_audience.as_deref() {
                 Some(audience) => {
-                    assertion_for(config, &auth.record, &issuer, &audience, now).await?.map(|(jwt, _)| jwt)
+                    let to = Addressing { kind: AssertionKind::Gateway, issuer: &issuer, audience };
+                    assertion_for(config, &auth.record, to, now).await?.map(|(jwt, _)| jwt)
                 }
                 None => None,
             };
