@@ -46,6 +46,9 @@ impl AssertionKind {
 pub struct AssertionConfig {
     /// `SIGNING_KEY`: signs. `None`: no assertions, an empty key set.
     pub current: Option<SigningJwk>,
+    /// `SIGNING_KEY_NEXT`: published, never used to sign, so verifiers have it cached
+    /// before it becomes `SIGNING_KEY`.
+    pub next: Option<SigningJwk>,
     /// `SIGNING_KEY_PREVIOUS`: published, never used to sign.
     pub previous: Option<SigningJwk>,
     pub issuer: Option<String>,
@@ -80,6 +83,7 @@ impl AssertionConfig {
                 .map_err(|reason| ConfigError::new(name, reason))
         };
         let current = key("SIGNING_KEY", true)?;
+        let next = key("SIGNING_KEY_NEXT", false)?;
         let previous = key("SIGNING_KEY_PREVIOUS", false)?;
         let url_like = |v: &str| !v.chars().any(|c| c.is_control() || c == ' ') && v.len() <= 512;
         let issuer = vars::var(var, "ISSUER");
@@ -108,7 +112,7 @@ impl AssertionConfig {
             ));
         }
         let ttl_secs = vars::whole_number(var, "ASSERTION_TTL_SECS", DEFAULT_TTL_SECS, 1..=MAX_TTL_SECS)?;
-        Ok(AssertionConfig { current, previous, issuer, gateway_audience, audiences, ttl_secs })
+        Ok(AssertionConfig { current, next, previous, issuer, gateway_audience, audiences, ttl_secs })
     }
 
     /// The audience of a `GET /v1/session/token` request: exactly one that

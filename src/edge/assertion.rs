@@ -22,7 +22,7 @@ use std::rc::Rc;
 /// The keys as this isolate uses them.
 pub struct KeySet {
     signer: Option<Signer>,
-    /// `{"keys": [...]}`: the current key first, then the previous one.
+    /// `{"keys": [...]}`: the current key first, then the next, then the previous one.
     pub jwks_json: String,
 }
 
@@ -54,13 +54,13 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
     let settings = &config.assertions;
     let mut published = Vec::new();
     let mut signer = None;
-    for (jwk, current) in [(&settings.current, true), (&settings.previous, false)] {
+    for (jwk, current) in [(&settings.current, true), (&settings.next, false), (&settings.previous, false)] {
         let Some(jwk) = jwk else { continue };
         let digest =
             sha256(jwk.thumbprint_input().as_bytes()).await.map_err(|e| ApiError::internal("jwk thumbprint", e))?;
         let kid = kid_from_digest(&digest);
         if published.iter().any(|p: &serde_json::Value| p["kid"] == kid.as_str()) {
-            continue; // the same key twice (a rotation half done): publish it once
+            continue; // the same key twice (a rotation step half done): publish it once
         }
         published.push(jwk.public_jwk(&kid));
         if current {

@@ -180,6 +180,65 @@ describe("keys and claims", () => {
     }
   });
 
+  test("SIGNING_KEY_NEXT is published and never signs, so a verifier has the next key cached before it signs", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const [key1, key2] = [await privateJwk("EdDSA"), await privateJwk("ES256")];
+    const [kid1, kid2] = [await calculateJwkThumbprint(key1), await calculateJwkThumbprint(key2)];
+    const { d, ...public1 } = key1;
+    // One key-set URL in front of both deployments, as a verifier sees it, counting fetches.
+    let deployed;
+    let fetches = 0;
+    const jwksHost = createServer(async (req, res) => {
+      fetches += 1;
+      const upstream = await deployed.fetch("/v1/jwks.json");
+      res.writeHead(upstream.status, { "Content-Type": "application/json" }).end(await upstream.text());
+    });
+    await new Promise((resolve) => jwksHost.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise((resolve) => { jwksHost.closeAllConnections(); jwksHost.close(resolve); }));
+    const issuer = "https://sessions.example";
+    const verifier = createAssertionVerifier({ jwksUrl: `http://127.0.0.1:${jwksHost.address().port}/v1/jwks.json`, issuer, audience: origin.url });
+    const gatedAssertion = async (worker, account) => {
+      const s = await worker.createSession(account);
+      return (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+    };
+
+    // Step 1: key 1 signs; key 2 is published ahead of its use.
+    deployed = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER: issuer, SIGNING_KEY: JSON.stringify(key1), SIGNING_KEY_NEXT: JSON.stringify(key2) } });
+    let before;
+    try {
+      const { keys } = await (await deployed.fetch("/v1/jwks.json")).json();
+      assert.deepEqual(keys.map((k) => k.kid), [kid1, kid2]);
+      assert.ok(keys.every((k) => k.d === undefined), "never a private parameter");
+      before = await gatedAssertion(deployed, "before-rotation");
+      assert.equal(decodeProtectedHeader(before).kid, kid1, "the next key never signs");
+      assert.equal((await verifier.verify(before)).accountId, "before-rotation");
+      assert.equal(fetches, 1);
+    } finally {
+      await deployed.dispose();
+    }
+
+    // Step 2: key 2 signs, key 1 is previous. The verifier's cached set already has key 2.
+    deployed = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER: issuer, SIGNING_KEY: JSON.stringify(key2), SIGNING_KEY_PREVIOUS: JSON.stringify(public1) } });
+    try {
+      const after = await gatedAssertion(deployed, "after-rotation");
+      assert.equal(decodeProtectedHeader(after).kid, kid2);
+      assert.equal((await verifier.verify(after)).accountId, "after-rotation");
+      assert.equal((await verifier.verify(before)).accountId, "before-rotation");
+      assert.equal(fetches, 1, "no refetch was needed (jose would refuse one within its 30 s cooldown)");
+    } finally {
+      await deployed.dispose();
+    }
+
+    // Before any key signs, the next one can already be published.
+    const first = await startWorker({ vars: { SIGNING_KEY_NEXT: JSON.stringify(key2) } });
+    try {
+      assert.deepEqual((await (await first.fetch("/v1/jwks.json")).json()).keys.map((k) => k.kid), [kid2]);
+    } finally {
+      await first.dispose();
+    }
+  });
+
   test("an expired assertion is refused (short ASSERTION_TTL_SECS)", async () => {
     const origin = await startEchoOrigin();
     const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" } });
