@@ -51,6 +51,8 @@ pub struct AssertionConfig {
     pub next: Option<SigningJwk>,
     /// `SIGNING_KEY_PREVIOUS`: published, never used to sign.
     pub previous: Option<SigningJwk>,
+    /// `ISSUER`: the `iss`. Always set when `current` is, so it never follows the host a
+    /// request reached.
     pub issuer: Option<String>,
     /// The `aud` of the gatekeeper's assertions: `ASSERTION_AUDIENCE`, else the origin of
     /// `ORIGIN_URL`. `None`: the gatekeeper sends none.
@@ -90,6 +92,13 @@ impl AssertionConfig {
         if issuer.as_deref().is_some_and(|v| !url_like(v)) {
             return Err(ConfigError::new("ISSUER", "must be a URL or name without spaces, at most 512 characters"));
         }
+        if current.is_some() && issuer.is_none() {
+            return Err(ConfigError::new(
+                "ISSUER",
+                "is required when SIGNING_KEY is set: the assertions' iss, such as https://app.example.com (else it \
+                 would be whatever host a request reached)",
+            ));
+        }
         let configured_gateway_audience = vars::var(var, "ASSERTION_AUDIENCE");
         if configured_gateway_audience.as_deref().is_some_and(|v| !url_like(v)) {
             return Err(ConfigError::new("ASSERTION_AUDIENCE", "must be a URL or name without spaces"));
@@ -113,6 +122,11 @@ impl AssertionConfig {
         }
         let ttl_secs = vars::whole_number(var, "ASSERTION_TTL_SECS", DEFAULT_TTL_SECS, 1..=MAX_TTL_SECS)?;
         Ok(AssertionConfig { current, next, previous, issuer, gateway_audience, audiences, ttl_secs })
+    }
+
+    /// The key that signs and the issuer it signs as, or `None` without `SIGNING_KEY`.
+    pub fn signer(&self) -> Option<(&SigningJwk, &str)> {
+        self.current.as_ref().zip(self.issuer.as_deref())
     }
 
     /// The audience of a `GET /v1/session/token` request: exactly one that

@@ -8,7 +8,7 @@
 //! everything it says except its times (kind, session, facts, claims, issuer, audience,
 //! key).
 
-use crate::core::assertion::{compact, signing_input, Addressing};
+use crate::core::assertion::{compact, signing_input, Addressing, AssertionKind};
 use crate::core::config::Config;
 use crate::core::jwk::{kid_from_digest, KeyType};
 use crate::core::record::SessionRecord;
@@ -30,6 +30,7 @@ struct Signer {
     key: SigningKey,
     key_type: KeyType,
     kid: String,
+    issuer: String,
 }
 
 /// Most assertions remembered per isolate; past it the memory starts over.
@@ -54,7 +55,8 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
     let settings = &config.assertions;
     let mut published = Vec::new();
     let mut signer = None;
-    for (jwk, current) in [(&settings.current, true), (&settings.next, false), (&settings.previous, false)] {
+    let (current, issuer) = settings.signer().unzip();
+    for (jwk, current) in [(current, true), (settings.next.as_ref(), false), (settings.previous.as_ref(), false)] {
         let Some(jwk) = jwk else { continue };
         let digest =
             sha256(jwk.thumbprint_input().as_bytes()).await.map_err(|e| ApiError::internal("jwk thumbprint", e))?;
@@ -76,7 +78,7 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
                     reason: "could not be imported as a signing key".into(),
                 })
             })?;
-            signer = Some(Signer { key, key_type: jwk.key_type, kid });
+            signer = Some(Signer { key, key_type: jwk.key_type, kid, issuer: issuer.unwrap_or_default().to_owned() });
         }
     }
     let jwks_json = serde_json::json!({ "keys": published }).to_string();
@@ -85,15 +87,18 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
     Ok(keys)
 }
 
-/// An assertion for `record`, or `None` when no `SIGNING_KEY` is configured.
+/// An assertion of `kind` for `record` and `audience`, signed as `ISSUER`, or `None` when
+/// no `SIGNING_KEY` is configured.
 pub async fn assertion_for(
     config: &Config,
     record: &SessionRecord,
-    to: Addressing<'_>,
+    kind: AssertionKind,
+    audience: &str,
     now: UnixSeconds,
 ) -> Result<Option<(String, UnixSeconds)>, ApiError> {
     let keys = key_set(config).await?;
     let Some(signer) = &keys.signer else { return Ok(None) };
+    let to = Addressing { kind, issuer: &signer.issuer, audience };
     let mut id = blake3::Hasher::new();
     let parts =
         [to.kind.typ(), record.session_id.as_str(), record.account_id.as_str(), to.issuer, to.audience, &signer.kid];
@@ -122,9 +127,4 @@ pub async fn assertion_for(
         issued.insert(id, Issued { jwt: jwt.clone(), iat: now, exp });
     });
     Ok(Some((jwt, exp)))
-}
-
-/// `ISSUER`, or the worker's own origin as the request reached it.
-pub fn issuer_for(own_origin: &str, config: &Config) -> String {
-    config.assertions.issuer.clone().unwrap_or_else(|| own_origin.to_owned())
 }

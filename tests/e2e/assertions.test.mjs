@@ -9,6 +9,8 @@ import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, decodeProt
 import { createAssertionVerifier, createAdminClient, AssertionError, AdminApiError } from "../../origin/index.js";
 import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
 
+// ISSUER is required with SIGNING_KEY: the `iss` never follows the host a request reached.
+const ISSUER = "https://sessions.example";
 const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
@@ -44,9 +46,9 @@ for (const alg of ["EdDSA", "ES256"]) {
       origin = await startEchoOrigin();
       key = await privateJwk(alg);
       worker = await startWorker({
-        vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", SIGNING_KEY: JSON.stringify(key), ASSERTION_AUDIENCES: "https://api.example.com" },
+        vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", ISSUER, SIGNING_KEY: JSON.stringify(key), ASSERTION_AUDIENCES: "https://api.example.com" },
       });
-      verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
+      verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: ISSUER, audience: origin.url });
     });
     after(async () => {
       await worker?.dispose();
@@ -75,7 +77,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       assert.deepEqual([verified.aal, verified.amr], [2, ["pwd", "otp"]]);
       assert.equal(verified.authTime.getTime(), Date.parse(s.authenticated_at));
       const { iss, aud, exp, iat } = verified.payload;
-      assert.deepEqual([iss, aud, exp - iat], [worker.url.origin, origin.url, 60]);
+      assert.deepEqual([iss, aud, exp - iat], [ISSUER, origin.url, 60]);
     });
 
     test("a client-sent X-Session-Assertion never reaches the origin", async () => {
@@ -97,12 +99,12 @@ for (const alg of ["EdDSA", "ES256"]) {
       payload.sub = "someone-else";
       const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${sig}`;
       await assert.rejects(verifier.verify(tampered), (e) => e instanceof AssertionError && e.code === "invalid_signature");
-      const elsewhere = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://other.example" });
+      const elsewhere = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: ISSUER, audience: "https://other.example" });
       await assert.rejects(elsewhere.verify(jwt), { code: "invalid_claims" });
       const stranger = await privateJwk(alg);
       const { importJWK } = await import("jose");
       const foreign = await new SignJWT({ sid: s.session_id }).setProtectedHeader({ alg, kid: "not-ours", typ: "JWT" })
-        .setSubject("refusals").setIssuer(worker.url.origin).setAudience(origin.url).setIssuedAt().setExpirationTime("1m")
+        .setSubject("refusals").setIssuer(ISSUER).setAudience(origin.url).setIssuedAt().setExpirationTime("1m")
         .sign(await importJWK(stranger, alg));
       await assert.rejects(verifier.verify(foreign), { code: "unknown_key" });
       await assert.rejects(verifier.verify({ headers: {} }), { code: "missing_assertion" });
@@ -113,7 +115,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       const res = await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) });
       assert.equal(res.headers.get("cache-control"), "no-store");
       const body = await json(res, 200);
-      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: "https://api.example.com", kind: "access_token" });
+      const api = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: ISSUER, audience: "https://api.example.com", kind: "access_token" });
       const verified = await api.verify(body.token);
       assert.equal(verified.claims.plan, "pro");
       assert.equal(verified.expiresAt.toISOString().replace(".000", ""), body.expires_at);
@@ -129,7 +131,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       assert.equal(decodeProtectedHeader(gateway).typ, "gateway+jwt");
       assert.equal(decodeProtectedHeader(page).typ, "at+jwt", "RFC 9068");
       const jwksUrl = new URL("/v1/jwks.json", worker.url);
-      const issuer = worker.url.origin;
+      const issuer = ISSUER;
       // Each verifier is given the other kind's audience, so only the kind refuses it.
       const gatewayAtApi = createAssertionVerifier({ jwksUrl, issuer, audience: "https://api.example.com" });
       await assert.rejects(gatewayAtApi.verify(page), (e) => e instanceof AssertionError && e.code === "invalid_claims" && /typ/.test(e.message));
@@ -156,7 +158,7 @@ describe("keys and claims", () => {
   test("rotation: an assertion signed under key 1 verifies once the worker runs key 2 with key 1 as previous", async () => {
     const origin = await startEchoOrigin();
     const [key1, key2] = [await privateJwk("EdDSA"), await privateJwk("ES256")];
-    const first = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key1) } });
+    const first = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(key1) } });
     let jwt;
     try {
       const s = await first.createSession("rotating-keys");
@@ -165,14 +167,12 @@ describe("keys and claims", () => {
       await first.dispose();
     }
     const { d, ...public1 } = key1;
-    const second = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key2), SIGNING_KEY_PREVIOUS: JSON.stringify(public1) } });
+    const second = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(key2), SIGNING_KEY_PREVIOUS: JSON.stringify(public1) } });
     try {
       const { keys } = await (await second.fetch("/v1/jwks.json")).json();
       assert.deepEqual(keys.map((k) => k.kid), [await calculateJwkThumbprint(key2), await calculateJwkThumbprint(key1)], "current first");
       assert.ok(keys.every((k) => k.d === undefined));
-      // The worker's URL differs between runs; the issuer is pinned to the first one's.
-      const issuer = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url")).iss;
-      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", second.url), issuer, audience: origin.url });
+      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", second.url), issuer: ISSUER, audience: origin.url });
       assert.equal((await verifier.verify(jwt)).accountId, "rotating-keys");
     } finally {
       await second.dispose();
@@ -196,7 +196,7 @@ describe("keys and claims", () => {
     });
     await new Promise((resolve) => jwksHost.listen(0, "127.0.0.1", resolve));
     t.after(() => new Promise((resolve) => { jwksHost.closeAllConnections(); jwksHost.close(resolve); }));
-    const issuer = "https://sessions.example";
+    const issuer = ISSUER;
     const verifier = createAssertionVerifier({ jwksUrl: `http://127.0.0.1:${jwksHost.address().port}/v1/jwks.json`, issuer, audience: origin.url });
     const gatedAssertion = async (worker, account) => {
       const s = await worker.createSession(account);
@@ -241,11 +241,11 @@ describe("keys and claims", () => {
 
   test("an expired assertion is refused (short ASSERTION_TTL_SECS)", async () => {
     const origin = await startEchoOrigin();
-    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" } });
+    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" } });
     try {
       const s = await worker.createSession("short-lived");
       const jwt = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
-      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url, clockTolerance: 0 });
+      const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: ISSUER, audience: origin.url, clockTolerance: 0 });
       await sleep(2100);
       await assert.rejects(verifier.verify(jwt), { code: "expired" });
     } finally {
@@ -280,11 +280,66 @@ describe("keys and claims", () => {
     await origin.close();
   });
 
+  test("ISSUER is required with SIGNING_KEY; iss and X-Forwarded-Host never follow the Host a request names", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const key = JSON.stringify(await privateJwk("EdDSA"));
+    const unnamed = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: key } });
+    try {
+      const body = await json(await unnamed.fetch("/v1/session"), 500);
+      assert.equal(body.error, "invalid_config");
+      assert.match(body.message, /^invalid configuration: ISSUER /);
+      assert.match(body.message, /SIGNING_KEY/);
+      assert.ok(!body.message.includes(JSON.parse(key).d), "never echoes the key");
+    } finally {
+      await unnamed.dispose();
+    }
+
+    // A client that reaches the worker under another name (a wildcard route, a second
+    // custom domain) chooses the Host; neither the issuer nor the forwarded host follows.
+    const asEvil = (worker, path, init) => worker.mf.dispatchFetch(new URL(path, "http://evil.example"), { redirect: "manual", ...init });
+    const cases = [
+      [{ ISSUER: "https://app.example.com:8443/auth", SIGNING_KEY: key, ASSERTION_AUDIENCES: "https://api.example.com" }, "app.example.com:8443"],
+      [{ ISSUER: "https://app.example.com", SIGNING_KEY: key, PUBLIC_HOST: "www.example.com" }, "www.example.com"],
+      [{ PUBLIC_HOST: "www.example.com" }, "www.example.com"],
+    ];
+    for (const [vars, host] of cases) {
+      const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", ...vars } });
+      try {
+        const s = await worker.createSession("hosted");
+        const gated = await (await asEvil(worker, "/x", { headers: bearer(s.token) })).json();
+        assert.equal(gated.headers["x-forwarded-host"], host, JSON.stringify(vars));
+        const pub = await (await asEvil(worker, "/public/y")).json();
+        assert.equal(pub.headers["x-forwarded-host"], host, "public paths too");
+        if (vars.SIGNING_KEY) {
+          const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
+          assert.equal(claims(gated.headers["x-session-assertion"]).iss, vars.ISSUER);
+        }
+        if (vars.ASSERTION_AUDIENCES) {
+          const page = await json(await asEvil(worker, "/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) }), 200);
+          assert.equal(JSON.parse(Buffer.from(page.token.split(".")[1], "base64url")).iss, vars.ISSUER);
+        }
+      } finally {
+        await worker.dispose();
+      }
+    }
+    for (const bad of ["https://www.example.com", "www.example.com/path", "bad host", "www.example.com:port"]) {
+      const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_HOST: bad } });
+      try {
+        const body = await json(await worker.fetch("/v1/session"), 500);
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /PUBLIC_HOST/);
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
   test("GET /v1/session/token is off without ASSERTION_AUDIENCES, which may not list the forwarded audience", async (t) => {
     const origin = await startEchoOrigin();
     t.after(() => origin.close());
     const key = JSON.stringify(await privateJwk("EdDSA"));
-    const off = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: key } });
+    const off = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: key } });
     try {
       const s = await off.createSession("no-page-tokens");
       for (const query of ["", `?audience=${encodeURIComponent(origin.url)}`]) {
@@ -301,7 +356,7 @@ describe("keys and claims", () => {
       { ORIGIN_URL: origin.url, ASSERTION_AUDIENCES: `https://api.example.com,${origin.url}` },
       { ORIGIN_URL: origin.url, ASSERTION_AUDIENCE: "https://gateway.example", ASSERTION_AUDIENCES: "https://gateway.example" },
     ]) {
-      const worker = await startWorker({ vars: { ...vars, SIGNING_KEY: key } });
+      const worker = await startWorker({ vars: { ...vars, ISSUER, SIGNING_KEY: key } });
       try {
         const body = await json(await worker.fetch("/v1/session"), 500);
         assert.equal(body.error, "invalid_config");
@@ -314,9 +369,9 @@ describe("keys and claims", () => {
 
   test("claims: validate returns them, PATCH one or all rewrites them, invalid ones are refused with nothing stored", async () => {
     const origin = await startEchoOrigin();
-    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) } });
+    const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) } });
     const adminClient = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
-    const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: worker.url.origin, audience: origin.url });
+    const verifier = createAssertionVerifier({ jwksUrl: new URL("/v1/jwks.json", worker.url), issuer: ISSUER, audience: origin.url });
     const assertionOf = async (token) => verifier.verify((await (await worker.fetch("/x", { headers: bearer(token) })).json()).headers["x-session-assertion"]);
     try {
       const a = await adminClient.createSession("claimed", { claims: { role: "viewer" }, userAgent: "sdk" });

@@ -1,6 +1,6 @@
 //! Endpoints for the session holder: validate, refresh, logout.
 
-use crate::core::assertion::{Addressing, AssertionKind, TokenRefusal};
+use crate::core::assertion::{AssertionKind, TokenRefusal};
 use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
 use crate::core::cookie::session_cookie;
@@ -12,7 +12,7 @@ use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::TouchReply;
-use crate::edge::assertion::{assertion_for, issuer_for};
+use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{credential, require_trusted_origin, SessionCheck};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
@@ -75,9 +75,7 @@ pub async fn handle_token(
         }
         TokenRefusal::NotListed => ApiError::new(ErrorCode::InvalidAudience),
     })?;
-    let issuer = issuer_for(&req.origin(), config);
-    let to = Addressing { kind: AssertionKind::AccessToken, issuer: &issuer, audience };
-    let (token, expires_at) = assertion_for(config, &auth.record, to, now)
+    let (token, expires_at) = assertion_for(config, &auth.record, AssertionKind::AccessToken, audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
     schedule_touch(ctx, env, config, &auth, now)?;
