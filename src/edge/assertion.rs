@@ -10,11 +10,13 @@
 
 use crate::core::assertion::{compact, signing_input, Addressing, AssertionKind};
 use crate::core::config::Config;
+use crate::core::jwk::SigningJwk;
 use crate::core::jwk::{kid_from_digest, KeyType};
 use crate::core::record::SessionRecord;
+use crate::core::vars::ConfigError;
 use crate::core::UnixSeconds;
 use crate::edge::error::ApiError;
-use crate::edge::webcrypto::{private_jwk_key, sha256, Curve, SigningKey};
+use crate::edge::webcrypto::{private_jwk_key, public_jwk_key, sha256, Curve, SigningKey};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -66,18 +68,7 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
         }
         published.push(jwk.public_jwk(&kid));
         if current {
-            let curve = match jwk.key_type {
-                KeyType::Ed25519 => Curve::Ed25519,
-                KeyType::P256 => Curve::P256,
-            };
-            let private = jwk.private_json().unwrap_or_default();
-            let key = private_jwk_key(private, curve).await.map_err(|_| {
-                // WebCrypto's message may describe the key material: not logged.
-                ApiError::from(crate::core::vars::ConfigError {
-                    variable: "SIGNING_KEY",
-                    reason: "could not be imported as a signing key".into(),
-                })
-            })?;
+            let key = import_signing_key(jwk).await?;
             signer = Some(Signer { key, key_type: jwk.key_type, kid, issuer: issuer.unwrap_or_default().to_owned() });
         }
     }
@@ -85,6 +76,29 @@ pub async fn key_set(config: &Config) -> Result<Rc<KeySet>, ApiError> {
     let keys = Rc::new(KeySet { signer, jwks_json });
     KEYS.with(|k| *k.borrow_mut() = Some(keys.clone()));
     Ok(keys)
+}
+
+/// Imports `SIGNING_KEY` and proves its halves belong together: a probe signed with the
+/// private part must verify with the public part the key set publishes. A key that fails
+/// would sign assertions no verifier accepts, so it is refused as configuration.
+async fn import_signing_key(jwk: &SigningJwk) -> Result<SigningKey, ApiError> {
+    // WebCrypto's messages may describe the key material: never logged or echoed.
+    let refused = |reason: &str| ApiError::from(ConfigError::new("SIGNING_KEY", reason));
+    let curve = match jwk.key_type {
+        KeyType::Ed25519 => Curve::Ed25519,
+        KeyType::P256 => Curve::P256,
+    };
+    let private = jwk.private_json().unwrap_or_default();
+    let key = private_jwk_key(private, curve).await.map_err(|_| refused("could not be imported as a signing key"))?;
+    let public = public_jwk_key(&jwk.thumbprint_input(), curve)
+        .await
+        .map_err(|_| refused("has a public part (x, y) that is not a valid public key"))?;
+    let probe = b"edge-sessions: does SIGNING_KEY's public part match its private part?";
+    let signature = key.sign(probe).await.map_err(|_| refused("could not sign"))?;
+    if !public.verify(&signature, probe).await.unwrap_or(false) {
+        return Err(refused("has a public part (x, y) that does not match its private part (d)"));
+    }
+    Ok(key)
 }
 
 /// An assertion of `kind` for `record` and `audience`, signed as `ISSUER`, or `None` when

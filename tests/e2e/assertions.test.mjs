@@ -280,6 +280,31 @@ describe("keys and claims", () => {
     await origin.close();
   });
 
+  test("a SIGNING_KEY whose public part is another key's is refused as invalid_config, before it signs anything", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    for (const alg of ["EdDSA", "ES256"]) {
+      const [mine, other] = [await privateJwk(alg), await privateJwk(alg)];
+      const mismatched = { ...mine, x: other.x, ...(other.y ? { y: other.y } : {}) };
+      const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(mismatched) } });
+      try {
+        for (const path of ["/v1/jwks.json", "/x"]) {
+          const s = await worker.createSession("mismatched");
+          const body = await json(await worker.fetch(path, { headers: bearer(s.token) }), 500);
+          assert.equal(body.error, "invalid_config", `${alg} ${path}`);
+          // WebCrypto's P-256 import checks the point against d already; its Ed25519 import
+          // does not, and the probe signature is what refuses it.
+          const expected = alg === "EdDSA" ? /^invalid configuration: SIGNING_KEY has a public part .* does not match/ : /^invalid configuration: SIGNING_KEY /;
+          assert.match(body.message, expected, `${alg}: ${body.message}`);
+          assert.ok(!body.message.includes(mine.d) && !body.message.includes(other.x), "never echoes the key");
+        }
+        assert.equal(origin.received.length, 0, "nothing was forwarded with a key the origin cannot verify");
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
   test("ISSUER is required with SIGNING_KEY; iss and X-Forwarded-Host never follow the Host a request names", async (t) => {
     const origin = await startEchoOrigin();
     t.after(() => origin.close());
