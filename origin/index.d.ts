@@ -90,6 +90,10 @@ export interface CreatedSession extends AdminSession {
   evicted: string[];
 }
 
+/**
+ * Account ids are 1 to 128 bytes of `A-Z a-z 0-9 - _ . @ :` (no leading `.`, no `..`),
+ * sent in the path as they are: `alice@example.com` and `tenant:42` work unencoded.
+ */
 export interface AdminClient {
   createSession(accountId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
   listSessions(accountId: string, options?: { limit?: number }): Promise<AdminSession[]>;

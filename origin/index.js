@@ -105,6 +105,9 @@ const snake = { userAgent: "user_agent", idleTtlSecs: "idle_ttl_secs", absoluteT
 export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
   const base = String(baseUrl).replace(/\/+$/, "");
   const seg = encodeURIComponent;
+  // An account id's `@` and `:` are path characters (RFC 3986 pchar) and go as they are;
+  // anything else the worker's id rule refuses is encoded, and refused there.
+  const acct = (id) => encodeURIComponent(id).replace(/%40/g, "@").replace(/%3A/g, ":");
   async function call(method, path, { body, expect = [200] } = {}) {
     const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -123,29 +126,29 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
     async createSession(accountId, options = {}) {
       const body = {};
       for (const [k, v] of Object.entries(options)) if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
-      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, { body, expect: [201] });
+      const { res, json } = await call("POST", `/v1/admin/accounts/${acct(accountId)}/sessions`, { body, expect: [201] });
       return { ...json, sessionId: json.session_id, setCookie: res.headers.get("set-cookie") };
     },
     async listSessions(accountId, { limit } = {}) {
       const q = limit === undefined ? "" : `?limit=${Number(limit)}`;
-      return (await call("GET", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.sessions;
+      return (await call("GET", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.sessions;
     },
     async revokeSession(accountId, sessionId) {
-      const { res } = await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`, { expect: [204, 404] });
+      const { res } = await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}`, { expect: [204, 404] });
       return res.status === 204;
     },
     async revokeAll(accountId, { except } = {}) {
       const q = except ? `?except=${seg(except)}` : "";
-      return (await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.revoked;
+      return (await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.revoked;
     },
     /** `sessionId` null: every live session of the account; resolves to a count. Otherwise to the session. */
     async updateClaims(accountId, sessionId, claims) {
-      const path = sessionId ? `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}` : `/v1/admin/accounts/${seg(accountId)}/sessions`;
+      const path = sessionId ? `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}` : `/v1/admin/accounts/${acct(accountId)}/sessions`;
       const { json } = await call("PATCH", path, { body: { claims } });
       return sessionId ? json : json.updated;
     },
     async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
-      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}/reauthenticate`, { body: { aal, amr } });
+      const { res, json } = await call("POST", `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}/reauthenticate`, { body: { aal, amr } });
       return { ...json, setCookie: res.headers.get("set-cookie") };
     },
   };

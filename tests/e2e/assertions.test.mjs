@@ -435,3 +435,47 @@ describe("keys and claims", () => {
     }
   });
 });
+
+describe("account ids in admin paths", () => {
+  test("the SDK sends @ and : as they are, and the worker takes exactly %40 and %3A for them", async (t) => {
+    const worker = await startWorker();
+    t.after(() => worker.dispose());
+    const paths = [];
+    const recordingFetch = (url, init) => {
+      paths.push(new URL(url).pathname);
+      return fetch(url, init);
+    };
+    const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY, fetch: recordingFetch });
+    for (const id of ["alice@example.com", "tenant:42"]) {
+      const created = await sdk.createSession(id, { claims: { role: "viewer" } });
+      assert.equal(created.account_id, id);
+      assert.deepEqual((await sdk.listSessions(id)).map((s) => s.session_id), [created.sessionId]);
+      assert.deepEqual((await sdk.updateClaims(id, created.sessionId, { role: "editor" })).claims, { role: "editor" });
+      assert.equal(await sdk.updateClaims(id, null, { role: "admin" }), 1);
+      const again = await sdk.reauthenticate(id, created.sessionId, { aal: 2, amr: ["pwd", "otp"] });
+      assert.equal(again.aal, 2);
+      assert.equal(await sdk.revokeAll(id, { except: created.sessionId }), 0);
+      assert.equal(await sdk.revokeSession(id, created.sessionId), true);
+      assert.deepEqual(await sdk.listSessions(id), []);
+    }
+    assert.ok(paths.includes("/v1/admin/accounts/alice@example.com/sessions"), paths.join(" "));
+    assert.ok(paths.includes("/v1/admin/accounts/tenant:42/sessions"), paths.join(" "));
+
+    // An OpenAPI client encodes them: the same account either way.
+    const create = (path) => worker.fetch(path, { method: "POST", headers: admin, body: "{}" });
+    const encoded = await json(await create("/v1/admin/accounts/bob%40example.com/sessions"), 201);
+    assert.equal(encoded.account_id, "bob@example.com");
+    const listed = await json(await worker.fetch("/v1/admin/accounts/bob@example.com/sessions", { headers: admin }), 200);
+    assert.deepEqual(listed.sessions.map((s) => s.session_id), [encoded.session_id]);
+    assert.equal((await json(await create("/v1/admin/accounts/tenant%3A7/sessions"), 201)).account_id, "tenant:7");
+    assert.equal((await json(await create("/v1/admin/accounts/tenant%3a8/sessions"), 201)).account_id, "tenant:8");
+    const revoke = await worker.fetch(`/v1/admin/accounts/bob%40example.com/sessions/${encoded.session_id}`, { method: "DELETE", headers: admin });
+    assert.equal(revoke.status, 204);
+
+    // Every other escape is still refused, and nothing is decoded twice.
+    for (const raw of ["bob%2Fx", "%41lice", "bob%2540example.com", "bob%20x", "a%2E%2Eb", "bob%4", "bob%"]) {
+      const body = await json(await create(`/v1/admin/accounts/${raw}/sessions`), 400);
+      assert.equal(body.error, "invalid_account_id", raw);
+    }
+  });
+});
