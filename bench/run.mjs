@@ -469,7 +469,7 @@ async function gatedScenarios() {
   const originUrl = origin.url;
   const configs = {
     gated: { ORIGIN_URL: originUrl },
-    gated_with_assertions: { ORIGIN_URL: originUrl, SIGNING_KEY: key },
+    gated_with_assertions: { ORIGIN_URL: originUrl, SIGNING_KEY: key, ISSUER: "https://bench.example" },
     gated_strong_path: { ORIGIN_URL: originUrl, STRONG_PATHS: "/app/*" },
   };
   const results = {};

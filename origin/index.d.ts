@@ -26,15 +26,29 @@ export interface VerifiedSession {
 }
 
 export interface AssertionVerifier {
-  /** A request (reads `X-Session-Assertion`), a Headers-like object, or the JWT itself. */
+  /**
+   * A request, a Headers-like object, or the JWT itself. The `gateway` kind reads
+   * `X-Session-Assertion`; the `access_token` kind reads `Authorization: Bearer`.
+   */
   verify(input: Request | Headers | Record<string, string | string[] | undefined> | string): Promise<VerifiedSession>;
 }
+
+/**
+ * Which token a verifier takes, by the signed header `typ`; each refuses the other
+ * (`invalid_claims`).
+ * - `gateway` (`typ: gateway+jwt`): the gatekeeper's `X-Session-Assertion`.
+ * - `access_token` (`typ: at+jwt`, RFC 9068): a token from `GET /v1/session/token`,
+ *   held by page JavaScript. Verify these only where a page's own API accepts them.
+ */
+export type AssertionKind = "gateway" | "access_token";
 
 export declare function createAssertionVerifier(options: {
   jwksUrl: string | URL;
   issuer: string;
   audience: string;
   clockTolerance?: number;
+  /** Default `gateway`. */
+  kind?: AssertionKind;
 }): AssertionVerifier;
 
 export declare class AdminApiError extends Error {
@@ -99,6 +113,10 @@ export interface ReauthenticatedSession extends AdminSession {
   setCookie: string | null;
 }
 
+/**
+ * Account ids are 1 to 128 bytes of `A-Z a-z 0-9 - _ . @ :` (no leading `.`, no `..`),
+ * sent in the path as they are: `alice@example.com` and `tenant:42` work unencoded.
+ */
 export interface AdminClient {
   createSession(accountId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
   listSessions(accountId: string, options?: { limit?: number }): Promise<ListedAdminSession[]>;

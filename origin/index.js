@@ -1,8 +1,10 @@
 // edge-sessions/origin: for your origin's servers (Node 20+ or Workers).
 //
 //   createAssertionVerifier({ jwksUrl, issuer, audience }).verify(request)
-//     checks the X-Session-Assertion the gatekeeper forwards (or a token from
-//     GET /v1/session/token) against the worker's /v1/jwks.json, with `jose`.
+//     checks the X-Session-Assertion the gatekeeper forwards against the worker's
+//     /v1/jwks.json, with `jose`. With `kind: "access_token"`, it checks a token from
+//     GET /v1/session/token instead (sent as Authorization: Bearer); each kind refuses
+//     the other.
 //   createAdminClient({ baseUrl, adminKey }) calls the admin API.
 
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
@@ -35,12 +37,26 @@ export class AssertionError extends Error {
   }
 }
 
-function assertionFrom(input) {
-  if (typeof input === "string") return input;
+// The signed header `typ` of each kind. A token page JavaScript holds must never pass as
+// the gatekeeper's word, which comes after its CSRF, strong and fresh checks.
+const KINDS = {
+  gateway: { typ: "gateway+jwt", header: "x-session-assertion", missing: "no X-Session-Assertion" },
+  access_token: { typ: "at+jwt", header: "authorization", missing: "no Authorization: Bearer token" },
+};
+
+function headerFrom(input, name) {
   const headers = input?.headers ?? input;
-  if (headers && typeof headers.get === "function") return headers.get("x-session-assertion");
-  if (headers && typeof headers === "object") return headers["x-session-assertion"] ?? headers["X-Session-Assertion"];
+  if (headers && typeof headers.get === "function") return headers.get(name);
+  if (headers && typeof headers === "object")
+    return headers[name] ?? headers[name.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase())];
   return null;
+}
+
+function assertionFrom(input, kind) {
+  if (typeof input === "string") return input;
+  const value = headerFrom(input, KINDS[kind].header);
+  if (kind === "gateway" || typeof value !== "string") return value;
+  return /^Bearer +(\S+)$/i.exec(value)?.[1] ?? null;
 }
 
 function classify(e) {
@@ -60,26 +76,33 @@ function classify(e) {
 }
 
 /**
- * @param {{ jwksUrl: string | URL, issuer: string, audience: string, clockTolerance?: number }} options
+ * @param {{ jwksUrl: string | URL, issuer: string, audience: string, clockTolerance?: number, kind?: "gateway" | "access_token" }} options
  */
-export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolerance = 5 }) {
+export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolerance = 5, kind = "gateway" }) {
   if (!jwksUrl || !issuer || !audience) throw new TypeError("jwksUrl, issuer and audience are required");
+  if (!Object.hasOwn(KINDS, kind)) throw new TypeError('kind must be "gateway" or "access_token"');
+  const { typ, missing } = KINDS[kind];
   // Caches the key set and refetches it when an assertion names an unknown kid.
   const keys = createRemoteJWKSet(new URL(jwksUrl));
   return {
     async verify(input) {
-      const jwt = assertionFrom(input);
-      if (!jwt) throw new AssertionError("missing_assertion", "no X-Session-Assertion");
+      const jwt = assertionFrom(input, kind);
+      if (!jwt) throw new AssertionError("missing_assertion", missing);
       let payload;
       try {
         ({ payload } = await jwtVerify(jwt, keys, {
           issuer,
           audience,
+          typ,
           algorithms: ["EdDSA", "ES256"],
           clockTolerance,
           requiredClaims: ["sub", "sid", "exp", "iat"],
         }));
       } catch (e) {
+        if (e instanceof errors.JWTClaimValidationFailed && e.claim === "typ")
+          throw new AssertionError("invalid_claims", `typ is not ${typ}: this verifier takes only the ${kind} kind`, {
+            cause: e,
+          });
         throw classify(e);
       }
       const claims = Object.fromEntries(Object.entries(payload).filter(([k]) => !REGISTERED.has(k)));
@@ -120,6 +143,9 @@ const snake = {
 export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
   const base = String(baseUrl).replace(/\/+$/, "");
   const seg = encodeURIComponent;
+  // An account id's `@` and `:` are path characters (RFC 3986 pchar) and go as they are;
+  // anything else the worker's id rule refuses is encoded, and refused there.
+  const acct = (id) => encodeURIComponent(id).replace(/%40/g, "@").replace(/%3A/g, ":");
   async function call(method, path, { body, expect = [200] } = {}) {
     const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -146,7 +172,7 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       const body = { authenticated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
       for (const [k, v] of Object.entries(options))
         if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
-      const { res, json } = await call("POST", `/v1/admin/accounts/${seg(accountId)}/sessions`, {
+      const { res, json } = await call("POST", `/v1/admin/accounts/${acct(accountId)}/sessions`, {
         body,
         expect: [201],
       });
@@ -154,30 +180,30 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
     },
     async listSessions(accountId, { limit } = {}) {
       const q = limit === undefined ? "" : `?limit=${Number(limit)}`;
-      return (await call("GET", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.sessions;
+      return (await call("GET", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.sessions;
     },
     async revokeSession(accountId, sessionId) {
-      const { res } = await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`, {
+      const { res } = await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}`, {
         expect: [204, 404],
       });
       return res.status === 204;
     },
     async revokeAll(accountId, { except } = {}) {
       const q = except ? `?except=${seg(except)}` : "";
-      return (await call("DELETE", `/v1/admin/accounts/${seg(accountId)}/sessions${q}`)).json.revoked;
+      return (await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.revoked;
     },
     /** `sessionId` null: every live session of the account; resolves to a count. Otherwise to the session. */
     async updateClaims(accountId, sessionId, claims) {
       const path = sessionId
-        ? `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}`
-        : `/v1/admin/accounts/${seg(accountId)}/sessions`;
+        ? `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}`
+        : `/v1/admin/accounts/${acct(accountId)}/sessions`;
       const { json } = await call("PATCH", path, { body: { claims } });
       return sessionId ? json : json.updated;
     },
     async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
       const { res, json } = await call(
         "POST",
-        `/v1/admin/accounts/${seg(accountId)}/sessions/${seg(sessionId)}/reauthenticate`,
+        `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}/reauthenticate`,
         { body: { aal, amr } },
       );
       return { ...json, setCookie: res.headers.get("set-cookie") };

@@ -37,6 +37,25 @@ fn account_ids_refuse_hostile_input() {
 }
 
 #[test]
+fn account_ids_in_a_path_take_exactly_percent_40_and_3a() {
+    for (segment, id) in [
+        ("alice@example.com", "alice@example.com"),
+        ("alice%40example.com", "alice@example.com"),
+        ("tenant%3A7%3auser%3A9", "tenant:7:user:9"),
+        (&format!("{}%40", "x".repeat(127)), &format!("{}@", "x".repeat(127))),
+    ] {
+        assert_eq!(AccountId::from_path_segment(segment).map(|a| a.to_string()), Ok(id.to_owned()), "{segment}");
+    }
+    for bad in ["a%2Fb", "%41", "a%2540b", "a%20b", "a%", "a%4", "a%4é", "%e9", "a%%40b"] {
+        assert_eq!(AccountId::from_path_segment(bad), Err(AccountIdError::BadCharacter), "{bad:?}");
+    }
+    for bad in ["%2e%2e", "a%2E%2Eb"] {
+        assert!(AccountId::from_path_segment(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(AccountId::from_path_segment(&format!("{}%40", "x".repeat(128))), Err(AccountIdError::TooLong));
+}
+
+#[test]
 fn find_cookie_picks_the_named_cookie_among_others() {
     let h = "theme=dark; __Host-session=abc; other=\"q\"";
     assert_eq!(find_cookie(h, "__Host-session"), Ok(Some("abc")));

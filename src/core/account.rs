@@ -1,7 +1,9 @@
 //! Account ids: the name of an account's Durable Object and a field of every record.
 //!
-//! They arrive in URL paths from the origin, so they are validated strictly and never
-//! percent-decoded: what is matched is exactly what was sent.
+//! They arrive in URL paths from the origin, so they are validated strictly. The only
+//! percent-escapes taken are `%40` and `%3A` (`@` and `:`, which an OpenAPI client must
+//! encode in a path parameter), once: any other `%` is refused, so no encoded `/`, `.` or
+//! `%` can reach the id.
 
 use std::fmt;
 
@@ -25,7 +27,9 @@ impl fmt::Display for AccountIdError {
         f.write_str(match self {
             AccountIdError::Empty => "account id is empty",
             AccountIdError::TooLong => "account id is longer than 128 bytes",
-            AccountIdError::BadCharacter => "account id may contain only ASCII letters, digits and - _ . @ :",
+            AccountIdError::BadCharacter => {
+                "account id may contain only ASCII letters, digits and - _ . @ : (in a path, @ and : may be sent as %40 and %3A)"
+            }
             AccountIdError::DotSegment => "account id may not start with '.' or contain '..'",
         })
     }
@@ -53,6 +57,28 @@ impl AccountId {
             return Err(AccountIdError::DotSegment);
         }
         Ok(AccountId(input.to_owned()))
+    }
+
+    /// An id as it appears in a URL path segment: `%40` and `%3A` (hex digits in either
+    /// case) stand for `@` and `:`; every other byte must be the id's own.
+    pub fn from_path_segment(segment: &str) -> Result<Self, AccountIdError> {
+        if !segment.contains('%') {
+            return AccountId::parse(segment);
+        }
+        let mut decoded = String::with_capacity(segment.len());
+        let mut rest = segment;
+        while let Some(at) = rest.find('%') {
+            decoded.push_str(&rest[..at]);
+            let escape = rest.get(at..at + 3).unwrap_or(&rest[at..]);
+            match escape {
+                "%40" => decoded.push('@'),
+                "%3A" | "%3a" => decoded.push(':'),
+                _ => return Err(AccountIdError::BadCharacter),
+            }
+            rest = &rest[at + escape.len()..];
+        }
+        decoded.push_str(rest);
+        AccountId::parse(&decoded)
     }
 
     pub fn as_str(&self) -> &str {

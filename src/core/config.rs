@@ -28,6 +28,10 @@ pub struct Config {
     pub sessions_not_before: Option<UnixSeconds>,
     /// Signed session assertions and the key set.
     pub assertions: AssertionConfig,
+    /// The `X-Forwarded-Host` the gatekeeper sends: `PUBLIC_HOST`, else the host of an
+    /// `http(s)` `ISSUER`. `None`: the host the request reached, which a client chooses
+    /// wherever more than one host routes to the worker.
+    pub public_host: Option<String>,
 }
 
 impl Config {
@@ -73,9 +77,22 @@ impl Config {
             })?),
         };
 
-        let assertions = AssertionConfig::from_vars(&var)?;
+        let forwarded_fallback =
+            gate.as_ref().and_then(|g| crate::core::origin::origin_of_url(&g.origin_url)).map(str::to_owned);
+        let assertions = AssertionConfig::from_vars(&var, forwarded_fallback.as_deref())?;
 
-        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions })
+        let public_host = match vars::var(&var, "PUBLIC_HOST") {
+            Some(host) if crate::core::origin::is_authority(&host) => Some(host.to_ascii_lowercase()),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "PUBLIC_HOST",
+                    "must be host[:port], such as app.example.com: no scheme, path or spaces",
+                ))
+            }
+            None => assertions.issuer.as_deref().and_then(crate::core::origin::authority_of_url).map(str::to_owned),
+        };
+
+        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions, public_host })
     }
 }
 

@@ -53,6 +53,17 @@ fn is_serialized_origin(s: &str) -> bool {
     host_ok && port_ok
 }
 
+/// Whether `s` is `host[:port]` as an origin would carry it (no scheme, path or spaces).
+pub fn is_authority(s: &str) -> bool {
+    is_serialized_origin(&format!("https://{s}"))
+}
+
+/// The `host[:port]` of an `http(s)` URL, or `None` for anything else.
+pub fn authority_of_url(url: &str) -> Option<&str> {
+    let origin = origin_of_url(url).filter(|o| is_serialized_origin(o))?;
+    origin.split_once("://").map(|(_, authority)| authority)
+}
+
 /// The origin (`scheme://host[:port]`) of an absolute URL, for same-origin checks.
 pub fn origin_of_url(url: &str) -> Option<&str> {
     let scheme_end = url.find("://")? + 3;

@@ -1,6 +1,7 @@
 //! The platform's WebCrypto (`crypto.subtle`), for the few primitives this worker needs:
 //! HMAC-SHA256 (webhook signatures, queue message seals), signatures with an imported
-//! private JWK (session assertions) and SHA-256 digests (key thumbprints). Native code in
+//! private JWK (session assertions), their verification with the public JWK (the
+//! signing key's import check) and SHA-256 digests (key thumbprints). Native code in
 //! the runtime: no cryptography is compiled into the wasm or written here.
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
@@ -80,18 +81,46 @@ pub async fn hmac_sha256_key(raw: &[u8]) -> Result<SigningKey, CryptoError> {
 
 /// Imports a private JWK (Ed25519 or P-256) for signing. `jwk_json` is the key as JSON.
 pub async fn private_jwk_key(jwk_json: &str, curve: Curve) -> Result<SigningKey, CryptoError> {
+    let (key, algorithm) = import_jwk(jwk_json, curve, "sign").await?;
+    Ok(SigningKey { key, algorithm })
+}
+
+/// Imports a public JWK (Ed25519 or P-256) for verifying. `jwk_json` is the key as JSON.
+pub async fn public_jwk_key(jwk_json: &str, curve: Curve) -> Result<VerifyingKey, CryptoError> {
+    let (key, algorithm) = import_jwk(jwk_json, curve, "verify").await?;
+    Ok(VerifyingKey { key, algorithm })
+}
+
+/// The imported key and the algorithm parameters its `sign` or `verify` takes.
+async fn import_jwk(jwk_json: &str, curve: Curve, usage: &str) -> Result<(JsValue, JsValue), CryptoError> {
     let jwk = js_sys::JSON::parse(jwk_json)?;
-    let (import_algorithm, sign_algorithm) = match curve {
+    let (import_algorithm, use_algorithm) = match curve {
         Curve::Ed25519 => (object(&[("name", "Ed25519".into())])?, object(&[("name", "Ed25519".into())])?),
         Curve::P256 => (
             object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())])?,
             object(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())])?,
         ),
     };
-    let usages = Array::of1(&"sign".into());
+    let usages = Array::of1(&usage.into());
     let promise = subtle()?.import_key("jwk", &jwk, &import_algorithm, false, &usages)?;
     let key = JsFuture::from(promise).await?;
-    Ok(SigningKey { key, algorithm: sign_algorithm })
+    Ok((key, use_algorithm))
+}
+
+/// An imported public key, ready to verify.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    key: JsValue,
+    algorithm: JsValue,
+}
+
+impl VerifyingKey {
+    /// Whether `signature` is this key's over `data`.
+    pub async fn verify(&self, signature: &[u8], data: &[u8]) -> Result<bool, CryptoError> {
+        let promise =
+            subtle()?.verify(&self.algorithm, &self.key, &Uint8Array::from(signature), &Uint8Array::from(data))?;
+        Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
+    }
 }
 
 /// The two signature algorithms a signing key may use.

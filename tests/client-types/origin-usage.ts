@@ -32,6 +32,19 @@ async function originUsage(request: Request): Promise<void> {
 
   // @ts-expect-error issuer and audience are required
   createAssertionVerifier({ jwksUrl: "https://app.example.com/v1/jwks.json" });
+  createAssertionVerifier({
+    jwksUrl: "https://app.example.com/v1/jwks.json",
+    issuer: "https://app.example.com",
+    audience: "https://api.example.com",
+    kind: "access_token",
+  });
+  // @ts-expect-error the kinds are gateway and access_token
+  createAssertionVerifier({
+    jwksUrl: "https://app.example.com/v1/jwks.json",
+    issuer: "https://app.example.com",
+    audience: "https://api.example.com",
+    kind: "JWT",
+  });
   // @ts-expect-error there is no assurance level 5
   await admin.createSession("alice", { aal: 5 });
   // @ts-expect-error revokeSession resolves to a boolean

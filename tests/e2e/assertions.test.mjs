@@ -10,6 +10,9 @@ import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
 import { startEchoOrigin } from "./support/origin.mjs";
 import { adminJson as admin, bearer, json } from "./support/requests.mjs";
 
+// ISSUER is required with SIGNING_KEY: the `iss` never follows the host a request reached.
+const ISSUER = "https://sessions.example";
+
 async function privateJwk(alg) {
   const { privateKey } = await generateKeyPair(alg, {
     extractable: true,
@@ -28,13 +31,14 @@ for (const alg of ["EdDSA", "ES256"]) {
         vars: {
           ORIGIN_URL: origin.url,
           PUBLIC_PATHS: "/public/*",
+          ISSUER,
           SIGNING_KEY: JSON.stringify(key),
           ASSERTION_AUDIENCES: "https://api.example.com",
         },
       });
       verifier = createAssertionVerifier({
         jwksUrl: new URL("/v1/jwks.json", worker.url),
-        issuer: worker.url.origin,
+        issuer: ISSUER,
         audience: origin.url,
       });
     });
@@ -62,14 +66,14 @@ for (const alg of ["EdDSA", "ES256"]) {
       });
       const seen = await (await worker.fetch("/dashboard", { headers: bearer(s.token) })).json();
       const jwt = seen.headers["x-session-assertion"];
-      assert.equal(decodeProtectedHeader(jwt).typ, "JWT");
+      assert.equal(decodeProtectedHeader(jwt).typ, "gateway+jwt");
       const verified = await verifier.verify({ headers: seen.headers });
       assert.deepEqual([verified.accountId, verified.sessionId], ["signed", s.session_id]);
       assert.deepEqual(verified.claims, { role: "editor", tenant: "acme", flags: { beta: true } });
       assert.deepEqual([verified.aal, verified.amr], [2, ["pwd", "otp"]]);
       assert.equal(verified.authTime.getTime(), Date.parse(s.authenticated_at));
       const { iss, aud, exp, iat } = verified.payload;
-      assert.deepEqual([iss, aud, exp - iat], [worker.url.origin, origin.url, 60]);
+      assert.deepEqual([iss, aud, exp - iat], [ISSUER, origin.url, 60]);
     });
 
     test("a client-sent X-Session-Assertion never reaches the origin", async () => {
@@ -100,7 +104,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       );
       const elsewhere = createAssertionVerifier({
         jwksUrl: new URL("/v1/jwks.json", worker.url),
-        issuer: worker.url.origin,
+        issuer: ISSUER,
         audience: "https://other.example",
       });
       await assert.rejects(elsewhere.verify(jwt), { code: "invalid_claims" });
@@ -109,7 +113,7 @@ for (const alg of ["EdDSA", "ES256"]) {
       const foreign = await new SignJWT({ sid: s.session_id })
         .setProtectedHeader({ alg, kid: "not-ours", typ: "JWT" })
         .setSubject("refusals")
-        .setIssuer(worker.url.origin)
+        .setIssuer(ISSUER)
         .setAudience(origin.url)
         .setIssuedAt()
         .setExpirationTime("1m")
@@ -127,8 +131,9 @@ for (const alg of ["EdDSA", "ES256"]) {
       const body = await json(res, 200);
       const api = createAssertionVerifier({
         jwksUrl: new URL("/v1/jwks.json", worker.url),
-        issuer: worker.url.origin,
+        issuer: ISSUER,
         audience: "https://api.example.com",
+        kind: "access_token",
       });
       const verified = await api.verify(body.token);
       assert.equal(verified.claims.plan, "pro");
@@ -137,7 +142,61 @@ for (const alg of ["EdDSA", "ES256"]) {
         headers: bearer(s.token),
       });
       assert.equal((await json(bad, 400)).error, "invalid_audience");
-      assert.equal((await json(await worker.fetch("/v1/session/token"), 401)).error, "missing_token");
+      assert.equal(
+        (await json(await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com"), 401)).error,
+        "missing_token",
+      );
+    });
+
+    test("the page token is not a gateway assertion: typ at+jwt against gateway+jwt, each verifier takes only its kind", async () => {
+      const s = await worker.createSession("two-kinds");
+      const gateway = (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers[
+        "x-session-assertion"
+      ];
+      const page = (
+        await json(
+          await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) }),
+          200,
+        )
+      ).token;
+      assert.equal(decodeProtectedHeader(gateway).typ, "gateway+jwt");
+      assert.equal(decodeProtectedHeader(page).typ, "at+jwt", "RFC 9068");
+      const jwksUrl = new URL("/v1/jwks.json", worker.url);
+      const issuer = ISSUER;
+      // Each verifier is given the other kind's audience, so only the kind refuses it.
+      const gatewayAtApi = createAssertionVerifier({ jwksUrl, issuer, audience: "https://api.example.com" });
+      await assert.rejects(
+        gatewayAtApi.verify(page),
+        (e) => e instanceof AssertionError && e.code === "invalid_claims" && /typ/.test(e.message),
+      );
+      await assert.rejects(gatewayAtApi.verify({ headers: { "x-session-assertion": page } }), {
+        code: "invalid_claims",
+      });
+      const tokenAtOrigin = createAssertionVerifier({ jwksUrl, issuer, audience: origin.url, kind: "access_token" });
+      await assert.rejects(tokenAtOrigin.verify(gateway), { code: "invalid_claims" });
+      assert.equal((await verifier.verify(gateway)).accountId, "two-kinds");
+      const api = createAssertionVerifier({
+        jwksUrl,
+        issuer,
+        audience: "https://api.example.com",
+        kind: "access_token",
+      });
+      assert.equal((await api.verify(page)).accountId, "two-kinds");
+      assert.equal(
+        (await api.verify({ headers: { authorization: `Bearer ${page}` } })).sessionId,
+        s.session_id,
+        "an API reads it from Authorization",
+      );
+      assert.throws(() => createAssertionVerifier({ jwksUrl, issuer, audience: origin.url, kind: "JWT" }), TypeError);
+
+      // Never the gatekeeper's audience: no default, and not by name either.
+      const none = await json(await worker.fetch("/v1/session/token", { headers: bearer(s.token) }), 400);
+      assert.equal(none.error, "invalid_audience");
+      assert.match(none.message, /ASSERTION_AUDIENCES/);
+      const forwarded = await worker.fetch(`/v1/session/token?audience=${encodeURIComponent(origin.url)}`, {
+        headers: bearer(s.token),
+      });
+      assert.equal((await json(forwarded, 400)).error, "invalid_audience");
     });
   });
 }
@@ -146,7 +205,7 @@ describe("keys and claims", () => {
   test("rotation: an assertion signed under key 1 verifies once the worker runs key 2 with key 1 as previous", async () => {
     const origin = await startEchoOrigin();
     const [key1, key2] = [await privateJwk("EdDSA"), await privateJwk("ES256")];
-    const first = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(key1) } });
+    const first = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(key1) } });
     let jwt;
     try {
       const s = await first.createSession("rotating-keys");
@@ -158,6 +217,7 @@ describe("keys and claims", () => {
     const second = await startWorker({
       vars: {
         ORIGIN_URL: origin.url,
+        ISSUER,
         SIGNING_KEY: JSON.stringify(key2),
         SIGNING_KEY_PREVIOUS: JSON.stringify(public1),
       },
@@ -170,11 +230,9 @@ describe("keys and claims", () => {
         "current first",
       );
       assert.ok(keys.every((k) => k.d === undefined));
-      // The worker's URL differs between runs; the issuer is pinned to the first one's.
-      const issuer = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url")).iss;
       const verifier = createAssertionVerifier({
         jwksUrl: new URL("/v1/jwks.json", second.url),
-        issuer,
+        issuer: ISSUER,
         audience: origin.url,
       });
       assert.equal((await verifier.verify(jwt)).accountId, "rotating-keys");
@@ -184,10 +242,107 @@ describe("keys and claims", () => {
     }
   });
 
+  test("SIGNING_KEY_NEXT is published and never signs, so a verifier has the next key cached before it signs", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const [key1, key2] = [await privateJwk("EdDSA"), await privateJwk("ES256")];
+    const [kid1, kid2] = [await calculateJwkThumbprint(key1), await calculateJwkThumbprint(key2)];
+    const { d, ...public1 } = key1;
+    // One key-set URL in front of both deployments, as a verifier sees it, counting fetches.
+    let deployed;
+    let fetches = 0;
+    const jwksHost = createServer(async (req, res) => {
+      fetches += 1;
+      const upstream = await deployed.fetch("/v1/jwks.json");
+      res.writeHead(upstream.status, { "Content-Type": "application/json" }).end(await upstream.text());
+    });
+    await new Promise((resolve) => jwksHost.listen(0, "127.0.0.1", resolve));
+    t.after(
+      () =>
+        new Promise((resolve) => {
+          jwksHost.closeAllConnections();
+          jwksHost.close(resolve);
+        }),
+    );
+    const issuer = ISSUER;
+    const verifier = createAssertionVerifier({
+      jwksUrl: `http://127.0.0.1:${jwksHost.address().port}/v1/jwks.json`,
+      issuer,
+      audience: origin.url,
+    });
+    const gatedAssertion = async (worker, account) => {
+      const s = await worker.createSession(account);
+      return (await (await worker.fetch("/x", { headers: bearer(s.token) })).json()).headers["x-session-assertion"];
+    };
+
+    // Step 1: key 1 signs; key 2 is published ahead of its use.
+    deployed = await startWorker({
+      vars: {
+        ORIGIN_URL: origin.url,
+        ISSUER: issuer,
+        SIGNING_KEY: JSON.stringify(key1),
+        SIGNING_KEY_NEXT: JSON.stringify(key2),
+      },
+    });
+    let before;
+    try {
+      const { keys } = await (await deployed.fetch("/v1/jwks.json")).json();
+      assert.deepEqual(
+        keys.map((k) => k.kid),
+        [kid1, kid2],
+      );
+      assert.ok(
+        keys.every((k) => k.d === undefined),
+        "never a private parameter",
+      );
+      before = await gatedAssertion(deployed, "before-rotation");
+      assert.equal(decodeProtectedHeader(before).kid, kid1, "the next key never signs");
+      assert.equal((await verifier.verify(before)).accountId, "before-rotation");
+      assert.equal(fetches, 1);
+    } finally {
+      await deployed.dispose();
+    }
+
+    // Step 2: key 2 signs, key 1 is previous. The verifier's cached set already has key 2.
+    deployed = await startWorker({
+      vars: {
+        ORIGIN_URL: origin.url,
+        ISSUER: issuer,
+        SIGNING_KEY: JSON.stringify(key2),
+        SIGNING_KEY_PREVIOUS: JSON.stringify(public1),
+      },
+    });
+    try {
+      const after = await gatedAssertion(deployed, "after-rotation");
+      assert.equal(decodeProtectedHeader(after).kid, kid2);
+      assert.equal((await verifier.verify(after)).accountId, "after-rotation");
+      assert.equal((await verifier.verify(before)).accountId, "before-rotation");
+      assert.equal(fetches, 1, "no refetch was needed (jose would refuse one within its 30 s cooldown)");
+    } finally {
+      await deployed.dispose();
+    }
+
+    // Before any key signs, the next one can already be published.
+    const first = await startWorker({ vars: { SIGNING_KEY_NEXT: JSON.stringify(key2) } });
+    try {
+      assert.deepEqual(
+        (await (await first.fetch("/v1/jwks.json")).json()).keys.map((k) => k.kid),
+        [kid2],
+      );
+    } finally {
+      await first.dispose();
+    }
+  });
+
   test("an expired assertion is refused (short ASSERTION_TTL_SECS)", async () => {
     const origin = await startEchoOrigin();
     const worker = await startWorker({
-      vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")), ASSERTION_TTL_SECS: "1" },
+      vars: {
+        ORIGIN_URL: origin.url,
+        ISSUER,
+        SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")),
+        ASSERTION_TTL_SECS: "1",
+      },
     });
     try {
       const s = await worker.createSession("short-lived");
@@ -196,7 +351,7 @@ describe("keys and claims", () => {
       ];
       const verifier = createAssertionVerifier({
         jwksUrl: new URL("/v1/jwks.json", worker.url),
-        issuer: worker.url.origin,
+        issuer: ISSUER,
         audience: origin.url,
         clockTolerance: 0,
       });
@@ -238,15 +393,153 @@ describe("keys and claims", () => {
     await origin.close();
   });
 
+  test("a SIGNING_KEY whose public part is another key's is refused as invalid_config, before it signs anything", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    for (const alg of ["EdDSA", "ES256"]) {
+      const [mine, other] = [await privateJwk(alg), await privateJwk(alg)];
+      const mismatched = { ...mine, x: other.x, ...(other.y ? { y: other.y } : {}) };
+      const worker = await startWorker({
+        vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(mismatched) },
+      });
+      try {
+        for (const path of ["/v1/jwks.json", "/x"]) {
+          const s = await worker.createSession("mismatched");
+          const body = await json(await worker.fetch(path, { headers: bearer(s.token) }), 500);
+          assert.equal(body.error, "invalid_config", `${alg} ${path}`);
+          // WebCrypto's P-256 import checks the point against d already; its Ed25519 import
+          // does not, and the probe signature is what refuses it.
+          const expected =
+            alg === "EdDSA"
+              ? /^invalid configuration: SIGNING_KEY has a public part .* does not match/
+              : /^invalid configuration: SIGNING_KEY /;
+          assert.match(body.message, expected, `${alg}: ${body.message}`);
+          assert.ok(!body.message.includes(mine.d) && !body.message.includes(other.x), "never echoes the key");
+        }
+        assert.equal(origin.received.length, 0, "nothing was forwarded with a key the origin cannot verify");
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
+  test("ISSUER is required with SIGNING_KEY; iss and X-Forwarded-Host never follow the Host a request names", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const key = JSON.stringify(await privateJwk("EdDSA"));
+    const unnamed = await startWorker({ vars: { ORIGIN_URL: origin.url, SIGNING_KEY: key } });
+    try {
+      const body = await json(await unnamed.fetch("/v1/session"), 500);
+      assert.equal(body.error, "invalid_config");
+      assert.match(body.message, /^invalid configuration: ISSUER /);
+      assert.match(body.message, /SIGNING_KEY/);
+      assert.ok(!body.message.includes(JSON.parse(key).d), "never echoes the key");
+    } finally {
+      await unnamed.dispose();
+    }
+
+    // A client that reaches the worker under another name (a wildcard route, a second
+    // custom domain) chooses the Host; neither the issuer nor the forwarded host follows.
+    const asEvil = (worker, path, init) =>
+      worker.mf.dispatchFetch(new URL(path, "http://evil.example"), { redirect: "manual", ...init });
+    const cases = [
+      [
+        {
+          ISSUER: "https://app.example.com:8443/auth",
+          SIGNING_KEY: key,
+          ASSERTION_AUDIENCES: "https://api.example.com",
+        },
+        "app.example.com:8443",
+      ],
+      [{ ISSUER: "https://app.example.com", SIGNING_KEY: key, PUBLIC_HOST: "www.example.com" }, "www.example.com"],
+      [{ PUBLIC_HOST: "www.example.com" }, "www.example.com"],
+    ];
+    for (const [vars, host] of cases) {
+      const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", ...vars } });
+      try {
+        const s = await worker.createSession("hosted");
+        const gated = await (await asEvil(worker, "/x", { headers: bearer(s.token) })).json();
+        assert.equal(gated.headers["x-forwarded-host"], host, JSON.stringify(vars));
+        const pub = await (await asEvil(worker, "/public/y")).json();
+        assert.equal(pub.headers["x-forwarded-host"], host, "public paths too");
+        if (vars.SIGNING_KEY) {
+          const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
+          assert.equal(claims(gated.headers["x-session-assertion"]).iss, vars.ISSUER);
+        }
+        if (vars.ASSERTION_AUDIENCES) {
+          const page = await json(
+            await asEvil(worker, "/v1/session/token?audience=https%3A%2F%2Fapi.example.com", {
+              headers: bearer(s.token),
+            }),
+            200,
+          );
+          assert.equal(JSON.parse(Buffer.from(page.token.split(".")[1], "base64url")).iss, vars.ISSUER);
+        }
+      } finally {
+        await worker.dispose();
+      }
+    }
+    for (const bad of ["https://www.example.com", "www.example.com/path", "bad host", "www.example.com:port"]) {
+      const worker = await startWorker({ vars: { ORIGIN_URL: origin.url, PUBLIC_HOST: bad } });
+      try {
+        const body = await json(await worker.fetch("/v1/session"), 500);
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /PUBLIC_HOST/);
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
+  test("GET /v1/session/token is off without ASSERTION_AUDIENCES, which may not list the forwarded audience", async (t) => {
+    const origin = await startEchoOrigin();
+    t.after(() => origin.close());
+    const key = JSON.stringify(await privateJwk("EdDSA"));
+    const off = await startWorker({ vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: key } });
+    try {
+      const s = await off.createSession("no-page-tokens");
+      for (const query of ["", `?audience=${encodeURIComponent(origin.url)}`]) {
+        const body = await json(await off.fetch(`/v1/session/token${query}`, { headers: bearer(s.token) }), 404);
+        assert.equal(body.error, "not_found");
+        assert.match(body.message, /ASSERTION_AUDIENCES/);
+      }
+      const seen = await (await off.fetch("/x", { headers: bearer(s.token) })).json();
+      assert.equal(
+        decodeProtectedHeader(seen.headers["x-session-assertion"]).typ,
+        "gateway+jwt",
+        "the gatekeeper still signs",
+      );
+    } finally {
+      await off.dispose();
+    }
+    for (const vars of [
+      { ORIGIN_URL: origin.url, ASSERTION_AUDIENCES: `https://api.example.com,${origin.url}` },
+      {
+        ORIGIN_URL: origin.url,
+        ASSERTION_AUDIENCE: "https://gateway.example",
+        ASSERTION_AUDIENCES: "https://gateway.example",
+      },
+    ]) {
+      const worker = await startWorker({ vars: { ...vars, ISSUER, SIGNING_KEY: key } });
+      try {
+        const body = await json(await worker.fetch("/v1/session"), 500);
+        assert.equal(body.error, "invalid_config");
+        assert.match(body.message, /ASSERTION_AUDIENCES/);
+      } finally {
+        await worker.dispose();
+      }
+    }
+  });
+
   test("claims: validate returns them, PATCH one or all rewrites them, invalid ones are refused with nothing stored", async () => {
     const origin = await startEchoOrigin();
     const worker = await startWorker({
-      vars: { ORIGIN_URL: origin.url, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) },
+      vars: { ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: JSON.stringify(await privateJwk("EdDSA")) },
     });
     const adminClient = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
     const verifier = createAssertionVerifier({
       jwksUrl: new URL("/v1/jwks.json", worker.url),
-      issuer: worker.url.origin,
+      issuer: ISSUER,
       audience: origin.url,
     });
     const assertionOf = async (token) =>
@@ -302,6 +595,62 @@ describe("keys and claims", () => {
     } finally {
       await worker.dispose();
       await origin.close();
+    }
+  });
+});
+
+describe("account ids in admin paths", () => {
+  test("the SDK sends @ and : as they are, and the worker takes exactly %40 and %3A for them", async (t) => {
+    const worker = await startWorker();
+    t.after(() => worker.dispose());
+    const paths = [];
+    const recordingFetch = (url, init) => {
+      paths.push(new URL(url).pathname);
+      return fetch(url, init);
+    };
+    const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY, fetch: recordingFetch });
+    for (const id of ["alice@example.com", "tenant:42"]) {
+      const created = await sdk.createSession(id, { claims: { role: "viewer" } });
+      assert.equal(created.account_id, id);
+      assert.deepEqual(
+        (await sdk.listSessions(id)).map((s) => s.session_id),
+        [created.sessionId],
+      );
+      assert.deepEqual((await sdk.updateClaims(id, created.sessionId, { role: "editor" })).claims, { role: "editor" });
+      assert.equal(await sdk.updateClaims(id, null, { role: "admin" }), 1);
+      const again = await sdk.reauthenticate(id, created.sessionId, { aal: 2, amr: ["pwd", "otp"] });
+      assert.equal(again.aal, 2);
+      assert.equal(await sdk.revokeAll(id, { except: created.sessionId }), 0);
+      assert.equal(await sdk.revokeSession(id, created.sessionId), true);
+      assert.deepEqual(await sdk.listSessions(id), []);
+    }
+    assert.ok(paths.includes("/v1/admin/accounts/alice@example.com/sessions"), paths.join(" "));
+    assert.ok(paths.includes("/v1/admin/accounts/tenant:42/sessions"), paths.join(" "));
+
+    // An OpenAPI client encodes them: the same account either way.
+    const create = (path) => worker.fetch(path, { method: "POST", headers: admin, body: "{}" });
+    const encoded = await json(await create("/v1/admin/accounts/bob%40example.com/sessions"), 201);
+    assert.equal(encoded.account_id, "bob@example.com");
+    const listed = await json(
+      await worker.fetch("/v1/admin/accounts/bob@example.com/sessions", { headers: admin }),
+      200,
+    );
+    assert.deepEqual(
+      listed.sessions.map((s) => s.session_id),
+      [encoded.session_id],
+    );
+    assert.equal((await json(await create("/v1/admin/accounts/tenant%3A7/sessions"), 201)).account_id, "tenant:7");
+    assert.equal((await json(await create("/v1/admin/accounts/tenant%3a8/sessions"), 201)).account_id, "tenant:8");
+    const revoke = await worker.fetch(`/v1/admin/accounts/bob%40example.com/sessions/${encoded.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
+    assert.equal(revoke.status, 204);
+
+    // Every other escape is still refused, and nothing is decoded twice.
+    for (const raw of ["bob%2Fx", "%41lice", "bob%2540example.com", "bob%20x", "a%2E%2Eb", "bob%4", "bob%"]) {
+      const body = await json(await create(`/v1/admin/accounts/${raw}/sessions`), 400);
+      assert.equal(body.error, "invalid_account_id", raw);
     }
   });
 });

@@ -28,8 +28,9 @@ use crate::edge::views::{
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
 
+/// `{account_id}` in an admin path: `%40` and `%3A` are taken for `@` and `:`.
 fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    Ok(AccountId::parse(raw)?)
+    Ok(AccountId::from_path_segment(raw)?)
 }
 
 /// `{account_id}/sessions/{session_id}` in an admin path. A malformed session id cannot

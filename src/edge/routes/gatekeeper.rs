@@ -2,6 +2,7 @@
 //! before it reaches the origin, so an unauthenticated request never costs the origin
 //! anything.
 
+use crate::core::assertion::AssertionKind;
 use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::gate::{
@@ -11,7 +12,7 @@ use crate::core::gate::{
 use crate::core::record::SessionRecord;
 use crate::core::session_check::Refusal;
 use crate::core::timestamp::rfc3339;
-use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
+use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{Denial, SessionCheck};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
@@ -34,7 +35,7 @@ pub async fn handle_gated(
     let method = req.method().to_owned();
 
     if gate.public_paths.matches(req.path()) {
-        return forward(req, &method, gate, &config.cookie_name, None).await;
+        return forward(req, &method, gate, &config.cookie_name, config.public_host.as_deref(), None).await;
     }
 
     let now = platform::now();
@@ -53,16 +54,14 @@ pub async fn handle_gated(
             schedule_touch(ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
-            let issuer = issuer_for(&req.origin(), config);
-            let audience = config.assertions.resolve_audience(None, default_audience_fallback(config).as_deref());
-            let assertion = match audience {
-                Some(audience) => {
-                    assertion_for(config, &auth.record, &issuer, &audience, now).await?.map(|(jwt, _)| jwt)
-                }
+            let assertion = match config.assertions.gateway_audience.as_deref() {
+                Some(audience) => assertion_for(config, &auth.record, AssertionKind::Gateway, audience, now)
+                    .await?
+                    .map(|(jwt, _)| jwt),
                 None => None,
             };
             let identity = Identity { record: &auth.record, assertion: assertion.as_deref() };
-            forward(req, &method, gate, &config.cookie_name, Some(identity)).await
+            forward(req, &method, gate, &config.cookie_name, config.public_host.as_deref(), Some(identity)).await
         }
         // Too old or too weak for this path: a navigation goes to sign in again, saying
         // which level is needed; anything else gets the JSON.
@@ -124,6 +123,7 @@ async fn forward(
     method: &str,
     gate: &GateConfig,
     cookie_name: &str,
+    public_host: Option<&str>,
     identity: Option<Identity<'_>>,
 ) -> Result<Response, ApiError> {
     let strip_credentials = !gate.forward_session_cookie;
@@ -151,7 +151,8 @@ async fn forward(
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
     }
-    let _ = headers.set("X-Forwarded-Host", req.authority());
+    // PUBLIC_HOST (or ISSUER's host) when configured: not a Host the client chose.
+    let _ = headers.set("X-Forwarded-Host", public_host.unwrap_or(req.authority()));
     let _ = headers.set("X-Forwarded-Proto", req.scheme());
     // The client's own X-Forwarded-For was dropped; the origin gets the address
     // Cloudflare saw, or none.

@@ -1,5 +1,6 @@
 //! Endpoints for the session holder: validate, refresh, logout.
 
+use crate::core::assertion::{AssertionKind, TokenRefusal};
 use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
 use crate::core::cookie::session_cookie;
@@ -11,7 +12,7 @@ use crate::core::step_up::Freshness;
 use crate::core::timestamp::rfc3339;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::{Caller, TouchReply};
-use crate::edge::assertion::{assertion_for, default_audience_fallback, issuer_for};
+use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{credential, require_trusted_origin, SessionCheck};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
@@ -50,25 +51,31 @@ pub async fn handle_validate(
     Ok(json_response(200, &SessionView::from(&auth.record)))
 }
 
-/// `GET /v1/session/token?audience=`: a signed assertion of the caller's session, for a
-/// single-page app that calls its own APIs with a bearer token. The same credential,
-/// CORS and touch rules as `GET /v1/session`.
+/// `GET /v1/session/token?audience=`: an access token (`typ: at+jwt`) of the caller's
+/// session, for a single-page app that calls its own APIs with a bearer token. The
+/// audience must be one `ASSERTION_AUDIENCES` lists, which never includes the
+/// gatekeeper's, and the kind differs from the gatekeeper's assertion: page JavaScript
+/// holds this token, and it must not pass at the origin as the gatekeeper's word. The
+/// same credential, CORS and touch rules as `GET /v1/session`, checked first.
 pub async fn handle_token(
     req: &IncomingRequest,
     env: &Env,
     ctx: &Context,
     config: &Config,
 ) -> Result<Response, ApiError> {
-    let requested = req.query_param("audience");
-    let fallback = default_audience_fallback(config);
-    let audience = config
-        .assertions
-        .resolve_audience(requested.as_deref(), fallback.as_deref())
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAudience))?;
     let now = platform::now();
     let auth = SessionCheck::new().check(req, env, config, now).await?;
-    let issuer = issuer_for(&req.origin(), config);
-    let (token, expires_at) = assertion_for(config, &auth.record, &issuer, &audience, now)
+    let requested = req.query_param("audience");
+    let audience = config.assertions.token_audience(requested.as_deref()).map_err(|refusal| match refusal {
+        TokenRefusal::Off => {
+            ApiError::with_message(ErrorCode::NotFound, "page tokens are off: ASSERTION_AUDIENCES is empty")
+        }
+        TokenRefusal::Missing => {
+            ApiError::with_message(ErrorCode::InvalidAudience, "audience= is required: one of ASSERTION_AUDIENCES")
+        }
+        TokenRefusal::NotListed => ApiError::new(ErrorCode::InvalidAudience),
+    })?;
+    let (token, expires_at) = assertion_for(config, &auth.record, AssertionKind::AccessToken, audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
     schedule_touch(ctx, env, config, &auth, now)?;
