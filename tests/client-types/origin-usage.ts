@@ -38,11 +38,11 @@ async function originUsage(request: Request): Promise<void> {
     audience: "https://api.example.com",
     kind: "access_token",
   });
-  // @ts-expect-error the kinds are gateway and access_token
   createAssertionVerifier({
     jwksUrl: "https://app.example.com/v1/jwks.json",
     issuer: "https://app.example.com",
     audience: "https://api.example.com",
+    // @ts-expect-error the kinds are gateway and access_token
     kind: "JWT",
   });
   // @ts-expect-error there is no assurance level 5

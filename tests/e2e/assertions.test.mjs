@@ -4,6 +4,7 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, decodeProtectedHeader } from "jose";
 import { createAssertionVerifier, createAdminClient, AssertionError, AdminApiError } from "../../origin/index.js";
 import { startWorker, sleep, ADMIN_KEY } from "./harness.mjs";
