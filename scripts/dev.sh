@@ -3,9 +3,12 @@
 # `wrangler dev` (local KV namespace SESSIONS, SQLite Durable Object ACCOUNTS).
 # Extra arguments go to wrangler and win over the defaults here, e.g.
 # `npm run dev -- --port 19500 --var IDLE_TTL_SECS:60`. PORT and INSPECTOR_PORT set
-# the defaults (a second `npm run dev` needs its own inspector port).
+# the defaults (a second `npm run dev` needs its own inspector port). A wrangler.toml
+# whose [vars] names a secret (scripts/secrets.mjs) is refused.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bash scripts/setup.sh
+# A secret in [vars] would be deployed in plain text, and the worker cannot tell.
+node scripts/secrets.mjs check "$@"
 if [ ! -f .dev.vars ]; then
   log "creating .dev.vars from .dev.vars.example (local secrets; git-ignored)"
   cp .dev.vars.example .dev.vars

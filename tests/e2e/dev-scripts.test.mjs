@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { calculateJwkThumbprint } from "jose";
+import { unusedPort } from "./harness.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -58,6 +59,45 @@ test("npm run dev: PORT and INSPECTOR_PORT still set the defaults, and a flag st
   assert.deepEqual(flagValues(got, "--port"), ["19600"]);
   assert.deepEqual(flagValues(got, "--inspector-port"), ["19601"]);
   assert.deepEqual(flagValues(devArgs(["--port", "19700"], { PORT: "19600" }), "--port"), ["19700"]);
+});
+
+test("npm run dev refuses a wrangler.toml whose [vars] names a secret, before wrangler starts", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "edge-sessions-dev-"));
+  try {
+    // wrangler.toml with a secret in [vars]; main made absolute and [build] left out, so
+    // that a wrangler that did start would serve the built worker rather than build one.
+    const config = join(dir, "wrangler.toml");
+    const text = readFileSync(join(root, "wrangler.toml"), "utf8")
+      .replace(/\[build\]\ncommand = .*\n/, "")
+      .replace(/^main = .*$/m, `main = ${JSON.stringify(join(root, "build/index.js"))}`)
+      .replace("[vars]\n", '[vars]\nWEBHOOK_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"\n');
+    writeFileSync(config, text);
+    const [port, inspector] = [await unusedPort(), await unusedPort()];
+    const started = Date.now();
+    const run = () =>
+      execFileSync(
+        "bash",
+        ["scripts/dev.sh", "--config", config, "--port", String(port), "--inspector-port", String(inspector)],
+        {
+          cwd: root,
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 90_000,
+          killSignal: "SIGINT",
+        },
+      );
+    assert.throws(
+      run,
+      (e) =>
+        e.status === 1 &&
+        /WEBHOOK_SECRET in \[vars\]/.test(e.stderr) &&
+        /wrangler secret put WEBHOOK_SECRET/.test(e.stderr),
+      "refused, naming the secret",
+    );
+    assert.ok(Date.now() - started < 60_000, "before wrangler dev started");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function assertSigningKey(text, alg) {
