@@ -102,6 +102,8 @@ impl SessionCheck {
 
     /// Also ask the account's Durable Object, whose index is the truth: a session
     /// revoked or rotated a moment ago is refused even where KV still serves its copy.
+    /// That request is costly, so a strong check always counts against the session's
+    /// rate limit, as if `.rate_limited()` were given.
     pub fn strong(self, strong: bool) -> Self {
         SessionCheck { strong, ..self }
     }
@@ -136,7 +138,7 @@ impl SessionCheck {
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
         }
-        if self.rate_limited {
+        if self.rate_limited || self.strong {
             limit_session(env, &record.session_id).await?;
         }
         let record = if self.strong {

@@ -44,11 +44,9 @@ pub async fn handle_gated(
     let freshness = gate.fresh_paths.requirement(path);
     // A cookie rides along on cross-site requests too: anything but a safe method must
     // come from this site or an allowed origin (CSRF), as on the API.
-    // A strong check costs a Durable Object request, so it counts against the session's
-    // rate limit, as strong validation does on the API.
-    let strong = gate.needs_strong_check(&method, path);
-    let check = SessionCheck::new().strong(strong).csrf().fresh(freshness.unwrap_or_default());
-    let check = if strong { check.rate_limited() } else { check };
+    // A strong check counts against the session's rate limit (SessionCheck::strong).
+    let check =
+        SessionCheck::new().strong(gate.needs_strong_check(&method, path)).csrf().fresh(freshness.unwrap_or_default());
     match check.check(&req, env, config, now).await {
         Ok(auth) => {
             schedule_touch(ctx, env, config, &auth, now)?;

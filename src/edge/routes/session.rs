@@ -42,11 +42,9 @@ pub async fn handle_validate(
     };
     let freshness = freshness_params(req)?;
     let now = platform::now();
-    // Strong validation costs a Durable Object request, so it counts against the
-    // session's rate limit; the eventual check is one KV read and does not.
-    let check = SessionCheck::new().strong(strong).fresh(freshness);
-    let check = if strong { check.rate_limited() } else { check };
-    let auth = check.check(req, env, config, now).await?;
+    // Strong validation is rate limited (SessionCheck::strong); the eventual check is
+    // one KV read and is not.
+    let auth = SessionCheck::new().strong(strong).fresh(freshness).check(req, env, config, now).await?;
     schedule_touch(ctx, env, config, &auth, now)?;
     Ok(json_response(200, &SessionView::from(&auth.record)))
 }
