@@ -103,6 +103,10 @@ struct Broad {
 }
 
 impl Broad {
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.directories.is_empty()
+    }
+
     /// Whether a path already in its broad reading is covered.
     fn covers(&self, form: &str) -> bool {
         self.exact.iter().any(|p| p == form)
@@ -137,7 +141,10 @@ impl RequirementPaths {
     /// Whether the requirement applies to `path`, in any of its readings, unless the
     /// path is strictly one of the exemptions.
     pub fn covers(&self, path: &str) -> bool {
-        !self.exempt.matches(path) && readings(path).iter().any(|reading| self.covered.covers(reading))
+        // No patterns (the usual configuration): nothing to read the path for.
+        !self.covered.is_empty()
+            && !self.exempt.matches(path)
+            && readings(path).iter().any(|reading| self.covered.covers(reading))
     }
 }
 
@@ -181,7 +188,8 @@ impl FreshPaths {
 
     /// The strictest requirement among the rules that cover `path`, if any does.
     pub fn requirement(&self, path: &str) -> Option<Freshness> {
-        if self.exempt.matches(path) {
+        // No rules (the usual configuration): nothing to read the path for.
+        if self.rules.is_empty() || self.exempt.matches(path) {
             return None;
         }
         let readings = readings(path);
