@@ -69,6 +69,8 @@ export interface CreateSessionOptions {
    * of this call. The revoke-all fence refuses a login before the account's last
    * revoke-all ("log out everywhere", a password change), so pass the time of the check
    * itself: a login that checked the old password then cannot open a session after it.
+   * A `Date` is sent with its milliseconds, which orders a login against a revoke-all in
+   * the same second; a whole-second time counts as the end of its second.
    */
   authenticatedAt?: Date | number | string;
   aal?: 1 | 2 | 3;

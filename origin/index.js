@@ -167,11 +167,13 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   }
   return {
     async createSession(accountId, options = {}) {
-      // The revoke-all fence compares login times; without one the worker could only use
-      // its own clock, later than the credential check. Pass the time you checked them.
-      const body = { authenticated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+      // The revoke-all fence compares login times to the millisecond; without one the
+      // worker could only use its own clock, later than the credential check. Pass the
+      // time you checked them. Dates go with their milliseconds, so a login and a "log
+      // out everywhere" in the same second are ordered.
+      const body = { authenticated_at: new Date().toISOString() };
       for (const [k, v] of Object.entries(options))
-        if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
+        if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString() : v;
       const { res, json } = await call("POST", `/v1/admin/accounts/${acct(accountId)}/sessions`, {
         body,
         expect: [201],

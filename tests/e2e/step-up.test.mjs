@@ -213,6 +213,38 @@ describe("revocation with a stated bound", () => {
     }
   });
 
+  test("within one second, the fence orders a login and a revoke-all by their milliseconds", async () => {
+    const worker = await startWorker();
+    const client = createAdminClient({
+      baseUrl: worker.url.origin,
+      adminKey: ADMIN_KEY,
+      fetch: worker.mf.dispatchFetch,
+    });
+    try {
+      // Start early in a second, so the check, the revoke-all and the logins share it.
+      while (Date.now() % 1000 > 300) await sleep(20);
+      const checked = new Date();
+      await sleep(30);
+      const res = await worker.fetch("/v1/admin/accounts/fence-ms/sessions", { method: "DELETE", headers: admin });
+      await json(res, 200);
+      // Credentials checked 30 ms before the revoke-all: refused, in the same second.
+      const stale = await worker.fetch("/v1/admin/accounts/fence-ms/sessions", {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ authenticated_at: checked.toISOString() }),
+      });
+      assert.equal((await json(stale, 409)).error, "stale_authentication");
+      await assert.rejects(client.createSession("fence-ms", { authenticatedAt: checked }), { status: 409 });
+      // A login right after it, still in that second: through, with the SDK's default
+      // and with a whole-second time (which counts as the end of its second).
+      const after = await client.createSession("fence-ms");
+      const whole = await worker.createSession("fence-ms", { authenticated_at: Math.floor(Date.now() / 1000) });
+      for (const s of [after, whole]) assert.equal((await worker.validate(s.token)).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   test("the origin SDK dates every login, so the revoke-all fence has a login time to compare", async () => {
     const worker = await startWorker();
     try {

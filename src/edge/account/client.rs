@@ -7,6 +7,7 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
+use crate::core::UnixMillis;
 use crate::edge::account::protocol::*;
 use crate::edge::error::{log_error, ApiError};
 use serde::de::DeserializeOwned;
@@ -32,8 +33,17 @@ impl AccountClient {
     /// Creates a session. Sent a second time if the first reply is lost on the way
     /// (the call itself fails, as opposed to an error reply): the object answers a
     /// repeated create of the same session as it did the first, evicting nobody twice.
-    pub async fn create(&self, record: &SessionRecord, hash: &TokenHash) -> Result<Vec<SessionId>, ApiError> {
-        let command = AccountCommand::Create { record: record.clone(), token_hash: hash.clone() };
+    pub async fn create(
+        &self,
+        record: &SessionRecord,
+        hash: &TokenHash,
+        authenticated_at_ms: UnixMillis,
+    ) -> Result<Vec<SessionId>, ApiError> {
+        let command = AccountCommand::Create {
+            record: record.clone(),
+            token_hash: hash.clone(),
+            authenticated_at_ms: Some(authenticated_at_ms),
+        };
         let reply: CreateReply = match self.send(&command).await {
             Ok(reply) => reply.decode()?,
             Err(first) => {

@@ -14,6 +14,7 @@ use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
 use crate::core::record::SessionRecord;
 use crate::core::session_check::{check, Requirement};
+use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
@@ -26,8 +27,9 @@ impl AccountSessions {
         cx: &CommandContext,
         record: SessionRecord,
         hash: &TokenHash,
+        authenticated_at: AuthenticatedAt,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         // A retry of a create whose reply was lost: answer as the first attempt did,
         // evicting nobody again. A retry of one cut short before KV confirmed it
         // publishes it now.
@@ -41,7 +43,8 @@ impl AccountSessions {
         } else {
             // A login that checked the credentials before the account signed out
             // everywhere (a password change) must not open a session after it.
-            check(config, &record, &Requirement::opening(self.index.revoked_all_at()?), *now)?;
+            let fence = Requirement::opening(self.index.revoked_all_at()?, authenticated_at.millis);
+            check(config, &record, &fence, *now)?;
             self.index.insert(&record, hash)?;
         }
         // Index first (pending), then KV, then confirm: a KV record the index does not
@@ -80,7 +83,7 @@ impl AccountSessions {
         hash: &TokenHash,
         kind: TouchKind,
     ) -> Result<TouchReply, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         let Some(row) = self.index.get(session_id)? else { return Ok(TouchReply::NotFound) };
         if row.token_hash != *hash {
             return Ok(TouchReply::NotFound);
@@ -149,7 +152,7 @@ impl AccountSessions {
         // expired, not revoked.
         self.purge_expired(cx).await?;
         self.index.remove_ghosts(None)?;
-        self.index.set_revoked_all_at(cx.now)?;
+        self.index.set_revoked_all_at(cx.now_ms)?;
         let mut revoked = 0;
         for row in self.index.all()? {
             if Some(&row.session_id) == except {
@@ -190,7 +193,7 @@ impl AccountSessions {
         only: Option<&SessionId>,
         claims: &SessionClaims,
     ) -> Result<Vec<SessionRecord>, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         let rows = match only {
             Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
             None => self.index.all()?,

@@ -9,7 +9,7 @@
 use crate::core::policy::IndexEntry;
 use crate::core::record::{DecodeError, SessionRecord};
 use crate::core::token::{SessionId, TokenHash, KV_KEY_PREFIX};
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 use serde::Deserialize;
 use std::fmt;
 use worker::{SqlStorage, SqlStorageValue};
@@ -31,8 +31,11 @@ CREATE TABLE IF NOT EXISTS account_facts (
     value INTEGER NOT NULL
 );";
 
-/// `account_facts` row: when the account last had every session revoked.
+/// `account_facts` rows: when the account last had every session revoked, in whole
+/// seconds (what builds before milliseconds read, so a rollback keeps the fence) and in
+/// milliseconds.
 const REVOKED_ALL_AT: &str = "revoked_all_at";
+const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
@@ -223,22 +226,36 @@ impl SessionIndex {
     }
 
     /// When every session of the account was last revoked (log out everywhere, by the
-    /// holder or the admin), if ever.
-    pub fn revoked_all_at(&self) -> Result<Option<UnixSeconds>, IndexError> {
+    /// holder or the admin), if ever, in milliseconds. An object whose last revoke-all
+    /// an older build recorded has only the second: read as its first millisecond, which
+    /// fences exactly what that build fenced.
+    pub fn revoked_all_at(&self) -> Result<Option<UnixMillis>, IndexError> {
+        Ok(match (self.fact(REVOKED_ALL_AT_MS)?, self.fact(REVOKED_ALL_AT)?) {
+            (Some(millis), _) => Some(millis),
+            (None, secs) => secs.map(|s| s.saturating_mul(1000)),
+        })
+    }
+
+    pub fn set_revoked_all_at(&self, at: UnixMillis) -> Result<(), IndexError> {
+        self.set_fact(REVOKED_ALL_AT, at.div_euclid(1000))?;
+        self.set_fact(REVOKED_ALL_AT_MS, at)
+    }
+
+    fn fact(&self, name: &str) -> Result<Option<i64>, IndexError> {
         #[derive(Deserialize)]
         struct Fact {
             value: i64,
         }
-        let rows: Vec<Fact> =
-            self.query("SELECT value FROM account_facts WHERE name = ?", vec![REVOKED_ALL_AT.into()])?;
+        let rows: Vec<Fact> = self.query("SELECT value FROM account_facts WHERE name = ?", vec![name.into()])?;
         Ok(rows.into_iter().next().map(|f| f.value))
     }
 
-    pub fn set_revoked_all_at(&self, at: UnixSeconds) -> Result<(), IndexError> {
+    /// Facts only move forward: a clock that steps back never reopens a fence.
+    fn set_fact(&self, name: &str, value: i64) -> Result<(), IndexError> {
         self.exec(
             "INSERT INTO account_facts (name, value) VALUES (?, ?)
              ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
-            vec![REVOKED_ALL_AT.into(), at.into()],
+            vec![name.into(), value.into()],
         )
     }
 
