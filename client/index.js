@@ -73,7 +73,14 @@ export function createSessionClient({
      * this client sends it from then on (store it where you kept the old one).
      */
     rotate: async () => {
-      const rotated = await call("POST", "/v1/session/rotate", 200);
+      // A reply lost on the way (a network error, a 5xx) is retried once with the same
+      // token: for ROTATION_RETRY_SECS the worker lets the old token retry a rotation,
+      // and answers with a token that works.
+      const rotated = await call("POST", "/v1/session/rotate", 200).catch((e) => {
+        if (e instanceof TypeError || (e instanceof SessionApiError && e.status >= 500))
+          return call("POST", "/v1/session/rotate", 200);
+        throw e;
+      });
       // The old token stopped working in the same step: a bearer client that kept it
       // would be logged out by its next call. (A cookie caller's browser stores the new
       // cookie itself.)

@@ -18,6 +18,7 @@ pub mod path_patterns;
 pub mod policy;
 pub mod record;
 pub mod request_url;
+pub mod rotation_retry;
 pub mod session_check;
 pub mod step_up;
 pub mod timestamp;

@@ -3,12 +3,14 @@
 //! compared in constant time). Routes and the gatekeeper call these; none of them
 //! authenticates on its own.
 
+use crate::core::account::AccountId;
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{self, Refusal, Requirement};
 use crate::core::step_up::Freshness;
 use crate::core::token::TokenHash;
@@ -63,6 +65,13 @@ impl From<ApiError> for Denial {
 impl From<Refusal> for Denial {
     fn from(refusal: Refusal) -> Self {
         Denial::Refused(refusal)
+    }
+}
+
+impl Denial {
+    /// No session under the presented token (as opposed to one that was refused).
+    pub fn is_session_not_found(&self) -> bool {
+        matches!(self, Denial::Failed(e) if e.code() == ErrorCode::SessionNotFound)
     }
 }
 
@@ -154,6 +163,36 @@ impl SessionCheck {
         };
         Ok(Authenticated { hash, record, source })
     }
+}
+
+/// A holder retrying a rotation whose reply they never got, with the token that rotation
+/// moved away from (`core::rotation_retry`). Found by the marker that token left in KV,
+/// after the same CSRF check and rate limit as any rotation. Whether the window is still
+/// open is the account's Durable Object's to decide, from its index.
+pub struct RetryingRotation {
+    pub account_id: AccountId,
+    pub caller: Caller,
+    pub source: CredentialSource,
+}
+
+/// The rotation retry a request's token may make, if its token left a marker: for the
+/// rotate route, after its [`SessionCheck`] found no session. One more KV read, on that
+/// miss only.
+pub async fn rotation_retry(
+    req: &IncomingRequest,
+    env: &Env,
+    config: &Config,
+) -> Result<Option<RetryingRotation>, ApiError> {
+    let Credential { token, source } = credential(req, config)?;
+    let hash = token.hash();
+    let store = SessionStore::from_env(env)?;
+    let marker = store.rotation_marker(&hash).await.map_err(|e| ApiError::internal("SESSIONS get marker", e))?;
+    let Some(RotatedAway { account_id, session_id }) = marker else { return Ok(None) };
+    if !is_safe_method(req.method()) {
+        require_trusted_origin(req, config, source)?;
+    }
+    limit_session(env, &session_id).await?;
+    Ok(Some(RetryingRotation { account_id, caller: Caller { session_id, token_hash: hash }, source }))
 }
 
 /// Methods a browser sends cross-site without a preflight and that must not change

@@ -4,6 +4,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -123,6 +124,32 @@ impl SessionStore {
             .execute()
             .await
             .map_err(kv_err)
+    }
+
+    /// Leaves the marker that lets a rotated-away token retry its rotation
+    /// (`core::rotation_retry`). No metadata: nothing lists it.
+    pub async fn put_rotation_marker(
+        &self,
+        old_hash: &TokenHash,
+        marker: &RotatedAway,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
+        let value = serde_json::to_string(marker).map_err(|e| StoreError::Kv(e.to_string()))?;
+        self.kv()?
+            .put(&RotatedAway::kv_key(old_hash), value)
+            .map_err(kv_err)?
+            .expiration_ttl(ttl_secs)
+            .execute()
+            .await
+            .map_err(kv_err)
+    }
+
+    /// The rotation marker a token left, if any. One that does not decode is no marker.
+    pub async fn rotation_marker(&self, hash: &TokenHash) -> Result<Option<RotatedAway>, StoreError> {
+        let text =
+            self.kv()?.get(&RotatedAway::kv_key(hash)).text().await.map_err(|e| StoreError::Kv(e.to_string()))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     /// One page of live sessions across all accounts, from key metadata (no value reads).

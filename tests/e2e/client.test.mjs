@@ -159,6 +159,32 @@ describe("the JavaScript client", () => {
     assert.deepEqual(fetchImpl.sentCredentials, ["omit"]);
   });
 
+  test("rotate() whose reply is lost retries once with the old token, and the client keeps a working token", async () => {
+    for (const mode of ["bearer", "cookie"]) {
+      const mine = await worker.createSession("client-rotate-lost");
+      const jar = cookieJarFetch(mode === "cookie" ? mine.setCookie : undefined);
+      let dropped = 0;
+      // The worker rotates, then the connection drops before the answer arrives.
+      const losing = async (url, init) => {
+        const response = await jar(url, init);
+        if (String(url).endsWith("/v1/session/rotate") && dropped++ === 0) {
+          if (mode === "cookie") jar.jar.set("__Host-session", mine.token); // the Set-Cookie never arrived
+          throw new TypeError("fetch failed");
+        }
+        return response;
+      };
+      const client = createSessionClient({
+        baseUrl: worker.url.origin,
+        token: mode === "bearer" ? mine.token : undefined,
+        fetch: losing,
+      });
+      const rotated = await client.rotate();
+      assert.equal(dropped, 2, `${mode}: one retry`);
+      assert.equal(rotated.session_id, mine.session_id);
+      assert.equal((await client.validate({ strong: true })).session_id, mine.session_id, `${mode}: still signed in`);
+    }
+  });
+
   test("a bearer client adopts the token that rotate() returns, so its next call still works", async () => {
     const mine = await worker.createSession("client-rotate");
     const client = createSessionClient({ baseUrl: worker.url.origin, token: mine.token, fetch: cookieJarFetch() });

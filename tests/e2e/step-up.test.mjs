@@ -158,6 +158,91 @@ describe("rotation", () => {
     assert.equal((await json(csrf, 403)).error, "origin_not_allowed");
   });
 
+  test("a rotation whose reply was lost is retried with the old token and gets a token that works", async () => {
+    const created = await worker.createSession("rotate-retry");
+    const rotate = (headers) => worker.fetch("/v1/session/rotate", { method: "POST", headers });
+    // The first rotation happens, but its reply never reaches the holder.
+    const lost = (await json(await rotate(bearer(created.token)), 200)).token;
+    const marker = `rotated:${(await kvKeyOf(created.token)).slice("session:".length)}`;
+    assert.deepEqual(JSON.parse(await worker.kv.get(marker)), {
+      account_id: "rotate-retry",
+      session_id: created.session_id,
+    });
+    assert.equal(await worker.kv.get(await kvKeyOf(created.token)), null, "the old session key is gone as before");
+
+    // The holder retries with the only token it has.
+    const retried = await json(await rotate(bearer(created.token)), 200);
+    assert.equal(retried.session_id, created.session_id);
+    assert.notEqual(retried.token, lost);
+    assert.equal((await worker.validate(retried.token, { query: "?consistency=strong" })).status, 200);
+    // The token nobody received stops working; the old one still opens nothing else.
+    assert.equal((await worker.validate(lost)).status, 401);
+    assert.equal((await worker.validate(created.token)).status, 401);
+    assert.equal(
+      (await json(await worker.fetch("/v1/sessions", { headers: bearer(created.token) }), 401)).error,
+      "session_not_found",
+    );
+    const logout = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(created.token) });
+    assert.equal(logout.status, 204);
+    assert.equal(
+      (await worker.validate(retried.token, { query: "?consistency=strong" })).status,
+      200,
+      "no logout by the old token",
+    );
+    // Only the token right before the last rotation may retry: after a rotation that
+    // was received, the first token is done.
+    const next = (await json(await rotate(bearer(retried.token)), 200)).token;
+    assert.equal((await json(await rotate(bearer(created.token)), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(next)).status, 200);
+
+    // A cookie holder retries with the cookie it still has, and gets a new one. The
+    // retry is a cookie write: a foreign origin is refused before anything happens.
+    const viaCookie = await worker.createSession("rotate-retry");
+    const cookie = { Cookie: `__Host-session=${viaCookie.token}` };
+    await json(await rotate(cookie), 200);
+    const csrf = await rotate({ ...cookie, Origin: "https://evil.example" });
+    assert.equal((await json(csrf, 403)).error, "origin_not_allowed");
+    const again = await rotate(cookie);
+    assert.equal((await json(again, 200)).session_id, viaCookie.session_id);
+    const [, fromRetry] = again.headers.get("set-cookie").match(/^__Host-session=(est_[^;]+);/);
+    assert.equal((await worker.validate(fromRetry)).status, 200);
+  });
+
+  test("no rotation retry after the window, after a reauthentication, or when ROTATION_RETRY_SECS=0", async () => {
+    const rotate = (w, token) => w.fetch("/v1/session/rotate", { method: "POST", headers: bearer(token) });
+    // Reauthentication moves the session on for good: a token from before the step-up
+    // cannot retry its way into the renewed session.
+    const created = await worker.createSession("rotate-reauth");
+    await json(await rotate(worker, created.token), 200);
+    const reauth = await worker.fetch(
+      `/v1/admin/accounts/rotate-reauth/sessions/${created.session_id}/reauthenticate`,
+      {
+        method: "POST",
+        headers: admin,
+      },
+    );
+    const renewed = (await json(reauth, 200)).token;
+    assert.equal((await json(await rotate(worker, created.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(renewed)).status, 200);
+
+    const short = await startWorker({ vars: { ROTATION_RETRY_SECS: "1" } });
+    const off = await startWorker({ vars: { ROTATION_RETRY_SECS: "0" } });
+    try {
+      const a = await short.createSession("rotate-window");
+      const received = (await json(await rotate(short, a.token), 200)).token;
+      await sleep(2100);
+      assert.equal((await json(await rotate(short, a.token), 401)).error, "session_not_found");
+      assert.equal((await short.validate(received)).status, 200, "a refused retry changes nothing");
+
+      const b = await off.createSession("rotate-off");
+      await json(await rotate(off, b.token), 200);
+      assert.equal((await json(await rotate(off, b.token), 401)).error, "session_not_found");
+      assert.deepEqual(await off.kv.list({ prefix: "rotated:" }).then((l) => l.keys), [], "no marker is written");
+    } finally {
+      await Promise.all([short.dispose(), off.dispose()]);
+    }
+  });
+
   test("a touch racing a rotation never brings the old token back", async () => {
     const racing = await startWorker({
       vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" },

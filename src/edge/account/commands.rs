@@ -13,12 +13,15 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{check, Requirement};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
+use crate::edge::account::index::OldToken;
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
-use crate::edge::error::ApiError;
+use crate::edge::error::{log_error, ApiError};
+use futures_util::future::join;
 
 impl AccountSessions {
     /// Indexes a new session, evicting the oldest past the limit, and publishes it.
@@ -217,16 +220,32 @@ impl AccountSessions {
         Ok(updated)
     }
 
-    /// The holder moves their own session to a new token (the caller was checked live
-    /// under its current token before this runs).
+    /// The holder moves their own session to a new token, presenting its current token,
+    /// or the token the last rotation moved it away from while the retry window is open
+    /// (that rotation's reply was lost: `core::rotation_retry`). Anything else, and a
+    /// session that may not be used, is not found.
     pub(super) async fn rotate(
         &self,
         cx: &CommandContext,
-        session_id: &SessionId,
+        caller: &Caller,
         new_hash: &TokenHash,
     ) -> Result<RotateReply, ApiError> {
-        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
-        self.move_to_token(cx, record, new_hash, RotationCause::Holder).await
+        let Some(row) = self.index.get(&caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let window = cx.config.rotation_retry_secs;
+        let old = if row.token_hash == caller.token_hash {
+            if window > 0 {
+                OldToken::Remember { at: cx.now }
+            } else {
+                OldToken::Forget
+            }
+        } else if row.previous_token().is_some_and(|p| p.admits(&caller.token_hash, window, cx.now)) {
+            OldToken::KeepRemembered
+        } else {
+            return Ok(RotateReply::NotFound);
+        };
+        let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let marker = matches!(old, OldToken::Remember { .. }).then_some(&caller.token_hash);
+        self.move_to_token(cx, record, new_hash, RotationCause::Holder, old, marker).await
     }
 
     /// The admin reports that the origin checked the user again: the session is renewed
@@ -241,7 +260,7 @@ impl AccountSessions {
     ) -> Result<RotateReply, ApiError> {
         let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
         let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
-        self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication).await
+        self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication, OldToken::Forget, None).await
     }
 
     /// The session, if it is indexed, confirmed and may still be used.
@@ -257,26 +276,44 @@ impl AccountSessions {
     /// Moves a live session to a new token. The index answers to the new hash only from
     /// the same synchronous step that queues the old key's deletion, so the old token is
     /// refused by the object at once, and a touch that raced it finds no match and
-    /// writes nothing. Then the new record is published and the old key deleted.
+    /// writes nothing. Then the new record is published and the old key deleted; with
+    /// `marker_for`, the rotation marker for that old token is written beside it.
     ///
     /// If the publish fails, the session is left with neither token working at the edge
     /// (the old one is queued for deletion, the new one never reached KV): it fails
-    /// closed, and the caller gets a 500 and logs in again.
+    /// closed, and the caller gets a 500. A holder may then retry with the old token
+    /// while the window is open; otherwise they log in again.
     async fn move_to_token(
         &self,
         cx: &CommandContext,
         record: SessionRecord,
         new_hash: &TokenHash,
         cause: RotationCause,
+        old: OldToken,
+        marker_for: Option<&TokenHash>,
     ) -> Result<RotateReply, ApiError> {
-        self.index.rekey(&record, new_hash)?;
+        self.index.rekey(&record, new_hash, old)?;
         // The events commit with the rekey, in the same synchronous step.
         if matches!(cause, RotationCause::Reauthentication) {
             self.record(SessionEvent::Reauthenticated, &record.account_id, &record.session_id, cx.now);
         }
         self.record(SessionEvent::Rotated(cause), &record.account_id, &record.session_id, cx.now);
         self.schedule_housekeeping(cx.now).await;
-        let published = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now)).await;
+        let publish = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now));
+        let (published, marked) = match marker_for {
+            Some(old_hash) => {
+                let marker =
+                    RotatedAway { account_id: record.account_id.clone(), session_id: record.session_id.clone() };
+                let ttl = RotatedAway::kv_ttl(cx.config.rotation_retry_secs);
+                let (published, marked) = join(publish, cx.store.put_rotation_marker(old_hash, &marker, ttl)).await;
+                (published, Some(marked))
+            }
+            None => (publish.await, None),
+        };
+        if let Some(Err(e)) = marked {
+            // Fails closed: the old token simply cannot retry.
+            log_error("warn", "account: rotation marker not written", &e);
+        }
         self.settle(cx).await;
         published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
         Ok(RotateReply::Rotated { record })

@@ -8,6 +8,7 @@
 
 use crate::core::policy::IndexEntry;
 use crate::core::record::{DecodeError, SessionRecord};
+use crate::core::rotation_retry::PreviousToken;
 use crate::core::token::{SessionId, TokenHash, KV_KEY_PREFIX};
 use crate::core::{UnixMillis, UnixSeconds};
 use serde::Deserialize;
@@ -40,12 +41,16 @@ const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
 /// object created by any earlier build (docs/storage.md, "Migrating").
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 4] = [
     // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
     // counts toward nothing and the alarm removes it.
     "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
     // The ids a create evicted, as JSON, so a retried create answers the same.
     "ALTER TABLE sessions ADD COLUMN evicted TEXT",
+    // The token the last holder rotation moved away from, and when: that token may
+    // retry the rotation for a short window (core::rotation_retry).
+    "ALTER TABLE sessions ADD COLUMN previous_token_hash TEXT",
+    "ALTER TABLE sessions ADD COLUMN rotated_at INTEGER",
 ];
 
 /// Why the index could not answer.
@@ -74,6 +79,8 @@ pub struct IndexRow {
     /// Not yet confirmed in KV (see [`SessionIndex::insert`]).
     pending: i64,
     evicted: Option<String>,
+    previous_token_hash: Option<TokenHash>,
+    rotated_at: Option<i64>,
 }
 
 impl IndexRow {
@@ -85,6 +92,11 @@ impl IndexRow {
         self.pending != 0
     }
 
+    /// The token the last holder rotation moved this session away from, if any.
+    pub fn previous_token(&self) -> Option<PreviousToken> {
+        Some(PreviousToken { hash: self.previous_token_hash.clone()?, rotated_at: self.rotated_at? })
+    }
+
     /// What the create of this session evicted (empty for rows older than the column).
     pub fn evicted(&self) -> Vec<SessionId> {
         self.evicted.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
@@ -92,7 +104,18 @@ impl IndexRow {
 }
 
 /// The columns every [`IndexRow`] query selects.
-const ROW: &str = "session_id, token_hash, record, pending, evicted";
+const ROW: &str = "session_id, token_hash, record, pending, evicted, previous_token_hash, rotated_at";
+
+/// What a move to a new token does with the token it moves away from.
+pub enum OldToken {
+    /// A holder's rotation: remember it, so it may retry while the window is open.
+    Remember { at: UnixSeconds },
+    /// A retry of that rotation: the token remembered stays the one remembered, and the
+    /// window keeps its start.
+    KeepRemembered,
+    /// A reauthentication: no token from before it may retry into the renewed session.
+    Forget,
+}
 
 #[derive(Deserialize)]
 struct EntryRow {
@@ -261,21 +284,35 @@ impl SessionIndex {
 
     /// Moves a session to a new token hash: the row now answers to `new_hash` only,
     /// and the old KV key is queued for deletion, in one synchronous step.
-    pub fn rekey(&self, record: &SessionRecord, new_hash: &TokenHash) -> Result<(), IndexError> {
+    pub fn rekey(&self, record: &SessionRecord, new_hash: &TokenHash, old: OldToken) -> Result<(), IndexError> {
         self.exec(
             "INSERT OR IGNORE INTO pending_kv_deletes (kv_key)
              SELECT ? || token_hash FROM sessions WHERE session_id = ?",
             vec![KV_KEY_PREFIX.into(), record.session_id.as_str().into()],
         )?;
         self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![new_hash.kv_key().into()])?;
+        // The right-hand sides read the row as it was, so `previous_token_hash =
+        // token_hash` takes the token being moved away from.
+        let previous = match old {
+            OldToken::Remember { .. } => "previous_token_hash = token_hash, rotated_at = ?,",
+            OldToken::KeepRemembered => "",
+            OldToken::Forget => "previous_token_hash = NULL, rotated_at = NULL,",
+        };
+        let mut bindings: Vec<SqlStorageValue> = Vec::with_capacity(5);
+        if let OldToken::Remember { at } = old {
+            bindings.push(at.into());
+        }
+        bindings.extend([
+            new_hash.as_str().into(),
+            record.idle_expires_at.into(),
+            record.encode().into(),
+            record.session_id.as_str().into(),
+        ]);
         self.exec(
-            "UPDATE sessions SET token_hash = ?, idle_expires_at = ?, record = ? WHERE session_id = ?",
-            vec![
-                new_hash.as_str().into(),
-                record.idle_expires_at.into(),
-                record.encode().into(),
-                record.session_id.as_str().into(),
-            ],
+            &format!(
+                "UPDATE sessions SET {previous} token_hash = ?, idle_expires_at = ?, record = ? WHERE session_id = ?"
+            ),
+            bindings,
         )
     }
 

@@ -140,10 +140,10 @@ impl AccountSessions {
             // a new token, or the admin renewing its authentication.
             AccountCommand::Rotate { session_id, new_token_hash, caller, reauthenticated } => {
                 let reply = match (caller, reauthenticated) {
-                    (Some(caller), None) => {
-                        self.require_live_caller(&cx, Some(&caller))?;
-                        self.rotate(&cx, &session_id, &new_token_hash).await?
+                    (Some(caller), None) if caller.session_id == session_id => {
+                        self.rotate(&cx, &caller, &new_token_hash).await?
                     }
+                    (Some(_), None) => RotateReply::NotFound,
                     (None, Some(facts)) => self.reauthenticate(&cx, &session_id, &new_token_hash, facts).await?,
                     _ => return Err(ApiError::internal("account: rotate", "needs a caller or new facts, not both")),
                 };
