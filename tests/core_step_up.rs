@@ -63,11 +63,13 @@ fn freshness_is_measured_from_the_last_authentication() {
     assert_eq!(both.check(NOW - 10, 3, NOW), Ok(()));
     assert!(!Freshness::parse(None, None).unwrap().is_required());
     assert_eq!(Freshness::default().check(0, 1, NOW), Ok(()));
+    // `60.0` is a whole number in a query too, as in a JSON body.
+    assert_eq!(Freshness::parse(Some("60.0"), Some("2.0")).unwrap(), Freshness::parse(Some("60"), Some("2")).unwrap());
 }
 
 #[test]
 fn malformed_freshness_parameters_name_the_parameter() {
-    for bad in ["-1", "abc", "1.5", "", "99999999999999"] {
+    for bad in ["-1", "abc", "1.5", "", "99999999999999", "6e1", "+60", "60.00"] {
         assert!(Freshness::parse(Some(bad), None).unwrap_err().contains("max_age"), "{bad}");
     }
     for bad in ["0", "4", "x", "-1"] {

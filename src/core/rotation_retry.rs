@@ -3,6 +3,12 @@
 //! a short window after the rotation, the old token may ask to rotate again and get a
 //! token that works; it never validates, refreshes or logs out in that window.
 //!
+//! The price: whoever else holds the old token (a thief) can do the same retry inside the
+//! window and take the session over, cutting off the token the holder did receive. So
+//! the window is short, it closes the first time the account's object sees the new
+//! token (a touch, a strong check, an account call) and at every revoke-all, a retry is
+//! announced as its own event (`holder_retry`), and `ROTATION_RETRY_SECS=0` turns it off.
+//!
 //! Two pieces make that possible without touching the hot path:
 //! - the index row remembers the token it was rotated away from and when
 //!   ([`PreviousToken`]);
@@ -21,8 +27,9 @@ use serde::{Deserialize, Serialize};
 /// fleet listing never sees a marker).
 pub const MARKER_KEY_PREFIX: &str = "rotated:";
 
-/// Default retry window: long enough for a client to notice a lost reply and retry.
-pub const DEFAULT_WINDOW_SECS: i64 = 60;
+/// Default retry window: long enough for a client to notice a lost reply and retry at
+/// once, short enough to leave a thief little time.
+pub const DEFAULT_WINDOW_SECS: i64 = 30;
 
 /// `ROTATION_RETRY_SECS` may be 0 (no retries) to 300.
 pub const WINDOW_RANGE: std::ops::RangeInclusive<i64> = 0..=300;

@@ -156,8 +156,7 @@ impl Freshness {
         let max_age_secs = match max_age {
             None => None,
             Some(raw) => Some(
-                raw.parse::<i64>()
-                    .ok()
+                crate::core::whole_number::from_text(raw)
                     .filter(|n| (0..=MAX_AGE_LIMIT_SECS).contains(n))
                     .ok_or("max_age must be a whole number of seconds, 0 or more")?,
             ),
@@ -165,8 +164,8 @@ impl Freshness {
         let min_aal = match min_aal {
             None => None,
             Some(raw) => Some(
-                raw.parse::<u8>()
-                    .ok()
+                crate::core::whole_number::from_text(raw)
+                    .and_then(|n| u8::try_from(n).ok())
                     .filter(|n| (AAL_MIN..=AAL_MAX).contains(n))
                     .ok_or("min_aal must be a whole number from 1 to 3")?,
             ),

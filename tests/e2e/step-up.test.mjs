@@ -194,6 +194,12 @@ describe("rotation", () => {
     const next = (await json(await rotate(bearer(retried.token)), 200)).token;
     assert.equal((await json(await rotate(bearer(created.token)), 401)).error, "session_not_found");
     assert.equal((await worker.validate(next)).status, 200);
+    const retries = worker.logs.filter((l) => l.includes('"session_rotated"') && l.includes(created.session_id));
+    assert.deepEqual(
+      retries.map((l) => JSON.parse(l.slice(l.indexOf("{"))).reason),
+      ["holder", "holder_retry", "holder"],
+      "a retry is announced as its own event",
+    );
 
     // A cookie holder retries with the cookie it still has, and gets a new one. The
     // retry is a cookie write: a foreign origin is refused before anything happens.
@@ -206,6 +212,28 @@ describe("rotation", () => {
     assert.equal((await json(again, 200)).session_id, viaCookie.session_id);
     const [, fromRetry] = again.headers.get("set-cookie").match(/^__Host-session=(est_[^;]+);/);
     assert.equal((await worker.validate(fromRetry)).status, 200);
+  });
+
+  test("the retry window closes once the object sees the new token, and at every revoke-all", async () => {
+    const rotate = (token) => worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(token) });
+    // The holder received the new token and used it where the object sees it: a thief
+    // holding the old one can no longer take the session over.
+    const seen = await worker.createSession("rotate-seen");
+    const received = (await json(await rotate(seen.token), 200)).token;
+    assert.equal((await worker.validate(received, { query: "?consistency=strong" })).status, 200);
+    assert.equal((await json(await rotate(seen.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(received)).status, 200);
+    // "Log out everywhere but here" keeps this session, but not a way back in for a
+    // token from before its last rotation.
+    const kept = await worker.createSession("rotate-kept");
+    const keptToken = (await json(await rotate(kept.token), 200)).token;
+    const revokeAll = await worker.fetch(`/v1/admin/accounts/rotate-kept/sessions?except=${kept.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
+    await json(revokeAll, 200);
+    assert.equal((await json(await rotate(kept.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(keptToken)).status, 200);
   });
 
   test("no rotation retry after the window, after a reauthentication, or when ROTATION_RETRY_SECS=0", async () => {

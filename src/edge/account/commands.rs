@@ -17,7 +17,7 @@ use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{check, Requirement};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
-use crate::edge::account::index::OldToken;
+use crate::edge::account::index::{IndexRow, OldToken};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
 use crate::edge::error::{log_error, ApiError};
@@ -91,6 +91,7 @@ impl AccountSessions {
         if row.token_hash != *hash {
             return Ok(TouchReply::NotFound);
         }
+        self.seen_current_token(&row)?;
         let record = row.record()?;
         match config.policy.extend_for(kind, &record, *now) {
             Touch::NotDue => Ok(TouchReply::NotDue { record }),
@@ -156,6 +157,9 @@ impl AccountSessions {
         self.purge_expired(cx).await?;
         self.index.remove_ghosts(None)?;
         self.index.set_revoked_all_at(cx.now_ms)?;
+        // The session kept (the one that changed the password) may have been rotated a
+        // moment ago: a token from before that must not retry its way back in.
+        self.index.forget_previous_tokens(None)?;
         let mut revoked = 0;
         for row in self.index.all()? {
             if Some(&row.session_id) == except {
@@ -183,7 +187,10 @@ impl AccountSessions {
     /// current token. The edge applies the session check to what this returns.
     pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
         match self.index.get(session_id)? {
-            Some(row) if row.token_hash == *hash => Ok(Some(row.record()?)),
+            Some(row) if row.token_hash == *hash => {
+                self.seen_current_token(&row)?;
+                Ok(Some(row.record()?))
+            }
             _ => Ok(None),
         }
     }
@@ -244,8 +251,12 @@ impl AccountSessions {
             return Ok(RotateReply::NotFound);
         };
         let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
-        let marker = matches!(old, OldToken::Remember { .. }).then_some(&caller.token_hash);
-        self.move_to_token(cx, record, new_hash, RotationCause::Holder, old, marker).await
+        let (cause, marker) = match old {
+            OldToken::KeepRemembered => (RotationCause::HolderRetry, None),
+            OldToken::Remember { .. } => (RotationCause::Holder, Some(&caller.token_hash)),
+            OldToken::Forget => (RotationCause::Holder, None),
+        };
+        self.move_to_token(cx, record, new_hash, cause, old, marker).await
     }
 
     /// The admin reports that the origin checked the user again: the session is renewed
@@ -329,6 +340,16 @@ impl AccountSessions {
         let Some(row) = row else {
             return Err(ApiError::new(ErrorCode::SessionNotFound));
         };
+        self.seen_current_token(&row)?;
         Ok(check(&cx.config, &row.record()?, &Requirement::live(), cx.now)?)
+    }
+
+    /// The holder has the token the last rotation gave out: nobody needs to retry that
+    /// rotation any more, so the token before it may not (`core::rotation_retry`).
+    fn seen_current_token(&self, row: &IndexRow) -> Result<(), ApiError> {
+        if row.previous_token().is_some() {
+            self.index.forget_previous_tokens(Some(&row.session_id))?;
+        }
+        Ok(())
     }
 }

@@ -253,10 +253,10 @@ impl SessionIndex {
     /// an older build recorded has only the second: read as its first millisecond, which
     /// fences exactly what that build fenced.
     pub fn revoked_all_at(&self) -> Result<Option<UnixMillis>, IndexError> {
-        Ok(match (self.fact(REVOKED_ALL_AT_MS)?, self.fact(REVOKED_ALL_AT)?) {
-            (Some(millis), _) => Some(millis),
-            (None, secs) => secs.map(|s| s.saturating_mul(1000)),
-        })
+        // The later of the two: a build without milliseconds (a rollback) may have
+        // written a newer second since.
+        let secs = self.fact(REVOKED_ALL_AT)?.map(|s| s.saturating_mul(1000));
+        Ok(self.fact(REVOKED_ALL_AT_MS)?.max(secs))
     }
 
     pub fn set_revoked_all_at(&self, at: UnixMillis) -> Result<(), IndexError> {
@@ -314,6 +314,17 @@ impl SessionIndex {
             ),
             bindings,
         )
+    }
+
+    /// Closes the rotation retry window of one session (its new token was seen) or of
+    /// every session (`None`: a revoke-all). Writes only rows that have one open.
+    pub fn forget_previous_tokens(&self, only: Option<&SessionId>) -> Result<(), IndexError> {
+        let clear =
+            "UPDATE sessions SET previous_token_hash = NULL, rotated_at = NULL WHERE previous_token_hash IS NOT NULL";
+        match only {
+            Some(session_id) => self.exec(&format!("{clear} AND session_id = ?"), vec![session_id.as_str().into()]),
+            None => self.exec(clear, vec![]),
+        }
     }
 
     /// Stores a touched record (its idle deadline and last use moved).
