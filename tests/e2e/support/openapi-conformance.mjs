@@ -45,7 +45,9 @@ const compiled = new Map();
 // How many answers were checked and schemas compiled: OPENAPI_CHECK_STATS=1 prints them at exit.
 const checked = { answers: 0 };
 if (process.env.OPENAPI_CHECK_STATS)
-  process.on("exit", () => console.error(`openapi checks: ${checked.answers} answers, ${compiled.size} schemas compiled`));
+  process.on("exit", () =>
+    console.error(`openapi checks: ${checked.answers} answers, ${compiled.size} schemas compiled`),
+  );
 /** The validator of the schema at `ptr` in the document, compiled on first use. */
 export function validatorAt(ptr) {
   let validate = compiled.get(ptr);
@@ -120,13 +122,49 @@ function checkBody(responsePtr, response, { contentType, text, headers }) {
   } catch {
     return [...problems, `a ${type} body that is not JSON: ${text.slice(0, 200)}`];
   }
-  const errors = schemaErrors(`${responsePtr}/content/${escape(type)}/schema`, body);
+  const schemaPtr = `${responsePtr}/content/${escape(type)}/schema`;
+  const errors = schemaErrors(schemaPtr, body);
   if (errors.length)
     problems.push(`the body does not fit its schema: ${errors.join("; ")}; body ${text.slice(0, 300)}`);
+  const unnamed = unnamedFields(at(schemaPtr), body);
+  if (unnamed.length) problems.push(`the body has fields its schema does not name: ${unnamed.join(", ")}`);
   const codes = listedCodes(response);
   if (codes.length && typeof body?.error === "string" && !codes.includes(body.error))
     problems.push(`error ${body.error} is not among the codes this response lists (${codes.join(", ")})`);
   return problems;
+}
+
+/**
+ * The fields of `value` that `schema` does not name, as JSON paths. JSON Schema lets an
+ * object schema without `additionalProperties` take any other field; the document is
+ * meant to name everything the worker sends, so an answer with a field it does not name
+ * is a mismatch too. A schema with no `properties` (any object), or with
+ * `additionalProperties`, `patternProperties` or `propertyNames` (an open map such as
+ * Claims), names all its fields.
+ */
+export function unnamedFields(schema, value, path = "") {
+  if (value === null || typeof value !== "object") return [];
+  const branches = [];
+  (function collect(node) {
+    if (!node || typeof node !== "object") return;
+    if (node.$ref) collect(at(node.$ref.slice(1)));
+    branches.push(node);
+    for (const key of ["allOf", "anyOf", "oneOf"]) for (const b of node[key] ?? []) collect(b);
+  })(schema);
+  if (Array.isArray(value)) {
+    const items = branches.filter((b) => b.items).map((b) => b.items);
+    return items.length ? value.flatMap((v, i) => items.flatMap((s) => unnamedFields(s, v, `${path}[${i}]`))) : [];
+  }
+  const open =
+    !branches.some((b) => b.properties) ||
+    branches.some((b) => "additionalProperties" in b || b.patternProperties || b.propertyNames);
+  const unnamed = [];
+  for (const [key, v] of Object.entries(value)) {
+    const named = branches.filter((b) => b.properties && key in b.properties).map((b) => b.properties[key]);
+    if (named.length === 0 && !open) unnamed.push(`${path}/${key}`);
+    for (const s of named) unnamed.push(...unnamedFields(s, v, `${path}/${key}`));
+  }
+  return [...new Set(unnamed)];
 }
 
 const ERROR_PTR = pointer("components", "schemas", "Error");
@@ -152,7 +190,9 @@ export function answerProblems({ method, url, status, headers, text, gatekeeper 
       return [`a ${type} body that is not JSON: ${text.slice(0, 200)}`];
     }
     const errors = schemaErrors(ERROR_PTR, body);
-    return errors.length ? [`an answer to no operation that is not an Error: ${errors.join("; ")}`] : [];
+    if (errors.length) return [`an answer to no operation that is not an Error: ${errors.join("; ")}`];
+    const unnamed = unnamedFields(at(ERROR_PTR), body);
+    return unnamed.length ? [`an Error with fields the schema does not name: ${unnamed.join(", ")}`] : [];
   }
   const { template, op } = found;
   const responses = op.responses ?? {};
@@ -216,8 +256,11 @@ export function webhookProblems(headers, text) {
   const declared = Object.keys(item.post.requestBody?.content ?? {});
   if (!declared.includes(type)) problems.push(`Content-Type ${type}, not ${declared.join(" or ")}`);
   else {
-    const errors = schemaErrors(pointer("webhooks", name, "post", "requestBody", "content", type, "schema"), body);
+    const schemaPtr = pointer("webhooks", name, "post", "requestBody", "content", type, "schema");
+    const errors = schemaErrors(schemaPtr, body);
     if (errors.length) problems.push(`the body does not fit its schema: ${errors.join("; ")}; body ${text}`);
+    const unnamed = unnamedFields(at(schemaPtr), body);
+    if (unnamed.length) problems.push(`the body has fields its schema does not name: ${unnamed.join(", ")}`);
   }
   return problems;
 }
