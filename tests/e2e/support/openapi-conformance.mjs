@@ -43,10 +43,12 @@ export function at(ptr) {
 
 const compiled = new Map();
 // How many answers were checked and schemas compiled: OPENAPI_CHECK_STATS=1 prints them at exit.
-const checked = { answers: 0 };
+const checked = { answers: 0, ms: 0 };
 if (process.env.OPENAPI_CHECK_STATS)
   process.on("exit", () =>
-    console.error(`openapi checks: ${checked.answers} answers, ${compiled.size} schemas compiled`),
+    console.error(
+      `openapi checks: ${checked.answers} answers, ${compiled.size} schemas compiled, ${checked.ms.toFixed(0)} ms checking`,
+    ),
   );
 /** The validator of the schema at `ptr` in the document, compiled on first use. */
 export function validatorAt(ptr) {
@@ -209,7 +211,9 @@ export function answerProblems({ method, url, status, headers, text, gatekeeper 
 export async function checkAnswer(method, url, res, options = {}) {
   checked.answers++;
   const text = await res.clone().text();
+  const started = performance.now();
   const problems = answerProblems({ method, url, status: res.status, headers: res.headers, text, ...options });
+  checked.ms += performance.now() - started;
   if (problems.length === 0) return;
   const { pathname } = new URL(url);
   const found = findOperation(method, pathname);
