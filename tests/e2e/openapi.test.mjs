@@ -8,7 +8,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startWorker, ADMIN_KEY } from "./harness.mjs";
-import { doc, violations, listedCodes, answerProblems, findOperation } from "./support/openapi-conformance.mjs";
+import {
+  doc,
+  violations,
+  listedCodes,
+  answerProblems,
+  findOperation,
+  webhookProblems,
+} from "./support/openapi-conformance.mjs";
 
 const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "(.+)"$/m)[1];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -142,6 +149,22 @@ test("webhooks: one per event type the worker delivers, each with its payload an
     assert.ok(violations(schema, { ...sample, type, reason: "nope" }).length > 0, `${type} accepts any reason`);
     assert.ok(violations(schema, { ...sample, type, reason: reasons[0], id: "evt_1" }).length > 0, type);
   }
+  // The check the webhook receiver in events.test.mjs runs on every delivery.
+  const body = JSON.stringify({ ...sample, type: "session.revoked", reason: "revoke_all" });
+  const signature = `v1,${Buffer.alloc(32, 7).toString("base64")}`;
+  const headers = {
+    "content-type": "application/json",
+    "webhook-id": sample.id,
+    "webhook-timestamp": "1795334443",
+    "webhook-signature": `${signature} ${signature}`,
+  };
+  assert.deepEqual(webhookProblems(headers, body), []);
+  const without = (name) => Object.fromEntries(Object.entries(headers).filter(([k]) => k !== name));
+  assert.match(webhookProblems(without("webhook-signature"), body).join(), /webhook-signature is missing/);
+  assert.match(webhookProblems({ ...headers, "webhook-timestamp": "soon" }, body).join(), /webhook-timestamp/);
+  assert.match(webhookProblems({ ...headers, "webhook-signature": "v1,abc" }, body).join(), /webhook-signature/);
+  assert.match(webhookProblems(headers, `${body.slice(0, -1)},"token":"est_x"}`).join(), /does not name: \/token/);
+  assert.match(webhookProblems(headers, body.replace("session.revoked", "session.deleted")).join(), /no webhook/);
 });
 
 test("the answer check itself: it names what breaks the document", async () => {
