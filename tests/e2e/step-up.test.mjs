@@ -369,7 +369,7 @@ describe("revocation with a stated bound", () => {
         adminKey: ADMIN_KEY,
         fetch: async (input, init) => {
           sent.push(JSON.parse(init.body ?? "null"));
-          return worker.mf.dispatchFetch(input, init);
+          return worker.fetch(input, init);
         },
       });
       const created = await client.createSession("fence-same");
