@@ -89,14 +89,9 @@ pub async fn ready(env: &Env) -> Response {
     };
     let webhooks_configured = config.as_ref().is_ok_and(|c| c.webhook.is_some());
     let (sessions, accounts) = futures_util::future::join(sessions_check(env), accounts_check(env)).await;
-    let checks = vec![
-        configuration,
-        admin_key_check(env),
-        sessions,
-        accounts,
-        events_check(env, webhooks_configured),
-        limiter_check(env),
-    ];
+    let mut checks = vec![configuration];
+    checks.extend(admin_key_checks(env));
+    checks.extend([sessions, accounts, events_check(env, webhooks_configured), limiter_check(env)]);
     let failed: Vec<&Check> = checks.iter().filter(|c| c.status == CheckStatus::Failed).collect();
     let ready = failed.is_empty();
     let error = if ready {
@@ -123,12 +118,15 @@ pub async fn ready(env: &Env) -> Response {
 }
 
 /// The admin API fails closed without a key, so a deployment without one cannot create
-/// a session: not ready.
-fn admin_key_check(env: &Env) -> Check {
+/// a session: not ready. `ADMIN_KEY_PREVIOUS` is listed only while it is set.
+fn admin_key_checks(env: &Env) -> Vec<Check> {
     match admin_key(env) {
-        AdminKeyState::Configured(_) => Check::ok("ADMIN_KEY"),
-        AdminKeyState::NotConfigured => Check::failed("ADMIN_KEY", "not set: the admin API is closed"),
-        AdminKeyState::TooShort => Check::failed("ADMIN_KEY", "must be at least 32 characters"),
+        AdminKeyState::Configured(keys) if keys.has_previous() => {
+            vec![Check::ok("ADMIN_KEY"), Check::ok("ADMIN_KEY_PREVIOUS")]
+        }
+        AdminKeyState::Configured(_) => vec![Check::ok("ADMIN_KEY")],
+        AdminKeyState::NotConfigured => vec![Check::failed("ADMIN_KEY", "not set: the admin API is closed")],
+        AdminKeyState::TooShort(name) => vec![Check::failed(name, "must be at least 32 characters")],
     }
 }
 
