@@ -20,6 +20,16 @@ test("GET /v1/health answers JSON with the build's version", async () => {
   assert.deepEqual(await res.json(), { status: "ok", name: "edge-sessions", version: cargoVersion });
 });
 
+test("the health answer, Cargo.toml, package.json, openapi.json and the changelog agree on the version", async () => {
+  const read = (f) => readFileSync(new URL(`../../${f}`, import.meta.url), "utf8");
+  const { version } = await (await worker.fetch("/v1/health")).json();
+  assert.equal(version, cargoVersion);
+  assert.equal(JSON.parse(read("package.json")).version, version, "package.json");
+  assert.equal(JSON.parse(read("openapi.json")).info.version, version, "openapi.json");
+  const unreleased = read("CHANGELOG.md").split("## [Unreleased]")[1].split("\n## ")[0];
+  assert.match(unreleased, new RegExp(`say \`${version.replaceAll(".", "\\.")}\``), "CHANGELOG.md, Unreleased");
+});
+
 test("unknown paths get a JSON 404", async () => {
   const res = await worker.fetch("/v1/nope");
   assert.equal(res.status, 404);
