@@ -253,16 +253,17 @@ pub fn require_trusted_origin(
     }
 }
 
-/// The admin API's gate. Fails closed: no key configured means no admin API.
+/// The admin API's gate. Fails closed: no `ADMIN_KEY` configured means no admin API,
+/// even with an `ADMIN_KEY_PREVIOUS`.
 pub fn require_admin(req: &IncomingRequest, env: &Env) -> Result<(), ApiError> {
-    let key = match admin_key(env) {
+    let keys = match admin_key(env) {
         AdminKeyState::NotConfigured => return Err(ApiError::new(ErrorCode::AdminDisabled)),
-        AdminKeyState::TooShort => return Err(ConfigError::new("ADMIN_KEY", "must be at least 32 characters").into()),
-        AdminKeyState::Configured(key) => key,
+        AdminKeyState::TooShort(name) => return Err(ConfigError::new(name, "must be at least 32 characters").into()),
+        AdminKeyState::Configured(keys) => keys,
     };
     let presented = req.header("Authorization");
     match presented.as_deref().and_then(bearer_value) {
-        Some(candidate) if key.verify(candidate) => Ok(()),
+        Some(candidate) if keys.verify(candidate) => Ok(()),
         _ => Err(ApiError::new(ErrorCode::InvalidAdminKey)),
     }
 }

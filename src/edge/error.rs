@@ -80,6 +80,11 @@ impl ApiError {
         self.code.status()
     }
 
+    /// What the response's `message` says (never an internal error's detail).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Logs an internal error's detail. For errors that end in the log rather than in a
     /// response (work done after the response, in `waitUntil`).
     pub fn log_if_internal(&self) {

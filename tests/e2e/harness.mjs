@@ -37,7 +37,8 @@ const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m
  * options run beside it in the same runtime (they can bind this one as the service
  * "edge-sessions"). `scriptPath` replaces the built script (the benchmark wraps it to
  * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
- * `{ NAME: { simple: { limit, period } } }`. Returns helpers bound to it.
+ * `{ NAME: { simple: { limit, period } } }`. `withoutBindings` leaves out the named
+ * bindings of wrangler.toml (a deployment that forgot one). Returns helpers bound to it.
  */
 export async function startWorker({
   vars = {},
@@ -47,7 +48,9 @@ export async function startWorker({
   scriptPath,
   ratelimits,
   inspectorPort,
+  withoutBindings = [],
 } = {}) {
+  const bound = (name) => !withoutBindings.includes(name);
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -64,17 +67,21 @@ export async function startWorker({
       { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
     ],
     compatibilityDate: wranglerConfig.compatibility_date,
-    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding),
+    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding).filter(bound),
     durableObjects: Object.fromEntries(
-      wranglerConfig.durable_objects.bindings.map((b) => [
-        b.name,
-        { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) },
-      ]),
+      wranglerConfig.durable_objects.bindings
+        .filter((b) => bound(b.name))
+        .map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
     ),
     ratelimits:
-      ratelimits ?? Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      ratelimits ??
+      Object.fromEntries(
+        (wranglerConfig.ratelimits ?? []).filter((r) => bound(r.name)).map((r) => [r.name, { simple: r.simple }]),
+      ),
     queueProducers: Object.fromEntries(
-      (wranglerConfig.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }]),
+      (wranglerConfig.queues?.producers ?? [])
+        .filter((p) => bound(p.binding))
+        .map((p) => [p.binding, { queueName: p.queue }]),
     ),
     queueConsumers: Object.fromEntries(
       (wranglerConfig.queues?.consumers ?? []).map((c) => [
@@ -101,7 +108,7 @@ export async function startWorker({
     },
   });
   const url = await mf.ready;
-  const kv = await mf.getKVNamespace("SESSIONS");
+  const kv = bound("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : undefined;
 
   // Every answer is checked against openapi.json (support/openapi-conformance.mjs); a
   // mismatch throws at the request, and is kept so that dispose() reports one a test

@@ -626,7 +626,8 @@ test("a method a path does not document answers 405 with Allow listing the docum
     const path = concrete(template);
     // OPTIONS has no preflight on the admin API and the public documents.
     const extra =
-      path.startsWith("/v1/admin/") || ["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(path)
+      path.startsWith("/v1/admin/") ||
+      ["/v1/health", "/v1/health/ready", "/v1/jwks.json", "/v1/openapi.json"].includes(path)
         ? ["OPTIONS"]
         : [];
     for (const method of [...METHODS.filter((m) => !documented.includes(m)), "QUERY", "PROPFIND", ...extra]) {
@@ -642,7 +643,9 @@ test("a method a path does not document answers 405 with Allow listing the docum
 
 test("CORS preflights on the session paths are no-store, allowed or not", async () => {
   const sessionPaths = Object.keys(doc.paths).filter(
-    (t) => !t.startsWith("/v1/admin/") && !["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(t),
+    (t) =>
+      !t.startsWith("/v1/admin/") &&
+      !["/v1/health", "/v1/health/ready", "/v1/jwks.json", "/v1/openapi.json"].includes(t),
   );
   assert.ok(sessionPaths.length >= 6);
   for (const template of sessionPaths) {
@@ -681,5 +684,17 @@ test("revoke one and revoke all answer the 429 they document", async () => {
     await viaLimited("revokeAllSessions", "/v1/sessions?scope=others", b.token, 429);
   } finally {
     await limited.dispose();
+  }
+});
+
+test("GET /v1/health/ready answers the 200 and the 503 it documents", async () => {
+  const { body } = await conforms("readiness", await worker.fetch("/v1/health/ready"), 200);
+  assert.equal(body.status, "ready");
+  const broken = await startWorker({ withoutBindings: ["SESSIONS"] });
+  try {
+    const { body: notReady } = await conforms("readiness", await broken.fetch("/v1/health/ready"), 503);
+    assert.equal(notReady.error, "invalid_config");
+  } finally {
+    await broken.dispose();
   }
 });

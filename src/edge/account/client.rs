@@ -23,9 +23,19 @@ impl AccountClient {
     /// The Durable Object named after the account: every request for one account,
     /// from any location, reaches the same single-threaded instance.
     pub fn for_account(env: &Env, account_id: &AccountId) -> Result<Self, ApiError> {
+        Self::named(env, account_id.as_str())
+    }
+
+    /// The object the readiness check (`GET /v1/health/ready`) asks: its name holds a
+    /// space, which no account id may, so it never holds an account's sessions.
+    pub fn readiness_probe(env: &Env) -> Result<Self, ApiError> {
+        Self::named(env, "readiness probe")
+    }
+
+    fn named(env: &Env, name: &str) -> Result<Self, ApiError> {
         let stub = env
             .durable_object(ACCOUNTS_BINDING)
-            .and_then(|ns| ns.id_from_name(account_id.as_str())?.get_stub())
+            .and_then(|ns| ns.id_from_name(name)?.get_stub())
             .map_err(|e| ApiError::internal("ACCOUNTS binding", e))?;
         Ok(AccountClient { stub })
     }
