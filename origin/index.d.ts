@@ -222,3 +222,39 @@ export declare function createAdminClient(options: {
   adminKey: string;
   fetch?: typeof fetch;
 }): AdminClient;
+
+/** A claim a route requires: a value it must equal (`===`), or a predicate it must pass. */
+export type ClaimRequirement =
+  | { name: string; value: string | number | boolean | null }
+  | { name: string; test: (value: unknown, session: VerifiedSession) => boolean };
+
+/**
+ * What the middlewares (`@edge-sessions/origin/node`, `@edge-sessions/origin/hono`)
+ * take: a verifier, or the options that make one, and the route's requirements.
+ */
+export type EdgeSessionOptions = (
+  { verifier: AssertionVerifier } | { jwksUrl: string | URL; issuer: string; audience: string; clockTolerance?: number }
+) & {
+  /** Refuse a session whose assurance level is lower. */
+  minAal?: 1 | 2 | 3;
+  /** Refuse a session whose last authentication is more than this many seconds ago. */
+  maxAge?: number;
+  /** Refuse a session whose claims do not meet this (every one, for a list). */
+  claim?: ClaimRequirement | ClaimRequirement[];
+};
+
+/**
+ * The JSON body of a middleware's refusal. 401: an `AssertionErrorCode` but
+ * `jwks_unavailable` (the assertion is missing or does not verify). 503:
+ * `jwks_unavailable`. 403: `reauthentication_required` (too old or too weak, with
+ * `failed`, `aal` and `authenticated_at`, as the worker's own step-up refusal) or
+ * `claim_required` (with the claim's name). 500: `internal_error` (a claim predicate threw).
+ */
+export interface SessionRefusalBody {
+  error: AssertionErrorCode | "reauthentication_required" | "claim_required" | "internal_error";
+  message: string;
+  failed?: ("max_age" | "min_aal")[];
+  aal?: number;
+  authenticated_at?: string;
+  claim?: string;
+}

@@ -75,6 +75,10 @@ function classify(e) {
     return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
   if (e instanceof errors.JOSEAlgNotAllowed)
     return new AssertionError("invalid_signature", "algorithm not allowed", { cause: e });
+  // jose throws its base class, and only it, when the key set answers other than 200 or
+  // is not JSON: the keys are unavailable, the assertion is not at fault.
+  if (e?.constructor === errors.JOSEError)
+    return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
   if (e instanceof errors.JOSEError) return new AssertionError("malformed", e.message, { cause: e });
   return new AssertionError("jwks_unavailable", e?.message ?? String(e), { cause: e });
 }

@@ -88,3 +88,37 @@ async function originUsage(request: Request): Promise<void> {
 }
 
 void originUsage;
+
+// The middlewares, typed against the real Express and Hono declarations.
+import express from "express";
+import { Hono } from "hono";
+import { createServer } from "node:http";
+import { edgeSession, type EdgeSessionRequest } from "edge-sessions/origin/node";
+import { edgeSession as honoEdgeSession, type EdgeSessionVariables } from "edge-sessions/origin/hono";
+
+function middlewareUsage(): void {
+  const options = { jwksUrl: "https://a.example/v1/jwks.json", issuer: "https://a.example", audience: "o" };
+  const app = express();
+  app.get("/admin", edgeSession({ ...options, minAal: 2, claim: { name: "role", value: "admin" } }), (req, res) => {
+    const id: string | undefined = req.edgeSession?.accountId;
+    res.json({ id });
+  });
+  const gate = edgeSession({ ...options, maxAge: 300 });
+  createServer((req: EdgeSessionRequest, res) => gate(req, res, () => res.end(req.edgeSession?.sessionId)));
+
+  const hono = new Hono<{ Variables: EdgeSessionVariables }>();
+  hono.use("/api/*", honoEdgeSession({ ...options, claim: { name: "teams", test: (v) => Array.isArray(v) } }));
+  hono.get("/api/me", (c) => c.json({ id: c.get("edgeSession").accountId, aal: c.var.edgeSession.aal }));
+  const typed = new Hono().get("/x", honoEdgeSession(options), (c) => c.text(c.get("edgeSession").sessionId));
+  void typed;
+
+  // @ts-expect-error there is no assurance level 4
+  edgeSession({ ...options, minAal: 4 });
+  // @ts-expect-error a claim needs a name
+  honoEdgeSession({ ...options, claim: { value: "admin" } });
+  // @ts-expect-error a verifier, or jwksUrl, issuer and audience
+  edgeSession({ maxAge: 60 });
+  // @ts-expect-error the session is not a string
+  hono.get("/bad", (c) => c.text(c.get("edgeSession")));
+}
+void middlewareUsage;

@@ -76,16 +76,14 @@ describe("the packages, installed from their tarballs", () => {
 
   test("each tarball holds its code, types, README and both licences, at the repository's version", () => {
     const version = readJson(join(root, "package.json")).version;
-    for (const name of ["@edge-sessions/client", "@edge-sessions/origin"]) {
+    const common = ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js", "package.json"];
+    const middleware = ["guard.js", "hono.d.ts", "hono.js", "node.d.ts", "node.js"];
+    for (const [name, files] of [
+      ["@edge-sessions/client", common],
+      ["@edge-sessions/origin", [...common, ...middleware]],
+    ]) {
       const { tarball } = packed[name];
-      assert.deepEqual(tarFiles(tarball), [
-        "LICENSE-APACHE",
-        "LICENSE-MIT",
-        "README.md",
-        "index.d.ts",
-        "index.js",
-        "package.json",
-      ]);
+      assert.deepEqual(tarFiles(tarball), files.sort(), name);
       const installed = join(scratch, "project/node_modules", name);
       const manifest = readJson(join(installed, "package.json"));
       assert.equal(manifest.version, version, name);
@@ -102,6 +100,7 @@ describe("the packages, installed from their tarballs", () => {
     const origin = readJson(join(scratch, "project/node_modules/@edge-sessions/origin/package.json"));
     assert.equal(client.dependencies, undefined);
     assert.deepEqual(Object.keys(origin.dependencies), ["jose"]);
+    assert.deepEqual(origin.peerDependenciesMeta, { express: { optional: true }, hono: { optional: true } });
     const lock = readJson(join(scratch, "project/package-lock.json"));
     assert.deepEqual(Object.keys(lock.packages).filter(Boolean).sort(), [
       "node_modules/@edge-sessions/client",
@@ -121,7 +120,15 @@ describe("the packages, installed from their tarballs", () => {
     assert.deepEqual(readdirSync(join(project, "out")), ["usage.js"]);
 
     const config = { baseUrl: worker.url.origin, adminKey: ADMIN_KEY, issuer: ISSUER, audience: AUDIENCE };
-    const runner = `import { run } from "./out/usage.js"; console.log(JSON.stringify(await run(${JSON.stringify(config)})));`;
+    // The middleware subpaths resolve from the installed package too (their frameworks are
+    // optional peers, not installed here: the middlewares import nothing from them).
+    const runner = `
+      import { run } from "./out/usage.js";
+      import { edgeSession as node } from "@edge-sessions/origin/node";
+      import { edgeSession as hono } from "@edge-sessions/origin/hono";
+      const result = await run(${JSON.stringify(config)});
+      result.middlewares = [typeof node, typeof hono];
+      console.log(JSON.stringify(result));`;
     const ran = spawnSync(process.execPath, ["--input-type=module", "-e", runner], { cwd: project, encoding: "utf8" });
     assert.equal(ran.status, 0, ran.stderr);
     const result = JSON.parse(ran.stdout);
@@ -135,6 +142,7 @@ describe("the packages, installed from their tarballs", () => {
       fleet: [sid],
       revoked: true,
       afterRevoke: "session_not_found",
+      middlewares: ["function", "function"],
     });
   });
 });
