@@ -3,8 +3,13 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { exportJWK, generateKeyPair } from "jose";
 import { createSessionClient, SessionApiError } from "../../client/index.js";
+import { createAssertionVerifier } from "../../origin/index.js";
 import { startWorker } from "./harness.mjs";
+
+const ISSUER = "https://sessions.example";
+const API_AUDIENCE = "https://api.example.com";
 
 /** A fetch that keeps cookies like a browser does for credentials: "include". */
 function cookieJarFetch(initialSetCookie) {
@@ -33,7 +38,10 @@ function cookieJarFetch(initialSetCookie) {
 describe("the JavaScript client", () => {
   let worker;
   before(async () => {
-    worker = await startWorker();
+    const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
+    worker = await startWorker({
+      vars: { ISSUER, SIGNING_KEY: JSON.stringify(await exportJWK(privateKey)), ASSERTION_AUDIENCES: API_AUDIENCE },
+    });
   });
   after(async () => {
     await worker?.dispose();
@@ -89,6 +97,64 @@ describe("the JavaScript client", () => {
       "the jar holds the new cookie",
     );
     assert.equal((await worker.validate(created.token, { query: "?consistency=strong" })).status, 401);
+  });
+
+  test("a step-up refusal carries failed, authenticated_at and aal from the body", async () => {
+    const authenticatedAt = Math.floor(Date.now() / 1000) - 600;
+    const created = await worker.createSession("client-step-up", { authenticated_at: authenticatedAt, aal: 1 });
+    const { client } = clientFor(created);
+    const refusal = await client.validate({ maxAge: 60, minAal: 2 }).catch((e) => e);
+    assert.ok(refusal instanceof SessionApiError);
+    assert.deepEqual(
+      [refusal.status, refusal.code, refusal.failed, refusal.authenticated_at, refusal.aal],
+      [403, "reauthentication_required", ["max_age", "min_aal"], created.authenticated_at, 1],
+    );
+    assert.equal(refusal.body.error, "reauthentication_required");
+    assert.equal(refusal.retryAfter, undefined, "no Retry-After on a 403");
+    const tooWeak = await client.validate({ minAal: 2 }).catch((e) => e);
+    assert.deepEqual(tooWeak.failed, ["min_aal"]);
+  });
+
+  test("a rate-limited call rejects with status 429 and retryAfter in seconds", async (t) => {
+    // Two costly calls a minute per session, so the limit is reached at once.
+    const limited = await startWorker({ ratelimits: { SESSION_LIMITER: { simple: { limit: 2, period: 60 } } } });
+    t.after(() => limited.dispose());
+    const created = await limited.createSession("client-limited");
+    const fetchImpl = cookieJarFetch(created.setCookie);
+    const client = createSessionClient({ baseUrl: limited.url.origin, fetch: fetchImpl });
+    // refresh and strong validation share the session's limit.
+    await client.refresh();
+    await client.validate({ strong: true });
+    const refusal = await client.validate({ strong: true }).catch((e) => e);
+    assert.ok(refusal instanceof SessionApiError, String(refusal));
+    assert.deepEqual([refusal.status, refusal.code], [429, "rate_limited"]);
+    assert.ok(Number.isInteger(refusal.retryAfter) && refusal.retryAfter > 0, `retryAfter ${refusal.retryAfter}`);
+    assert.equal(refusal.failed, undefined);
+    assert.equal((await client.validate()).session_id, created.session_id, "an eventual validation is not limited");
+  });
+
+  test("token({ audience }) returns an access token the origin SDK verifies, and refuses other audiences", async () => {
+    const created = await worker.createSession("client-token", { claims: { plan: "pro" } });
+    const { client } = clientFor(created);
+    const issued = await client.token({ audience: API_AUDIENCE });
+    assert.deepEqual(Object.keys(issued).sort(), ["expires_at", "token"]);
+    const verified = await createAssertionVerifier({
+      jwksUrl: new URL("/v1/jwks.json", worker.url),
+      issuer: ISSUER,
+      audience: API_AUDIENCE,
+      kind: "access_token",
+    }).verify(issued.token);
+    assert.deepEqual([verified.accountId, verified.sessionId], ["client-token", created.session_id]);
+    assert.deepEqual(verified.claims, { plan: "pro" });
+    assert.equal(verified.expiresAt.toISOString().replace(".000", ""), issued.expires_at);
+    await assert.rejects(client.token({ audience: "https://evil.example" }), {
+      name: "SessionApiError",
+      status: 400,
+      code: "invalid_audience",
+    });
+    await assert.rejects(client.token({}), TypeError);
+    const { client: anonymous } = clientFor({});
+    await assert.rejects(anonymous.token({ audience: API_AUDIENCE }), { status: 401, code: "missing_token" });
   });
 
   test("listSessions, revokeSession, logoutOthers, logoutEverywhere", async () => {
