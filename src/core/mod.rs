@@ -15,6 +15,7 @@ pub mod gate;
 pub mod jwk;
 pub mod origin;
 pub mod path_patterns;
+pub mod pending_ring;
 pub mod policy;
 pub mod record;
 pub mod request_url;

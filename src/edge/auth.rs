@@ -220,7 +220,13 @@ async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Resu
 /// reads as absent (fail closed), and the log says so.
 async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
     let store = SessionStore::from_env(env)?;
-    match store.get(hash).await {
+    readable(store.get(hash).await)
+}
+
+/// What a KV read of a session key found, with the fail-closed rule for a record this
+/// build cannot read. The hot path's synchronous entry (`fast_path`) applies it too.
+pub fn readable(read: Result<Option<SessionRecord>, StoreError>) -> Result<Option<SessionRecord>, ApiError> {
+    match read {
         Ok(record) => Ok(record),
         Err(StoreError::Undecodable(e)) => {
             log_error("error", "undecodable session record", &e);

@@ -60,6 +60,14 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+/// A session key's value as KV returned it as text: no value, or the record.
+pub fn decode_value(text: Option<&str>) -> Result<Option<SessionRecord>, StoreError> {
+    match text {
+        None => Ok(None),
+        Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
+    }
+}
+
 impl SessionStore {
     pub fn from_env(env: &Env) -> Result<Self, StoreError> {
         let binding = js_sys::Reflect::get(env, &JsValue::from_str(SESSIONS_BINDING))
@@ -84,10 +92,7 @@ impl SessionStore {
         let js_error = |e: JsValue| StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")));
         let promise = self.namespace.get_text(&hash.kv_key(), "text").map_err(js_error)?;
         let value = JsFuture::from(promise).await.map_err(js_error)?;
-        match value.as_string() {
-            None => Ok(None),
-            Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
-        }
+        decode_value(value.as_string().as_deref())
     }
 
     /// Whose session a key holds, for revoking it: from the record, or, when the record
