@@ -66,17 +66,18 @@ function fullPath(request, env, ctx) {
 }
 
 /** A response from `Answer::encode`'s text, which starts at `start`: the status, one
- * `name:value` line per header, an empty line, the body. */
+ * `name:value` line per header, an empty line, the body. Read in place with indexOf
+ * (no split): this runs on every fast-path answer. */
 function respond(text, start) {
-  const end = text.indexOf("\n\n", start);
-  const lines = text.slice(start, end).split("\n");
+  let lineEnd = text.indexOf("\n", start);
+  const status = Number(text.slice(start, lineEnd));
   const headers = [];
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(":");
-    headers.push([lines[i].slice(0, colon), lines[i].slice(colon + 1)]);
+  for (let from = lineEnd + 1; (lineEnd = text.indexOf("\n", from)) !== from; from = lineEnd + 1) {
+    const colon = text.indexOf(":", from);
+    headers.push([text.slice(from, colon), text.slice(colon + 1, lineEnd)]);
   }
-  const body = end + 2 < text.length ? text.slice(end + 2) : null;
-  return new Response(body, { status: Number(lines[0]), headers });
+  const body = lineEnd + 1 < text.length ? text.slice(lineEnd + 1) : null;
+  return new Response(body, { status, headers });
 }
 
 function finish(number, value, request, env, ctx) {
