@@ -73,8 +73,8 @@ export declare class SessionApiError extends Error {
   /** With `reauthentication_required` (403): the session's assurance level. */
   readonly aal?: number;
   /**
-   * With `rate_limited` (429): seconds to wait before trying again. A page on another
-   * origin than the worker's cannot read the header (CORS), so there it is absent.
+   * With `rate_limited` (429): seconds to wait before trying again (the worker exposes
+   * `Retry-After` to the origins it allows).
    */
   readonly retryAfter?: number;
   constructor(

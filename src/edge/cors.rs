@@ -14,6 +14,9 @@ use worker::{Headers, Response};
 const ALLOWED_METHODS: &str = "GET, POST, DELETE";
 const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
 const PREFLIGHT_MAX_AGE_SECS: &str = "600";
+/// Response headers a page on an allowed origin may read besides the safelisted ones:
+/// how long to wait after a 429.
+const EXPOSED_HEADERS: &str = "Retry-After";
 
 /// Adds the CORS response headers when `origin` is allowed; only `Vary` otherwise.
 pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Option<&str>) {
@@ -22,6 +25,7 @@ pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Opt
     if let Some(origin) = allowed_origin(allowed, origin) {
         let _ = headers.set("Access-Control-Allow-Origin", origin);
         let _ = headers.set("Access-Control-Allow-Credentials", "true");
+        let _ = headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
     }
 }
 
@@ -31,6 +35,7 @@ pub fn apply_cors_to_answer(answer: &mut Answer, allowed: &AllowedOrigins, origi
     if let Some(origin) = allowed_origin(allowed, origin) {
         answer.set("Access-Control-Allow-Origin", origin);
         answer.set("Access-Control-Allow-Credentials", "true");
+        answer.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
     }
 }
 

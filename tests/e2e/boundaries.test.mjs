@@ -205,7 +205,11 @@ describe("browsers and origins", () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("access-control-allow-origin"), APP);
     assert.equal(res.headers.get("access-control-allow-credentials"), "true");
+    assert.equal(res.headers.get("access-control-expose-headers"), "Retry-After", "a page can read a 429's wait");
     assert.match(res.headers.get("vary"), /Origin/);
+    // The same on the full path, and on a refused request (a 429 is one).
+    const refused = await worker.fetch("/v1/session/refresh", { method: "POST", headers: { Origin: APP } });
+    assert.equal(refused.headers.get("access-control-expose-headers"), "Retry-After");
   });
 
   test("a foreign origin gets no CORS headers", async () => {
@@ -213,6 +217,7 @@ describe("browsers and origins", () => {
     const res = await worker.fetch("/v1/session", { headers: { Origin: EVIL, Cookie: `__Host-session=${token}` } });
     assert.equal(res.headers.get("access-control-allow-origin"), null);
     assert.equal(res.headers.get("access-control-allow-credentials"), null);
+    assert.equal(res.headers.get("access-control-expose-headers"), null);
     assert.match(res.headers.get("vary"), /Origin/);
   });
 
