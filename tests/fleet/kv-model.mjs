@@ -95,7 +95,11 @@ export class KvModel {
     for (; i < names.length && keys.length < limit; i++) {
       const v = this.visible(location, names[i], now);
       if (!v || v.value === null || (v.expiresAt !== null && v.expiresAt <= now)) continue;
-      keys.push({ name: names[i], metadata: v.metadata, expiration: v.expiresAt ? Math.floor(v.expiresAt / 1000) : undefined });
+      keys.push({
+        name: names[i],
+        metadata: v.metadata,
+        expiration: v.expiresAt ? Math.floor(v.expiresAt / 1000) : undefined,
+      });
     }
     const complete = i >= names.length;
     return { keys, list_complete: complete, cursor: complete ? undefined : String(i) };

@@ -20,7 +20,9 @@ export function formatReport(r) {
     lines.push(`    ${pad(kind, 18)} ${cells.map((c) => pad(c, 28)).join(" ")}`);
   }
   const c = r.claims_lag_secs;
-  lines.push(`  claims update, stale answers after the acknowledgement: n ${c.n}, p50 ${fmt(c.p50)}, p99 ${fmt(c.p99)}, max ${fmt(c.max)} s`);
+  lines.push(
+    `  claims update, stale answers after the acknowledgement: n ${c.n}, p50 ${fmt(c.p50)}, p99 ${fmt(c.p99)}, max ${fmt(c.max)} s`,
+  );
   lines.push(
     `  faults injected: ${JSON.stringify(r.faults_injected)}; acceptances past the bound on keys whose KV write faulted: ${r.beyond_bound_under_kv_faults}`,
   );
@@ -54,7 +56,10 @@ export function mergeReports(reports) {
     return { n: s.length, p50: at(50), p99: at(99), max: s.at(-1) ?? null };
   };
   const lags = Object.fromEntries(
-    Object.entries(raw).map(([kind, row]) => [kind, Object.fromEntries(Object.entries(row).map(([k, v]) => [k, summarise(v)]))]),
+    Object.entries(raw).map(([kind, row]) => [
+      kind,
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, summarise(v)])),
+    ]),
   );
   const claims = summarise(reports.flatMap((r) => r.claims_raw ?? []));
   const sum = (f) => reports.reduce((s, r) => s + f(r), 0);

@@ -69,7 +69,7 @@ export async function simulate(input = {}) {
     kvHangRate: 0.02,
     kvHangMs: real(30),
     replyLossRate: 0.02,
-    queueOutages: [[o.seconds * 1000 * 0.3, o.seconds * 1000 * 0.3 + real(60)]],
+    queueOutages: [], // set once the cut-off is done (below)
     startedAt,
   });
   const kv = new KvModel({ propagationMs: real(o.propagationSecs), cacheMs: real(o.cacheSecs), faults });
@@ -123,6 +123,12 @@ export async function simulate(input = {}) {
   const tokens = new Map(); // token -> T
   const sessions = new Map(); // sid -> S
   const accounts = Array.from({ length: o.accounts }, (_, i) => ({ id: `acct-${o.seed}-${i}`, windows: [] }));
+  // Accounts whose sessions are only used (never revoked but by the cut-off): invariant 5's subjects.
+  const steadyAccounts = Array.from({ length: 2 }, (_, i) => ({
+    id: `steady-${o.seed}-${i}`,
+    windows: [],
+    steady: true,
+  }));
   const expectedEvents = []; // { sid, type }
   const invariants = Object.fromEntries(
     [
@@ -241,8 +247,10 @@ export async function simulate(input = {}) {
   function judge(T, loc, klass, strong, r, outcome) {
     const accepted = outcome === "accept";
     if (accepted) {
-      const sid = klass.startsWith("gated") || klass === "fresh" ? r.body?.headers?.["x-session-id"] : r.body?.session_id;
-      if (sid !== T.sid) violate(5, { what: "accepted answer names another session", klass, expected: T.sid, got: sid });
+      const sid =
+        klass.startsWith("gated") || klass === "fresh" ? r.body?.headers?.["x-session-id"] : r.body?.session_id;
+      if (sid !== T.sid)
+        violate(5, { what: "accepted answer names another session", klass, expected: T.sid, got: sid });
     }
     if (T.status === "revoked") {
       const after = r.start - T.revokedAt;
@@ -265,7 +273,8 @@ export async function simulate(input = {}) {
       // the lag: the last acceptance after the acknowledgement, per token, location and class
       const cellKey = `${T.token}|${loc}|${klass}`;
       let cell = lagCells.get(cellKey);
-      if (!cell && after > 0) lagCells.set(cellKey, (cell = { kind: T.kind, klass, location: loc, lag: 0, faulted: T.kvFaulted }));
+      if (!cell && after > 0)
+        lagCells.set(cellKey, (cell = { kind: T.kind, klass, location: loc, lag: 0, faulted: T.kvFaulted }));
       if (cell && accepted) cell.lag = Math.max(cell.lag, after);
       return;
     }
@@ -356,13 +365,16 @@ export async function simulate(input = {}) {
   }
 
   // ---- operations ----
+  const steadyIds = new Set(steadyAccounts.map((a) => a.id));
   const liveTokens = (account) =>
-    [...tokens.values()].filter((T) => T.status === "live" && (!account || T.account === account));
+    [...tokens.values()].filter(
+      (T) => T.status === "live" && (account ? T.account === account : !steadyIds.has(T.account)),
+    );
   const anyToken = () => random.pick([...tokens.values()]);
-  const accountOf = (id) => accounts.find((a) => a.id === id);
+  const accountOf = (id) => [...accounts, ...steadyAccounts].find((a) => a.id === id);
 
   async function create(account, loc) {
-    const short = random.chance(0.3);
+    const short = random.chance(account.steady ? 0.5 : 0.3);
     const body = { label: `s${counts.created}`, ...(short ? { idle_ttl_secs: shortIdle } : {}) };
     const r = await call(loc, `/v1/admin/accounts/${account.id}/sessions`, {
       method: "POST",
@@ -376,7 +388,7 @@ export async function simulate(input = {}) {
     counts.created++;
     const sid = r.body.session_id;
     sessions.set(sid, { account: account.id, token: r.body.token });
-    expectedEvents.push({ sid, type: "session.created" });
+    expectedEvents.push({ sid, type: "session.created", at: r.end - startedAt });
     const T = await newToken(r.body.token, sid, account.id, {
       issuedAt: r.end,
       idle: short ? shortIdle : null,
@@ -385,11 +397,11 @@ export async function simulate(input = {}) {
     // created while a revoke-all of the account was under way: either order is right
     if (account.windows.some((w) => w.start < r.end && (w.end === null || w.end > r.start))) markUncertain(T);
     for (const evicted of r.body.evicted) {
-      expectedEvents.push({ sid: evicted, type: "session.evicted" });
+      expectedEvents.push({ sid: evicted, type: "session.evicted", at: r.end - startedAt });
       const E = currentToken(evicted);
       if (E) markRevoked(E, "eviction", r.end, r.start);
     }
-    if (random.chance(0.35)) steadyUse(sid);
+    if (account.steady || random.chance(0.2)) steadyUse(sid);
   }
 
   async function burst() {
@@ -417,18 +429,21 @@ export async function simulate(input = {}) {
 
   // Revokes and their acknowledgement.
   async function revokeOne(T, loc, byAdmin) {
-    const path = byAdmin
-      ? `/v1/admin/accounts/${T.account}/sessions/${T.sid}`
-      : `/v1/sessions/${T.sid}`;
-    const caller = byAdmin ? null : random.pick(liveTokens(T.account)) ?? T;
+    const path = byAdmin ? `/v1/admin/accounts/${T.account}/sessions/${T.sid}` : `/v1/sessions/${T.sid}`;
+    const caller = byAdmin ? null : (random.pick(liveTokens(T.account)) ?? T);
     const r = await call(loc, path, { method: "DELETE", headers: byAdmin ? admin : bearer(caller.token) });
     if (r.status === 204) {
-      expectedEvents.push({ sid: T.sid, type: "session.revoked" });
+      expectedEvents.push({ sid: T.sid, type: "session.revoked", at: r.end - startedAt });
       markRevoked(T, "revoke_one", r.end, r.start);
     } else if (r.status >= 500) {
       markUncertain(T);
       counts.lostReplies++;
-    } else if (!byAdmin && caller.status === "live" && r.status === 401 && r.start - caller.issuedAt > boundMs + o.slackMs) {
+    } else if (
+      !byAdmin &&
+      caller.status === "live" &&
+      r.status === 401 &&
+      r.start - caller.issuedAt > boundMs + o.slackMs
+    ) {
       // the caller's own session refused: judged like any other check
       judge(caller, loc, "account", true, r, "refuse");
     }
@@ -452,7 +467,10 @@ export async function simulate(input = {}) {
       r = await call(loc, `/v1/admin/accounts/${account.id}/sessions${q}`, { method: "DELETE", headers: admin });
     } else {
       const q = keep ? "?scope=others" : "";
-      r = await call(loc, `/v1/sessions${q}`, { method: "DELETE", headers: bearer(keep?.token ?? random.pick(liveTokens(account.id))?.token ?? "est_x") });
+      r = await call(loc, `/v1/sessions${q}`, {
+        method: "DELETE",
+        headers: bearer(keep?.token ?? random.pick(liveTokens(account.id))?.token ?? "est_x"),
+      });
     }
     window.end = Date.now();
     const affected = liveTokens(account.id).filter((T) => T !== keep);
@@ -477,7 +495,8 @@ export async function simulate(input = {}) {
       : await call(loc, "/v1/session/rotate", { method: "POST", headers: bearer(T.token) });
     if (r.status === 200 && r.body?.token) {
       const kind = byAdmin ? "reauthentication" : "rotation";
-      if (T.status === "revoked" && r.start > T.revokedAt) violate(1, { what: `${kind} of a revoked session`, sid: T.sid });
+      if (T.status === "revoked" && r.start > T.revokedAt)
+        violate(1, { what: `${kind} of a revoked session`, sid: T.sid });
       expectedEvents.push({ sid: T.sid, type: "session.rotated" });
       if (byAdmin) expectedEvents.push({ sid: T.sid, type: "session.reauthenticated" });
       const wasLive = T.status === "live";
@@ -518,13 +537,13 @@ export async function simulate(input = {}) {
     paused = true;
     while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
     // Let the queue drain first: a redeploy restarts the runtime.
-    await waitForEvents(5000);
+    await waitForEvents(3000);
     const cutoffSecs = Math.floor(Date.now() / 1000) + 1;
     const start = Date.now();
     await fleet.redeploy({ SESSIONS_NOT_BEFORE: String(cutoffSecs) });
     while (Date.now() < cutoffSecs * 1000 + 1000) await new Promise((r) => setTimeout(r, 50));
     const end = Date.now();
-    for (const T of liveTokens()) markRevoked(T, "cutoff", end, start);
+    for (const T of tokens.values()) markRevoked(T, "cutoff", end, start);
     paused = false;
     return end - start;
   }
@@ -569,7 +588,9 @@ export async function simulate(input = {}) {
     [
       2,
       async () =>
-        withLive((T) => revokeAll(accountOf(T.account), random.int(o.locations), { byAdmin: random.chance(0.5), keep: T })),
+        withLive((T) =>
+          revokeAll(accountOf(T.account), random.int(o.locations), { byAdmin: random.chance(0.5), keep: T }),
+        ),
     ],
     [
       1,
@@ -604,13 +625,23 @@ export async function simulate(input = {}) {
   const ops = [];
   try {
     // everyone's first create, so the other operations have something to act on
-    await Promise.all(accounts.map((a, i) => create(a, i % o.locations)));
+    const everyone = () =>
+      Promise.all([...accounts, ...steadyAccounts, ...steadyAccounts].map((a, i) => create(a, i % o.locations)));
+    await everyone();
     let cutoffDone = !o.cutoff;
+    // Queue sends fail for 60 simulated seconds, after the cut-off's redeploy: a Miniflare
+    // restart does not keep what is queued or waiting for its alarm, which a real deploy does.
+    const queueOutage = () => {
+      const from = Date.now() - startedAt + 500;
+      faults.queueOutages.push([from, from + real(60)]);
+    };
+    if (!o.cutoff) queueOutage();
     while (!done()) {
-      if (!cutoffDone && Date.now() - startedAt > o.seconds * 1000 * 0.6) {
+      if (!cutoffDone && Date.now() - startedAt > o.seconds * 1000 * 0.5) {
         cutoffDone = true;
         cutoffMs = await cutoff();
-        await Promise.all(accounts.map((a, i) => create(a, i % o.locations)));
+        await everyone();
+        queueOutage();
       }
       await new Promise((r) => setTimeout(r, random.between(5, 40)));
       if (inFlight >= o.concurrency || paused) continue;
@@ -624,12 +655,12 @@ export async function simulate(input = {}) {
     }
     await Promise.all(ops);
     while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
-    for (const a of accounts) await checkLimit(a);
+    for (const a of [...accounts, ...steadyAccounts]) await checkLimit(a);
 
     // Invariant 6: every expected event at least once; per session, nothing after its final event.
     const missing = await waitForEvents(45000);
     inv(6).checks += expectedEvents.filter((e) => !e.maybe).length;
-    for (const m of missing) violate(6, { what: "event not delivered", sid: m.sid, type: m.type });
+    for (const m of missing) violate(6, { what: "event not delivered", ...m });
     const bySession = new Map();
     for (const e of delivered.values()) {
       if (!bySession.has(e.session_id)) bySession.set(e.session_id, []);
@@ -644,7 +675,11 @@ export async function simulate(input = {}) {
       const late = events.filter((e) => !FINAL.has(e.type) && Date.parse(e.occurred_at) > end);
       const early = events.filter((e) => created.length && Date.parse(e.occurred_at) < Math.min(...created));
       if (late.length || early.length)
-        violate(6, { what: "out of order", sid, late: late.map((e) => e.type), early: early.map((e) => e.type) });
+        violate(6, {
+          what: "out of order",
+          sid,
+          events: events.map((e) => `${e.type}:${e.reason}@${e.occurred_at}`),
+        });
     }
   } finally {
     await fleet.dispose();
@@ -657,7 +692,8 @@ export async function simulate(input = {}) {
   for (const cell of lagCells.values()) {
     if (cell.faulted()) continue;
     const row = (lagTable[cell.kind] ??= {});
-    const cls = cell.klass === "gated_strong" || cell.klass === "gated_write" || cell.klass === "refresh" ? "strong" : cell.klass;
+    const cls =
+      cell.klass === "gated_strong" || cell.klass === "gated_write" || cell.klass === "refresh" ? "strong" : cell.klass;
     const bucket = cls === "gated" ? "eventual" : cls;
     (row[bucket] ??= []).push((cell.lag * o.scale) / 1000);
   }
@@ -666,7 +702,10 @@ export async function simulate(input = {}) {
     return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? null };
   };
   const lagsOut = Object.fromEntries(
-    Object.entries(lagTable).map(([kind, row]) => [kind, Object.fromEntries(Object.entries(row).map(([k, v]) => [k, summarise(v)]))]),
+    Object.entries(lagTable).map(([kind, row]) => [
+      kind,
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, summarise(v)])),
+    ]),
   );
   return {
     seed: o.seed,
