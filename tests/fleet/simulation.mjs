@@ -122,7 +122,13 @@ export async function simulate(input = {}) {
   // ---- the model ----
   const tokens = new Map(); // token -> T
   const sessions = new Map(); // sid -> S
-  const accounts = Array.from({ length: o.accounts }, (_, i) => ({ id: `acct-${o.seed}-${i}`, windows: [] }));
+  // `pending`: changes of the account under way (creates, which may evict, revokes,
+  // rotations), whose effect the model learns only from their answer.
+  const accounts = Array.from({ length: o.accounts }, (_, i) => ({
+    id: `acct-${o.seed}-${i}`,
+    windows: [],
+    pending: 0,
+  }));
   // Accounts whose sessions are only used (never revoked but by the cut-off): invariant 5's subjects.
   const steadyAccounts = Array.from({ length: 2 }, (_, i) => ({
     id: `steady-${o.seed}-${i}`,
@@ -315,6 +321,7 @@ export async function simulate(input = {}) {
   // past its idle deadline (the README's rule: idle - touch interval >= KV's lag).
   function steadyWindow(T, at) {
     if (at - T.issuedAt <= boundMs + o.slackMs || kv.faultedKeys.has(T.key)) return false;
+    if (accountOf(T.account).pending > 0) return false; // a change under way may have ended it
     const horizon = at - boundMs - o.slackMs;
     let lastUse = T.issuedAt;
     for (const u of T.uses) if (u <= horizon && u > lastUse) lastUse = u;
@@ -373,7 +380,18 @@ export async function simulate(input = {}) {
   const anyToken = () => random.pick([...tokens.values()]);
   const accountOf = (id) => [...accounts, ...steadyAccounts].find((a) => a.id === id);
 
-  async function create(account, loc) {
+  async function changing(accountId, f) {
+    const account = accountOf(accountId);
+    account.pending++;
+    try {
+      return await f();
+    } finally {
+      account.pending--;
+    }
+  }
+
+  const create = (account, loc) => changing(account.id, () => createNow(account, loc));
+  async function createNow(account, loc) {
     const short = random.chance(account.steady ? 0.5 : 0.3);
     const body = { label: `s${counts.created}`, ...(short ? { idle_ttl_secs: shortIdle } : {}) };
     const r = await call(loc, `/v1/admin/accounts/${account.id}/sessions`, {
@@ -382,7 +400,11 @@ export async function simulate(input = {}) {
       body: JSON.stringify(body),
     });
     if (r.status !== 201) {
-      if (r.status >= 500) counts.lostReplies++;
+      if (r.status >= 500) {
+        // The create may have run, and evicted sessions the model never hears of.
+        counts.lostReplies++;
+        liveTokens(account.id).forEach(markUncertain);
+      }
       return;
     }
     counts.created++;
@@ -428,7 +450,8 @@ export async function simulate(input = {}) {
   }
 
   // Revokes and their acknowledgement.
-  async function revokeOne(T, loc, byAdmin) {
+  const revokeOne = (T, loc, byAdmin) => changing(T.account, () => revokeOneNow(T, loc, byAdmin));
+  async function revokeOneNow(T, loc, byAdmin) {
     const path = byAdmin ? `/v1/admin/accounts/${T.account}/sessions/${T.sid}` : `/v1/sessions/${T.sid}`;
     const caller = byAdmin ? null : (random.pick(liveTokens(T.account)) ?? T);
     const r = await call(loc, path, { method: "DELETE", headers: byAdmin ? admin : bearer(caller.token) });
@@ -449,7 +472,8 @@ export async function simulate(input = {}) {
     }
   }
 
-  async function logout(T, loc) {
+  const logout = (T, loc) => changing(T.account, () => logoutNow(T, loc));
+  async function logoutNow(T, loc) {
     const r = await call(loc, "/v1/session", { method: "DELETE", headers: bearer(T.token) });
     if (r.status === 204 && T.status === "live") {
       // idempotent: a 204 also for a session already gone
@@ -458,7 +482,8 @@ export async function simulate(input = {}) {
     } else if (r.status >= 500) markUncertain(T);
   }
 
-  async function revokeAll(account, loc, { byAdmin, keep }) {
+  const revokeAll = (account, loc, how) => changing(account.id, () => revokeAllNow(account, loc, how));
+  async function revokeAllNow(account, loc, { byAdmin, keep }) {
     const window = { start: Date.now(), end: null };
     account.windows.push(window);
     let r;
@@ -485,7 +510,8 @@ export async function simulate(input = {}) {
     }
   }
 
-  async function rotate(T, loc, byAdmin) {
+  const rotate = (T, loc, byAdmin) => changing(T.account, () => rotateNow(T, loc, byAdmin));
+  async function rotateNow(T, loc, byAdmin) {
     const r = byAdmin
       ? await call(loc, `/v1/admin/accounts/${T.account}/sessions/${T.sid}/reauthenticate`, {
           method: "POST",
@@ -530,6 +556,16 @@ export async function simulate(input = {}) {
     if (r.status === 200 && T.status === "live" && currentToken(T.sid) === T) {
       T.claimsVersion = version;
       T.claimsAckAt = r.end;
+      // every location is asked until the bound has passed
+      for (let i = 0; i < 12; i++)
+        setTimeout(
+          () => {
+            if (done() || paused || T.status !== "live") return;
+            inFlight++;
+            check(T, i % o.locations, "eventual").finally(() => inFlight--);
+          },
+          (i * (boundMs + 1000)) / 12,
+        );
     }
   }
 
@@ -681,6 +717,12 @@ export async function simulate(input = {}) {
           events: events.map((e) => `${e.type}:${e.reason}@${e.occurred_at}`),
         });
     }
+    // What the object said about each session a violation names.
+    for (const v of violations)
+      if (v.sid)
+        v.events = [...delivered.values()]
+          .filter((e) => e.session_id === v.sid)
+          .map((e) => `${e.type}:${e.reason}@${e.occurred_at}`);
   } finally {
     await fleet.dispose();
     await receiver.close();
