@@ -11,6 +11,7 @@
 //! - `webhook`: the queue consumer that delivers events; `event_seal`: the seal that
 //!   proves a queue message came from this worker's outbox; `webcrypto`: the platform's
 //!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
+//! - `metrics`: one Analytics Engine data point per answer (optional `METRICS`).
 //! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
 //!   calls.
 
@@ -22,6 +23,7 @@ mod cors;
 mod error;
 mod event_seal;
 mod fetch;
+mod metrics;
 mod platform;
 mod rate_limit;
 mod request;

@@ -10,6 +10,7 @@ use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::auth::Authenticated;
 use crate::edge::error::ApiError;
+use crate::edge::request::IncomingRequest;
 use worker::{Context, Env};
 
 /// Most token hashes whose last touch an isolate remembers.
@@ -21,8 +22,10 @@ thread_local! {
 }
 
 /// When use should extend the session, asks the account's Durable Object to do it after
-/// the response has gone (`waitUntil`): the hot path never waits for a write.
+/// the response has gone (`waitUntil`): the hot path never waits for a write. Notes on
+/// the request whether a touch was sent.
 pub fn schedule_touch(
+    req: &IncomingRequest,
     ctx: &Context,
     env: &Env,
     config: &Config,
@@ -35,6 +38,7 @@ pub fn schedule_touch(
             return Ok(()); // this isolate asked already; a stale KV copy is still answering
         }
         let client = AccountClient::for_account(env, &auth.record.account_id)?;
+        req.note(|n| n.touch_sent = true);
         let session_id = auth.record.session_id.clone();
         let hash = auth.hash.clone();
         ctx.wait_until(async move {

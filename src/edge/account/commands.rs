@@ -16,7 +16,7 @@ use crate::core::record::SessionRecord;
 use crate::core::session_check::{check, Requirement};
 use crate::core::token::{SessionId, TokenHash};
 use crate::edge::account::object::{AccountSessions, CommandContext};
-use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
+use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply, VerifyReply};
 use crate::edge::error::ApiError;
 
 impl AccountSessions {
@@ -61,6 +61,7 @@ impl AccountSessions {
             return Err(ApiError::internal("account: publish new session", e));
         }
         for session_id in &evicted {
+            self.index.remember_revoked(session_id, *now)?;
             self.index.remove(session_id)?;
         }
         self.index.confirm(&record.session_id, &evicted)?;
@@ -112,6 +113,7 @@ impl AccountSessions {
         reason: RevokeReason,
     ) -> Result<bool, ApiError> {
         let Some(row) = self.index.get(session_id)? else { return Ok(false) };
+        self.index.remember_revoked(session_id, cx.now)?;
         self.index.remove(session_id)?;
         // An unreadable row is still revoked; it only goes unannounced.
         if let Ok(record) = row.record() {
@@ -155,6 +157,7 @@ impl AccountSessions {
             if Some(&row.session_id) == except {
                 continue;
             }
+            self.index.remember_revoked(&row.session_id, cx.now)?;
             self.index.remove(&row.session_id)?;
             revoked += 1;
             if let Ok(record) = row.record() {
@@ -175,10 +178,10 @@ impl AccountSessions {
 
     /// Strong validation: the index's own view of one session, if `hash` is its
     /// current token. The edge applies the session check to what this returns.
-    pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+    pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
         match self.index.get(session_id)? {
-            Some(row) if row.token_hash == *hash => Ok(Some(row.record()?)),
-            _ => Ok(None),
+            Some(row) if row.token_hash == *hash => Ok(VerifyReply { record: Some(row.record()?), revoked_at: None }),
+            _ => Ok(VerifyReply { record: None, revoked_at: self.index.revoked_at(hash)? }),
         }
     }
 
@@ -266,6 +269,7 @@ impl AccountSessions {
         new_hash: &TokenHash,
         cause: RotationCause,
     ) -> Result<RotateReply, ApiError> {
+        self.index.remember_revoked(&record.session_id, cx.now)?;
         self.index.rekey(&record, new_hash)?;
         // The events commit with the rekey, in the same synchronous step.
         if matches!(cause, RotationCause::Reauthentication) {
