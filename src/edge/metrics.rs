@@ -7,8 +7,8 @@
 use crate::core::error_code::ErrorCode;
 use crate::edge::request::{AnswerNotes, IncomingRequest};
 use std::cell::Cell;
-use std::rc::Rc;
 use std::fmt::Write;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::Env;

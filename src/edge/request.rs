@@ -11,9 +11,9 @@ use crate::core::error_code::ErrorCode;
 use crate::core::request_url::RequestUrl;
 use crate::edge::error::ApiError;
 use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::rc::Rc;
-use serde::de::DeserializeOwned;
 use worker::{web_sys, ByteStream, Headers};
 
 /// The request as the runtime handed it to the worker.

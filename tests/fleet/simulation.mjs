@@ -17,6 +17,7 @@ import { FaultPlan, seededRandom } from "./faults.mjs";
 import { ADMIN_KEY, kvKeyOf } from "../e2e/harness.mjs";
 import { startEchoOrigin, startLoopbackServer } from "../e2e/support/origin.mjs";
 
+const FINAL_EVENTS = new Set(["session.revoked", "session.evicted", "session.expired"]);
 const WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 export const DEFAULTS = {
@@ -456,7 +457,7 @@ export async function simulate(input = {}) {
     const caller = byAdmin ? null : (random.pick(liveTokens(T.account)) ?? T);
     const r = await call(loc, path, { method: "DELETE", headers: byAdmin ? admin : bearer(caller.token) });
     if (r.status === 204) {
-      expectedEvents.push({ sid: T.sid, type: "session.revoked", at: r.end - startedAt });
+      expectedEvents.push({ sid: T.sid, type: "final", at: r.end - startedAt });
       markRevoked(T, "revoke_one", r.end, r.start);
     } else if (r.status >= 500) {
       markUncertain(T);
@@ -484,7 +485,7 @@ export async function simulate(input = {}) {
         markUncertain(T);
         return;
       }
-      expectedEvents.push({ sid: T.sid, type: "session.revoked", maybe: true });
+      expectedEvents.push({ sid: T.sid, type: "final", maybe: true });
       markRevoked(T, "revoke_one", r.end, r.start);
     } else if (r.status >= 500) markUncertain(T);
   }
@@ -508,7 +509,7 @@ export async function simulate(input = {}) {
     const affected = liveTokens(account.id).filter((T) => T !== keep);
     if (r.status === 200) {
       for (const T of affected) {
-        expectedEvents.push({ sid: T.sid, type: "session.revoked", maybe: T.issuedAt >= r.start });
+        expectedEvents.push({ sid: T.sid, type: "final", maybe: T.issuedAt >= r.start });
         markRevoked(T, keep ? "revoke_others" : "revoke_all", r.end, r.start);
       }
     } else if (r.status >= 500) {
@@ -655,8 +656,15 @@ export async function simulate(input = {}) {
 
   async function waitForEvents(maxMs) {
     const deadline = Date.now() + maxMs;
+    // "final": revoked, unless something else ended the session first (a concurrent
+    // create's eviction, its expiry).
     const missing = () => {
-      const seen = new Set([...delivered.values()].map((e) => `${e.session_id}|${e.type}`));
+      const seen = new Set(
+        [...delivered.values()].flatMap((e) => [
+          `${e.session_id}|${e.type}`,
+          ...(FINAL_EVENTS.has(e.type) ? [`${e.session_id}|final`] : []),
+        ]),
+      );
       return expectedEvents.filter((e) => !e.maybe && !seen.has(`${e.sid}|${e.type}`));
     };
     while (Date.now() < deadline && missing().length) await new Promise((r) => setTimeout(r, 250));
@@ -709,7 +717,7 @@ export async function simulate(input = {}) {
       if (!bySession.has(e.session_id)) bySession.set(e.session_id, []);
       bySession.get(e.session_id).push(e);
     }
-    const FINAL = new Set(["session.revoked", "session.evicted", "session.expired"]);
+    const FINAL = FINAL_EVENTS;
     for (const [sid, events] of bySession) {
       inv(6).checks++;
       const finals = events.filter((e) => FINAL.has(e.type)).map((e) => Date.parse(e.occurred_at));
