@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { simulate } from "../fleet/simulation.mjs";
 import { formatReport, mergeReports } from "../fleet/report.mjs";
 
-// 2: lost events across the cut-off's redeploy (a simulator fault, fixed in the simulator).
+// 2 once lost events across the cut-off's redeploy (a fault of the simulator's, fixed
+// there). Seeds that found other things are listed in docs/fleet-simulation.md; they
+// need 30 s runs, too long for this suite.
 const SEEDS = [1, 2, 3];
 const reports = [];
 

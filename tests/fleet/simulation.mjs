@@ -455,12 +455,21 @@ export async function simulate(input = {}) {
   async function revokeOneNow(T, loc, byAdmin) {
     const path = byAdmin ? `/v1/admin/accounts/${T.account}/sessions/${T.sid}` : `/v1/sessions/${T.sid}`;
     const caller = byAdmin ? null : (random.pick(liveTokens(T.account)) ?? T);
+    // The session is revoked whatever its token by then: a rotation under way may have
+    // moved it, and a rotation overlapping this window may come out either side of it.
+    const session = sessions.get(T.sid);
+    const window = { start: Date.now(), end: null };
+    (session.windows ??= []).push(window);
     const r = await call(loc, path, { method: "DELETE", headers: byAdmin ? admin : bearer(caller.token) });
+    window.end = Date.now();
     if (r.status === 204) {
       expectedEvents.push({ sid: T.sid, type: "final", at: r.end - startedAt });
       markRevoked(T, "revoke_one", r.end, r.start);
+      const current = currentToken(T.sid);
+      if (current && current !== T) markRevoked(current, "revoke_one", r.end, r.start);
     } else if (r.status >= 500) {
       markUncertain(T);
+      markUncertain(currentToken(T.sid));
       counts.lostReplies++;
     } else if (
       !byAdmin &&
@@ -544,7 +553,8 @@ export async function simulate(input = {}) {
       N.claimsAckAt = T.claimsAckAt;
       sessions.get(T.sid).token = N.token;
       const account = accountOf(T.account);
-      if (!wasLive || account.windows.some((w) => w.start < r.end && (w.end === null || w.end > r.start)))
+      const overlaps = (w) => w.start < r.end && (w.end === null || w.end > r.start);
+      if (!wasLive || account.windows.some(overlaps) || (sessions.get(T.sid).windows ?? []).some(overlaps))
         markUncertain(N);
     } else if (r.status >= 500) {
       markUncertain(T);
