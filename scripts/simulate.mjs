@@ -2,7 +2,7 @@
 // npm run simulate [-- --seed N | --seeds N,M,... | --count K] [--seconds S] [--locations L]
 //                  [--scale X] [--propagation SECS] [--cache SECS] [--no-faults] [--no-cutoff] [--json]
 // Runs the fleet simulation (tests/fleet/simulation.mjs) against the built worker
-// (build/index.js: `npm run build` first) once per seed and prints each invariant with
+// (build/index.js; `npm run simulate` builds it first) once per seed and prints each invariant with
 // its checks and violations, and the revocation lag per kind and route class in
 // simulated (real-world) seconds. Exits 1 on any violation. Without a seed, one is drawn
 // and printed; pass it back to repeat the run.
