@@ -40,12 +40,49 @@ export type SessionErrorCode =
   | "unexpected_response"
   | (string & {});
 
-/** A 4xx or 5xx answer, carrying the server's error code. */
+/** Which requirement of `validate({ maxAge, minAal })` a `reauthentication_required` refusal failed. */
+export type FreshnessRequirement = "max_age" | "min_aal";
+
+/** The worker's error body (openapi.json `Error`). */
+export interface ErrorBody {
+  error: SessionErrorCode;
+  message: string;
+  /** With `reauthentication_required`: when the user last authenticated (RFC 3339). */
+  authenticated_at?: string;
+  /** With `reauthentication_required`: the session's assurance level. */
+  aal?: number;
+  /** With `reauthentication_required`: which requirement failed. */
+  failed?: FreshnessRequirement[];
+}
+
+/**
+ * A 4xx or 5xx answer, carrying the server's error code and what a page acts on. Fields
+ * copied from the body keep the body's names (`failed`, `authenticated_at`, `aal`), like
+ * every response this client returns; `retryAfter` is the `Retry-After` header.
+ */
 export declare class SessionApiError extends Error {
   readonly name: "SessionApiError";
   readonly status: number;
   readonly code: SessionErrorCode;
-  constructor(status: number, code: SessionErrorCode, message?: string);
+  /** The answer's JSON; null when it was not JSON (a proxy's error page). */
+  readonly body: ErrorBody | null;
+  /** With `reauthentication_required` (403): which requirements failed. */
+  readonly failed?: FreshnessRequirement[];
+  /** With `reauthentication_required` (403): when the user last authenticated (RFC 3339). */
+  readonly authenticated_at?: string;
+  /** With `reauthentication_required` (403): the session's assurance level. */
+  readonly aal?: number;
+  /**
+   * With `rate_limited` (429): seconds to wait before trying again. A page on another
+   * origin than the worker's cannot read the header (CORS), so there it is absent.
+   */
+  readonly retryAfter?: number;
+  constructor(
+    status: number,
+    code: SessionErrorCode,
+    message?: string,
+    details?: { body?: ErrorBody | null; retryAfter?: number },
+  );
 }
 
 /** `GET /v1/session` and `POST /v1/session/refresh`. Timestamps are RFC 3339. */
@@ -69,6 +106,14 @@ export interface Session {
 /** `POST /v1/session/rotate`: the token is present only for bearer callers. */
 export interface RotatedSession extends Session {
   token?: string;
+}
+
+/** `GET /v1/session/token`: a signed access token (`typ: at+jwt`) for one audience. */
+export interface AccessToken {
+  /** The JWT; send it as `Authorization: Bearer` to the API it names. */
+  token: string;
+  /** When it stops verifying (RFC 3339). */
+  expires_at: string;
 }
 
 /** One entry of `GET /v1/sessions`. */
@@ -102,6 +147,12 @@ export interface SessionClient {
   /** `maxAge` in seconds; `minAal` 1 to 3. Either rejects with `reauthentication_required`. */
   validate(options?: { strong?: boolean; maxAge?: number; minAal?: 1 | 2 | 3 }): Promise<Session>;
   refresh(): Promise<Session>;
+  /**
+   * A signed access token for `audience`, one of the worker's ASSERTION_AUDIENCES; other
+   * audiences reject with `invalid_audience`, and a worker without a signing key with
+   * `not_found`.
+   */
+  token(options: { audience: string }): Promise<AccessToken>;
   /** A bearer client sends the returned `token` from then on; persist it where you kept the old one. */
   rotate(): Promise<RotatedSession>;
   logout(): Promise<void>;

@@ -4,14 +4,33 @@
 // ALLOWED_ORIGINS). Network failures reject with the platform's TypeError; answers
 // from the worker that are not successes reject with SessionApiError.
 
-/** A 4xx or 5xx answer, carrying the server's error code (`session_expired`, ...). */
+/**
+ * A 4xx or 5xx answer, carrying the server's error code (`session_expired`, ...) and what
+ * a page acts on: for `reauthentication_required`, `failed` (`max_age`, `min_aal`),
+ * `authenticated_at` and `aal` from the body, under the body's names; for
+ * `rate_limited`, `retryAfter`, the `Retry-After` header in seconds. `body` is the
+ * answer's JSON (null when it was not JSON).
+ */
 export class SessionApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, { body = null, retryAfter } = {}) {
     super(message || code);
     this.name = "SessionApiError";
     this.status = status;
     this.code = code;
+    this.body = body;
+    if (Array.isArray(body?.failed)) this.failed = body.failed;
+    if (typeof body?.authenticated_at === "string") this.authenticated_at = body.authenticated_at;
+    if (typeof body?.aal === "number") this.aal = body.aal;
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
+}
+
+/** `Retry-After` in seconds: delta-seconds, or an HTTP date counted from now (RFC 9110). */
+function retryAfterSecs(value) {
+  if (value === null) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /**
@@ -48,6 +67,7 @@ export function createSessionClient({
         response.status,
         body?.error ?? "unexpected_response",
         body?.message ?? text.slice(0, 200),
+        { body, retryAfter: retryAfterSecs(response.headers.get("retry-after")) },
       );
     }
     return body;
@@ -73,12 +93,28 @@ export function createSessionClient({
      * this client sends it from then on (store it where you kept the old one).
      */
     rotate: async () => {
-      const rotated = await call("POST", "/v1/session/rotate", 200);
+      // A reply lost on the way (a network error, a 5xx) is retried once with the same
+      // token: for ROTATION_RETRY_SECS the worker lets the old token retry a rotation,
+      // and answers with a token that works.
+      const rotated = await call("POST", "/v1/session/rotate", 200).catch((e) => {
+        if (e instanceof TypeError || (e instanceof SessionApiError && e.status >= 500))
+          return call("POST", "/v1/session/rotate", 200);
+        throw e;
+      });
       // The old token stopped working in the same step: a bearer client that kept it
       // would be logged out by its next call. (A cookie caller's browser stores the new
       // cookie itself.)
       if (token && rotated?.token) token = rotated.token;
       return rotated;
+    },
+    /**
+     * A signed access token (JWT, `typ: at+jwt`) of this session for one of the worker's
+     * ASSERTION_AUDIENCES (`GET /v1/session/token`), for calling your own API with
+     * `Authorization: Bearer`. Resolves to `{ token, expires_at }`; ask again before then.
+     */
+    token: async ({ audience } = {}) => {
+      if (typeof audience !== "string" || !audience) throw new TypeError("token({ audience }) needs an audience");
+      return call("GET", `/v1/session/token?audience=${encodeURIComponent(audience)}`, 200);
     },
     /** Extends the idle deadline now (`POST /v1/session/refresh`). */
     refresh: () => call("POST", "/v1/session/refresh", 200),

@@ -13,6 +13,12 @@ export declare class AssertionError extends Error {
   readonly code: AssertionErrorCode;
 }
 
+/**
+ * Every field this SDK returns is camelCase, whatever the wire calls it (`sessionId` for
+ * `session_id`). Only `payload`, the JWT's claims as signed, and the keys inside `claims`,
+ * the origin's own data, keep their names. Timestamps from the admin API are RFC 3339
+ * strings; the verifier's are `Date`s.
+ */
 export interface VerifiedSession {
   accountId: string;
   sessionId: string;
@@ -30,8 +36,17 @@ export interface AssertionVerifier {
    * A request, a Headers-like object, or the JWT itself. The `gateway` kind reads
    * `X-Session-Assertion`; the `access_token` kind reads `Authorization: Bearer`.
    */
-  verify(input: Request | Headers | Record<string, string | string[] | undefined> | string): Promise<VerifiedSession>;
+  verify(input: AssertionSource): Promise<VerifiedSession>;
 }
+
+/** A header bag: Fetch's `Headers`, or Node's `IncomingHttpHeaders` (lower-case names). */
+export type HeaderSource = Headers | Record<string, string | string[] | undefined>;
+
+/**
+ * What `verify` reads the token from: a Fetch `Request`, a Node `IncomingMessage` (or
+ * Express's `req`), anything else with `headers`, the headers themselves, or the JWT.
+ */
+export type AssertionSource = Request | { headers: HeaderSource } | HeaderSource | string;
 
 /**
  * Which token a verifier takes, by the signed header `typ`; each refuses the other
@@ -51,10 +66,54 @@ export declare function createAssertionVerifier(options: {
   kind?: AssertionKind;
 }): AssertionVerifier;
 
+/**
+ * The worker's error codes (src/core/error_code.rs, openapi.json `Error`), and
+ * `unexpected_response` for an answer that is not the worker's JSON.
+ */
+export type AdminErrorCode =
+  | "missing_token"
+  | "invalid_token"
+  | "session_not_found"
+  | "session_expired"
+  | "ambiguous_token"
+  | "header_too_large"
+  | "origin_not_allowed"
+  | "invalid_consistency"
+  | "invalid_scope"
+  | "invalid_account_id"
+  | "invalid_json"
+  | "invalid_metadata"
+  | "invalid_lifetime"
+  | "invalid_body"
+  | "invalid_limit"
+  | "invalid_cursor"
+  | "body_too_large"
+  | "unsupported_media_type"
+  | "invalid_admin_key"
+  | "admin_disabled"
+  | "not_found"
+  | "method_not_allowed"
+  | "invalid_config"
+  | "internal_error"
+  | "origin_unreachable"
+  | "origin_timeout"
+  | "rate_limited"
+  | "invalid_authentication"
+  | "invalid_freshness"
+  | "reauthentication_required"
+  | "session_revoked"
+  | "stale_authentication"
+  | "invalid_audience"
+  | "invalid_claims"
+  | "unexpected_response"
+  | (string & {});
+
+/** A non-2xx answer from the admin API, with the server's error code. */
 export declare class AdminApiError extends Error {
   readonly name: "AdminApiError";
   readonly status: number;
-  readonly code: string;
+  readonly code: AdminErrorCode;
+  constructor(status: number, code: AdminErrorCode, message?: string);
 }
 
 export interface CreateSessionOptions {
@@ -69,18 +128,23 @@ export interface CreateSessionOptions {
    * of this call. The revoke-all fence refuses a login before the account's last
    * revoke-all ("log out everywhere", a password change), so pass the time of the check
    * itself: a login that checked the old password then cannot open a session after it.
+   * A `Date` is sent with its milliseconds, which orders a login against a revoke-all in
+   * the same second; a whole-second time counts as the end of its second.
    */
   authenticatedAt?: Date | number | string;
   aal?: 1 | 2 | 3;
   amr?: string[];
 }
 
+/** A session as the admin API describes it; timestamps are RFC 3339. */
 export interface AdminSession {
-  session_id: string;
-  created_at: string;
-  expires_at: string;
-  absolute_expires_at: string;
-  authenticated_at: string;
+  sessionId: string;
+  createdAt: string;
+  /** The idle deadline: the session ends here unless it is used. */
+  expiresAt: string;
+  absoluteExpiresAt: string;
+  /** When the user last proved who they are. */
+  authenticatedAt: string;
   aal: number;
   amr: string[];
   claims: Record<string, unknown>;
@@ -88,19 +152,19 @@ export interface AdminSession {
 
 /** One entry of `listSessions`, and the session `updateClaims` returns for one id. */
 export interface ListedAdminSession extends AdminSession {
-  last_seen_at: string;
+  lastSeenAt: string;
   ip: string | null;
-  user_agent: string | null;
+  userAgent: string | null;
   label: string | null;
 }
 
 export interface CreatedSession extends AdminSession {
   /** The plaintext token: returned here once. */
   token: string;
-  account_id: string;
-  sessionId: string;
+  accountId: string;
   /** A ready `Set-Cookie` value for the browser. */
   setCookie: string | null;
+  /** Sessions ended to keep the account within MAX_SESSIONS_PER_ACCOUNT. */
   evicted: string[];
 }
 
@@ -108,24 +172,46 @@ export interface CreatedSession extends AdminSession {
 export interface ReauthenticatedSession extends AdminSession {
   /** The plaintext token: returned here once. */
   token: string;
-  account_id: string;
+  accountId: string;
   /** A ready `Set-Cookie` value for the browser. */
   setCookie: string | null;
 }
 
+/** One entry of `listAllSessions`: what KV's key metadata holds. */
+export interface FleetSession {
+  accountId: string;
+  sessionId: string;
+  expiresAt: string;
+  absoluteExpiresAt: string;
+}
+
+/** A page of `listAllSessions`. */
+export interface FleetPage {
+  sessions: FleetSession[];
+  /** Absent on the last page; pass it back for the next one. */
+  cursor?: string;
+}
+
 /**
- * Account ids are 1 to 128 bytes of `A-Z a-z 0-9 - _ . @ :` (no leading `.`, no `..`),
- * sent in the path as they are: `alice@example.com` and `tenant:42` work unencoded.
+ * Every admin route of the worker. Account ids are 1 to 128 bytes of
+ * `A-Z a-z 0-9 - _ . @ :` (no leading `.`, no `..`), sent in the path as they are:
+ * `alice@example.com` and `tenant:42` work unencoded.
  */
 export interface AdminClient {
+  /** `POST /v1/admin/accounts/{id}/sessions`. */
   createSession(accountId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
+  /** `GET /v1/admin/accounts/{id}/sessions`, newest first. */
   listSessions(accountId: string, options?: { limit?: number }): Promise<ListedAdminSession[]>;
-  /** `false` when the session is not this account's. */
+  /** `GET /v1/admin/sessions`: one page of every account's live sessions (eventually consistent). */
+  listAllSessions(options?: { limit?: number; cursor?: string }): Promise<FleetPage>;
+  /** `DELETE .../sessions/{sid}`; `false` when the session is not this account's. */
   revokeSession(accountId: string, sessionId: string): Promise<boolean>;
-  /** Resolves to how many were revoked. */
+  /** `DELETE .../sessions[?except=]`; resolves to how many were revoked. */
   revokeAll(accountId: string, options?: { except?: string }): Promise<number>;
+  /** `PATCH .../sessions/{sid}` (one session) or `PATCH .../sessions` (`sessionId` null: all, a count). */
   updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<ListedAdminSession>;
   updateClaims(accountId: string, sessionId: null, claims: Record<string, unknown>): Promise<number>;
+  /** `POST .../sessions/{sid}/reauthenticate`. */
   reauthenticate(
     accountId: string,
     sessionId: string,
@@ -138,3 +224,39 @@ export declare function createAdminClient(options: {
   adminKey: string;
   fetch?: typeof fetch;
 }): AdminClient;
+
+/** A claim a route requires: a value it must equal (`===`), or a predicate it must pass. */
+export type ClaimRequirement =
+  | { name: string; value: string | number | boolean | null }
+  | { name: string; test: (value: unknown, session: VerifiedSession) => boolean };
+
+/**
+ * What the middlewares (`@edge-sessions/origin/node`, `@edge-sessions/origin/hono`)
+ * take: a verifier, or the options that make one, and the route's requirements.
+ */
+export type EdgeSessionOptions = (
+  { verifier: AssertionVerifier } | { jwksUrl: string | URL; issuer: string; audience: string; clockTolerance?: number }
+) & {
+  /** Refuse a session whose assurance level is lower. */
+  minAal?: 1 | 2 | 3;
+  /** Refuse a session whose last authentication is more than this many seconds ago. */
+  maxAge?: number;
+  /** Refuse a session whose claims do not meet this (every one, for a list). */
+  claim?: ClaimRequirement | ClaimRequirement[];
+};
+
+/**
+ * The JSON body of a middleware's refusal. 401: an `AssertionErrorCode` but
+ * `jwks_unavailable` (the assertion is missing or does not verify). 503:
+ * `jwks_unavailable`. 403: `reauthentication_required` (too old or too weak, with
+ * `failed`, `aal` and `authenticated_at`, as the worker's own step-up refusal) or
+ * `claim_required` (with the claim's name). 500: `internal_error` (a claim predicate threw).
+ */
+export interface SessionRefusalBody {
+  error: AssertionErrorCode | "reauthentication_required" | "claim_required" | "internal_error";
+  message: string;
+  failed?: ("max_age" | "min_aal")[];
+  aal?: number;
+  authenticated_at?: string;
+  claim?: string;
+}

@@ -6,6 +6,10 @@
 //     GET /v1/session/token instead (sent as Authorization: Bearer); each kind refuses
 //     the other.
 //   createAdminClient({ baseUrl, adminKey }) calls the admin API.
+//
+// Every field this SDK returns is camelCase (`sessionId`, `expiresAt`), whatever the
+// wire calls it; only `payload` (the JWT as signed) and the contents of `claims` (the
+// origin's own data) keep their names.
 
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 
@@ -71,6 +75,10 @@ function classify(e) {
     return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
   if (e instanceof errors.JOSEAlgNotAllowed)
     return new AssertionError("invalid_signature", "algorithm not allowed", { cause: e });
+  // jose throws its base class, and only it, when the key set answers other than 200 or
+  // is not JSON: the keys are unavailable, the assertion is not at fault.
+  if (e?.constructor === errors.JOSEError)
+    return new AssertionError("jwks_unavailable", "the key set could not be fetched", { cause: e });
   if (e instanceof errors.JOSEError) return new AssertionError("malformed", e.message, { cause: e });
   return new AssertionError("jwks_unavailable", e?.message ?? String(e), { cause: e });
 }
@@ -137,6 +145,18 @@ const snake = {
   authenticatedAt: "authenticated_at",
 };
 
+const rfc3339 = (date) => date.toISOString().replace(/\.\d+Z$/, "Z");
+
+/**
+ * The worker's snake_case keys as camelCase, one level deep: a session's fields, never
+ * the keys inside its `claims`.
+ */
+function camelKeys(object) {
+  return Object.fromEntries(
+    Object.entries(object).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), v]),
+  );
+}
+
 /**
  * @param {{ baseUrl: string, adminKey: string, fetch?: typeof fetch }} options
  */
@@ -146,6 +166,7 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   // An account id's `@` and `:` are path characters (RFC 3986 pchar) and go as they are;
   // anything else the worker's id rule refuses is encoded, and refused there.
   const acct = (id) => encodeURIComponent(id).replace(/%40/g, "@").replace(/%3A/g, ":");
+  const sessions = (accountId) => `/v1/admin/accounts/${acct(accountId)}/sessions`;
   async function call(method, path, { body, expect = [200] } = {}) {
     const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -167,46 +188,62 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   }
   return {
     async createSession(accountId, options = {}) {
-      // The revoke-all fence compares login times; without one the worker could only use
-      // its own clock, later than the credential check. Pass the time you checked them.
-      const body = { authenticated_at: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+      // The revoke-all fence compares login times to the millisecond; without one the
+      // worker could only use its own clock, later than the credential check. Pass the
+      // time you checked them. Dates go with their milliseconds, so a login and a "log
+      // out everywhere" in the same second are ordered.
+      const body = { authenticated_at: new Date().toISOString() };
       for (const [k, v] of Object.entries(options))
-        if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, "Z") : v;
-      const { res, json } = await call("POST", `/v1/admin/accounts/${acct(accountId)}/sessions`, {
-        body,
-        expect: [201],
-      });
-      return { ...json, sessionId: json.session_id, setCookie: res.headers.get("set-cookie") };
+        if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString() : v;
+      const { res, json } = await call("POST", sessions(accountId), { body, expect: [201] });
+      return { ...camelKeys(json), setCookie: res.headers.get("set-cookie") };
     },
     async listSessions(accountId, { limit } = {}) {
       const q = limit === undefined ? "" : `?limit=${Number(limit)}`;
-      return (await call("GET", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.sessions;
+      return (await call("GET", `${sessions(accountId)}${q}`)).json.sessions.map(camelKeys);
+    },
+    /**
+     * One page of the live sessions of every account (`GET /v1/admin/sessions`, from KV,
+     * eventually consistent). Pass `cursor` back for the next page; absent on the last.
+     */
+    async listAllSessions({ limit, cursor } = {}) {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(Number(limit)));
+      if (cursor !== undefined) query.set("cursor", cursor);
+      const qs = query.toString();
+      const { json } = await call("GET", qs ? `/v1/admin/sessions?${qs}` : "/v1/admin/sessions");
+      const page = {
+        // The fleet listing comes from KV metadata, in Unix seconds; the SDK gives every
+        // deadline as RFC 3339, like the rest of the API.
+        sessions: json.sessions.map((s) => ({
+          accountId: s.account_id,
+          sessionId: s.session_id,
+          expiresAt: rfc3339(new Date(s.expires_at * 1000)),
+          absoluteExpiresAt: rfc3339(new Date(s.absolute_expires_at * 1000)),
+        })),
+      };
+      if (json.cursor !== undefined) page.cursor = json.cursor;
+      return page;
     },
     async revokeSession(accountId, sessionId) {
-      const { res } = await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}`, {
-        expect: [204, 404],
-      });
+      const { res } = await call("DELETE", `${sessions(accountId)}/${seg(sessionId)}`, { expect: [204, 404] });
       return res.status === 204;
     },
     async revokeAll(accountId, { except } = {}) {
       const q = except ? `?except=${seg(except)}` : "";
-      return (await call("DELETE", `/v1/admin/accounts/${acct(accountId)}/sessions${q}`)).json.revoked;
+      return (await call("DELETE", `${sessions(accountId)}${q}`)).json.revoked;
     },
     /** `sessionId` null: every live session of the account; resolves to a count. Otherwise to the session. */
     async updateClaims(accountId, sessionId, claims) {
-      const path = sessionId
-        ? `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}`
-        : `/v1/admin/accounts/${acct(accountId)}/sessions`;
+      const path = sessionId ? `${sessions(accountId)}/${seg(sessionId)}` : sessions(accountId);
       const { json } = await call("PATCH", path, { body: { claims } });
-      return sessionId ? json : json.updated;
+      return sessionId ? camelKeys(json) : json.updated;
     },
     async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
-      const { res, json } = await call(
-        "POST",
-        `/v1/admin/accounts/${acct(accountId)}/sessions/${seg(sessionId)}/reauthenticate`,
-        { body: { aal, amr } },
-      );
-      return { ...json, setCookie: res.headers.get("set-cookie") };
+      const { res, json } = await call("POST", `${sessions(accountId)}/${seg(sessionId)}/reauthenticate`, {
+        body: { aal, amr },
+      });
+      return { ...camelKeys(json), setCookie: res.headers.get("set-cookie") };
     },
   };
 }

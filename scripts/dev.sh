@@ -13,6 +13,8 @@ if [ ! -f .dev.vars ]; then
   log "creating .dev.vars from .dev.vars.example (local secrets; git-ignored)"
   cp .dev.vars.example .dev.vars
 fi
-# wrangler runs scripts/build.sh itself ([build] in wrangler.toml).
+# wrangler runs scripts/build.sh itself ([build] in wrangler.toml): a dev build, which
+# leaves out the size passes only a deployment needs, and is skipped when nothing changed.
+export BUILD_MODE=dev
 wrangler_dev_args "$@"
 exec wrangler dev "${DEV_ARGS[@]}"

@@ -30,6 +30,48 @@ export WASM_OPT_BIN="$REPO_ROOT/node_modules/.bin/wasm-opt"
 # its catch wrappers): what wasm-opt must accept when it rewrites the module.
 WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-exception-handling"
 
+# --- skipping a build that would change nothing (scripts/build.sh) ---
+
+# What the last build left: its mode, the hash of its inputs, the hash of its outputs.
+BUILD_STAMP="$REPO_ROOT/build/.stamp"
+BUILD_OUTPUTS=(build/index.js build/index_bg.wasm)
+
+# One hash of everything a build reads: the crate (sources, manifest, lock file, build
+# script, cargo config, the OpenAPI document build.rs embeds), the entry shim and these
+# scripts, the npm lock file (esbuild and wasm-opt versions), the Rust toolchain's
+# version, and the mode.
+build_inputs_hash() {
+  local mode="$1"
+  {
+    echo "mode $mode"
+    rustc -V
+    find src scripts/shim -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    local f
+    for f in Cargo.toml Cargo.lock build.rs openapi.json .cargo/config.toml package-lock.json \
+      scripts/build.sh scripts/lib.sh; do
+      [ -f "$f" ] && sha256sum "$f"
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_outputs_hash() {
+  sha256sum "${BUILD_OUTPUTS[@]}" 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# Whether build/ holds what a build of this mode would make now: the stamp matches the
+# inputs, and the outputs are there and unchanged since.
+build_is_fresh() {
+  local mode="$1" f
+  [ -f "$BUILD_STAMP" ] || return 1
+  for f in "${BUILD_OUTPUTS[@]}"; do [ -f "$f" ] || return 1; done
+  [ "$(cat "$BUILD_STAMP")" = "$mode $(build_inputs_hash "$mode") $(build_outputs_hash)" ]
+}
+
+record_build() {
+  local mode="$1"
+  echo "$mode $(build_inputs_hash "$mode") $(build_outputs_hash)" > "$BUILD_STAMP"
+}
+
 # `wrangler dev`'s arguments for `npm run dev -- ARGS`: this repository's defaults
 # (127.0.0.1, PORT or 8787, INSPECTOR_PORT or 9229), each left out when ARGS give that
 # flag themselves, then ARGS as given. wrangler refuses a flag given twice ("--port

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 
 export const SECRETS = [
   "ADMIN_KEY",
+  "ADMIN_KEY_PREVIOUS",
   "SIGNING_KEY",
   "SIGNING_KEY_PREVIOUS",
   "SIGNING_KEY_NEXT",

@@ -13,7 +13,7 @@ const DOC: &str = include_str!("../docs/configuration.md");
 const WRANGLER_TOML: &str = include_str!("../wrangler.toml");
 
 /// Read in `src/edge`, outside `Config::from_vars`.
-const EDGE_ONLY: [&str; 1] = ["ADMIN_KEY"];
+const EDGE_ONLY: [&str; 2] = ["ADMIN_KEY", "ADMIN_KEY_PREVIOUS"];
 
 /// Values that switch on the sections read only when they are set (gatekeeper mode,
 /// webhook delivery), each valid, so the whole section is read.

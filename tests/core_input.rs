@@ -238,14 +238,37 @@ fn config_errors_name_the_variable_and_never_fall_back() {
 
 #[test]
 fn admin_key_fails_closed_and_verifies_exactly() {
-    assert!(matches!(AdminKeyState::from_secret(None), AdminKeyState::NotConfigured));
-    assert!(matches!(AdminKeyState::from_secret(Some("  ")), AdminKeyState::NotConfigured));
-    assert!(matches!(AdminKeyState::from_secret(Some("short")), AdminKeyState::TooShort));
+    assert!(matches!(AdminKeyState::from_secrets(None, None), AdminKeyState::NotConfigured));
+    assert!(matches!(AdminKeyState::from_secrets(Some("  "), None), AdminKeyState::NotConfigured));
+    assert!(matches!(AdminKeyState::from_secrets(Some("short"), None), AdminKeyState::TooShort("ADMIN_KEY")));
     let secret = "k".repeat(40);
-    let AdminKeyState::Configured(key) = AdminKeyState::from_secret(Some(&secret)) else { panic!() };
+    let AdminKeyState::Configured(key) = AdminKeyState::from_secrets(Some(&secret), None) else { panic!() };
     assert!(key.verify(&secret));
     assert!(!key.verify(&secret[..39]));
     assert!(!key.verify(&format!("{secret}k")));
     assert!(!key.verify(""));
+    assert!(!key.has_previous());
     assert!(!format!("{key:?}").contains("kkkk"));
+}
+
+#[test]
+fn admin_key_previous_is_accepted_beside_the_current_and_never_alone() {
+    let (current, previous) = ("c".repeat(40), "p".repeat(40));
+    let AdminKeyState::Configured(keys) = AdminKeyState::from_secrets(Some(&current), Some(&previous)) else {
+        panic!()
+    };
+    assert!(keys.verify(&current) && keys.verify(&previous) && keys.has_previous());
+    assert!(!keys.verify(&"x".repeat(40)) && !keys.verify(""));
+    assert!(!format!("{keys:?}").contains("pppp"));
+    // The previous key alone does not open the admin API.
+    assert!(matches!(AdminKeyState::from_secrets(None, Some(&previous)), AdminKeyState::NotConfigured));
+    assert!(matches!(AdminKeyState::from_secrets(Some(" "), Some(&previous)), AdminKeyState::NotConfigured));
+    // A short previous key is a configuration error named as such, not a silent skip.
+    assert!(matches!(
+        AdminKeyState::from_secrets(Some(&current), Some("short")),
+        AdminKeyState::TooShort("ADMIN_KEY_PREVIOUS")
+    ));
+    // Blank means unset.
+    let AdminKeyState::Configured(keys) = AdminKeyState::from_secrets(Some(&current), Some("")) else { panic!() };
+    assert!(!keys.has_previous() && keys.verify(&current));
 }

@@ -61,11 +61,16 @@ fn a_locating_copy_is_judged_only_by_what_no_touch_moves() {
 #[test]
 fn an_opening_session_is_fenced_by_revoke_all_and_by_the_cut_off() {
     let (c, r) = (config(None), record());
-    assert_eq!(check(&c, &r, &Requirement::opening(None), T0), Ok(()));
-    assert_eq!(check(&c, &r, &Requirement::opening(Some(T0 - 1)), T0), Ok(()), "authenticated after the fence");
-    assert_eq!(check(&c, &r, &Requirement::opening(Some(T0)), T0), Ok(()), "the same second cannot be ordered");
-    assert_eq!(check(&c, &r, &Requirement::opening(Some(T0 + 1)), T0 + 1), Err(Refusal::Fenced));
-    assert_eq!(check(&config(Some(T0 + 1)), &r, &Requirement::opening(None), T0 + 1), Err(Refusal::Fenced));
+    let ms = |secs: i64| secs * 1000;
+    let login = ms(T0) + 400;
+    assert_eq!(check(&c, &r, &Requirement::opening(None, login), T0), Ok(()));
+    assert_eq!(check(&c, &r, &Requirement::opening(Some(ms(T0 - 1)), login), T0), Ok(()), "after the fence");
+    // Within one second, the milliseconds decide, both ways.
+    assert_eq!(check(&c, &r, &Requirement::opening(Some(login - 1), login), T0), Ok(()));
+    assert_eq!(check(&c, &r, &Requirement::opening(Some(login), login), T0), Ok(()), "not strictly before");
+    assert_eq!(check(&c, &r, &Requirement::opening(Some(login + 1), login), T0), Err(Refusal::Fenced));
+    assert_eq!(check(&c, &r, &Requirement::opening(Some(ms(T0 + 1)), login), T0 + 1), Err(Refusal::Fenced));
+    assert_eq!(check(&config(Some(T0 + 1)), &r, &Requirement::opening(None, login), T0 + 1), Err(Refusal::Fenced));
 }
 
 #[test]

@@ -9,6 +9,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 const HANDLERS = ["fetch", "queue"];
+// Plain wasm exports the shim calls itself (the hot path's synchronous entry,
+// src/edge/fast_path.rs). worker-build lists every export as a handler.
+const FAST_PATH_EXPORTS = ["plan_request", "finish_request", "touch_request", "abandon_request"];
 const DURABLE_OBJECTS = ["AccountSessions"];
 // wasm-bindgen classes the worker crate exports that are not entrypoints.
 const HELPER_CLASSES = ["ContainerStartupOptions", "MinifyConfig", "R2Range"];
@@ -20,9 +23,9 @@ const classes = [...generated.matchAll(/^export const (\w+) = new Proxy\(exports
 );
 
 const same = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
-if (!same(handlers, HANDLERS) || !same(classes, [...DURABLE_OBJECTS, ...HELPER_CLASSES])) {
+if (!same(handlers, [...HANDLERS, ...FAST_PATH_EXPORTS]) || !same(classes, [...DURABLE_OBJECTS, ...HELPER_CLASSES])) {
   console.error(
-    `scripts/shim/worker-shim.js handles ${HANDLERS.join(", ")} and ${DURABLE_OBJECTS.join(", ")}; ` +
+    `scripts/shim/worker-shim.js handles ${[...HANDLERS, ...FAST_PATH_EXPORTS].join(", ")} and ${DURABLE_OBJECTS.join(", ")}; ` +
       `worker-build generated handlers [${handlers.join(", ")}] and classes [${classes.join(", ")}]. ` +
       "Update the shim (and this check) to match.",
   );

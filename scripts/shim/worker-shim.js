@@ -44,11 +44,91 @@ async function guarded(call) {
   }
 }
 
+// The hot path (src/edge/fast_path.rs): GET /v1/session in two synchronous calls into
+// wasm, with the one KV read between them made here. Wasm decides everything; this only
+// moves bytes: it reads the key wasm names, and builds the answer wasm encoded. Any other
+// request, and anything wasm hands back, takes the full path through the async export.
+const ANSWER = 65; // "A" + answer
+const READ = 75; // "K" + number + "\n" + binding + "\n" + key
+const ANSWER_AND_TOUCH = 84; // "T" + number + "\n" + answer
+
+function callSync(call) {
+  try {
+    return call();
+  } catch (error) {
+    handleMaybeCritical(error);
+    throw error;
+  }
+}
+
+function fullPath(request, env, ctx) {
+  return guarded(() => exports.fetch(request, env, ctx));
+}
+
+/** A response from `Answer::encode`'s text, which starts at `start`: the status, one
+ * `name:value` line per header, an empty line, the body. Read in place with indexOf
+ * (no split): this runs on every fast-path answer. */
+function respond(text, start) {
+  let lineEnd = text.indexOf("\n", start);
+  const status = Number(text.slice(start, lineEnd));
+  const headers = [];
+  for (let from = lineEnd + 1; (lineEnd = text.indexOf("\n", from)) !== from; from = lineEnd + 1) {
+    const colon = text.indexOf(":", from);
+    headers.push([text.slice(from, colon), text.slice(colon + 1, lineEnd)]);
+  }
+  const body = lineEnd + 1 < text.length ? text.slice(lineEnd + 1) : null;
+  return new Response(body, { status, headers });
+}
+
+function finish(number, value, request, env, ctx) {
+  checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
+  const done = callSync(() => exports.finish_request(number, value));
+  const kind = done.charCodeAt(0);
+  if (kind === ANSWER) return respond(done, 1);
+  if (kind === ANSWER_AND_TOUCH) {
+    const lineEnd = done.indexOf("\n");
+    const touch = Number(done.slice(1, lineEnd));
+    ctx.waitUntil(guarded(() => exports.touch_request(touch)));
+    return respond(done, lineEnd + 1);
+  }
+  return fullPath(request, env, ctx);
+}
+
 // A plain object, not a WorkerEntrypoint subclass: the runtime then has no instance to
 // construct per request. (Nothing here uses RPC, which would need the class.)
 export default {
   fetch(request, env, ctx) {
-    return guarded(() => exports.fetch(request, env, ctx));
+    checkReinitialize();
+    const headers = request.headers;
+    const plan = callSync(() =>
+      exports.plan_request(
+        request.method,
+        request.url,
+        headers.get("cookie"),
+        headers.get("authorization"),
+        headers.get("origin"),
+        // Read only for a metrics data point: request.cf is built on first access.
+        env.METRICS ? request.cf?.colo : undefined,
+        env,
+      ),
+    );
+    const kind = plan.charCodeAt(0);
+    if (kind === ANSWER) return respond(plan, 1);
+    if (kind !== READ) return fullPath(request, env, ctx);
+    const numberEnd = plan.indexOf("\n");
+    const bindingEnd = plan.indexOf("\n", numberEnd + 1);
+    const number = Number(plan.slice(1, numberEnd));
+    const abandon = () => {
+      exports.abandon_request(number);
+      return fullPath(request, env, ctx); // it reads again, and reports a failure
+    };
+    let read;
+    try {
+      read = env[plan.slice(numberEnd + 1, bindingEnd)].get(plan.slice(bindingEnd + 1), "text");
+    } catch {
+      return abandon(); // no such binding
+    }
+    return read.then((value) => finish(number, value, request, env, ctx), abandon);
   },
 
   queue(batch, env, ctx) {

@@ -9,6 +9,7 @@ use crate::core::cookie::is_valid_cookie_name;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::{Policy, LIFETIME_RANGE, MAX_SESSIONS_RANGE};
+use crate::core::rotation_retry;
 use crate::core::vars::{self, whole_number, ConfigError};
 use crate::core::webhook::WebhookConfig;
 use crate::core::{UnixSeconds, MAX_LIFETIME_SECS};
@@ -32,6 +33,9 @@ pub struct Config {
     /// `http(s)` `ISSUER`. `None`: the host the request reached, which a client chooses
     /// wherever more than one host routes to the worker.
     pub public_host: Option<String>,
+    /// How long after a holder rotation the old token may retry it
+    /// (`core::rotation_retry`); 0 turns retries off.
+    pub rotation_retry_secs: i64,
 }
 
 impl Config {
@@ -92,7 +96,24 @@ impl Config {
             None => assertions.issuer.as_deref().and_then(crate::core::origin::authority_of_url).map(str::to_owned),
         };
 
-        Ok(Config { policy, cookie_name, allowed_origins, gate, webhook, sessions_not_before, assertions, public_host })
+        let rotation_retry_secs = whole_number(
+            &var,
+            "ROTATION_RETRY_SECS",
+            rotation_retry::DEFAULT_WINDOW_SECS,
+            rotation_retry::WINDOW_RANGE,
+        )?;
+
+        Ok(Config {
+            policy,
+            cookie_name,
+            allowed_origins,
+            gate,
+            webhook,
+            sessions_not_before,
+            assertions,
+            public_host,
+            rotation_retry_secs,
+        })
     }
 }
 

@@ -97,6 +97,10 @@ pub enum SessionEvent {
 pub enum RotationCause {
     /// `POST /v1/session/rotate`.
     Holder,
+    /// `POST /v1/session/rotate` with the token the last rotation moved away from, inside
+    /// the retry window (its reply was lost, or someone else holds that token: a signal
+    /// worth watching).
+    HolderRetry,
     /// `POST /v1/admin/accounts/{account_id}/sessions/{session_id}/reauthenticate`.
     Reauthentication,
 }
@@ -185,6 +189,7 @@ impl SessionEvent {
             SessionEvent::Expired(Validity::ExpiredAbsolute) => "absolute",
             SessionEvent::Expired(_) => "idle",
             SessionEvent::Rotated(RotationCause::Holder) => "holder",
+            SessionEvent::Rotated(RotationCause::HolderRetry) => "holder_retry",
             SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
             SessionEvent::Reauthenticated => "reauthenticated",
             SessionEvent::ClaimsUpdated => "admin",
@@ -209,6 +214,7 @@ impl SessionEvent {
             SessionEvent::Expired(Validity::ExpiredIdle),
             SessionEvent::Expired(Validity::ExpiredAbsolute),
             SessionEvent::Rotated(RotationCause::Holder),
+            SessionEvent::Rotated(RotationCause::HolderRetry),
             SessionEvent::Rotated(RotationCause::Reauthentication),
             SessionEvent::Reauthenticated,
             SessionEvent::ClaimsUpdated,

@@ -15,9 +15,11 @@ pub mod gate;
 pub mod jwk;
 pub mod origin;
 pub mod path_patterns;
+pub mod pending_ring;
 pub mod policy;
 pub mod record;
 pub mod request_url;
+pub mod rotation_retry;
 pub mod session_check;
 pub mod step_up;
 pub mod timestamp;
@@ -29,6 +31,10 @@ pub mod whole_number;
 
 /// Seconds since the unix epoch. Every deadline in the core is one of these.
 pub type UnixSeconds = i64;
+
+/// Milliseconds since the unix epoch: only where whole seconds cannot order two events,
+/// as a login and a revoke-all in the same second.
+pub type UnixMillis = i64;
 
 /// Upper bound on any configured lifetime or age (10 years): keeps every deadline far
 /// inside both i64 and JavaScript's safe-integer range. Shared by the lifecycle policy

@@ -10,7 +10,7 @@ use crate::core::config::Config;
 use crate::core::policy::Validity;
 use crate::core::record::SessionRecord;
 use crate::core::step_up::{Freshness, NotFresh};
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 
 /// Why a session may not be used. The worker maps each to one API error
 /// (`From<Refusal> for ApiError`, in `edge/error.rs`).
@@ -42,7 +42,9 @@ pub enum RecordRole {
     /// A session about to be created, not yet used.
     Opening {
         /// When the account last revoked all its sessions.
-        revoked_all_at: Option<UnixSeconds>,
+        revoked_all_at: Option<UnixMillis>,
+        /// When the origin checked the credentials (`step_up::AuthenticatedAt::millis`).
+        authenticated_at: UnixMillis,
     },
 }
 
@@ -66,9 +68,10 @@ impl Requirement {
         Requirement { role: RecordRole::Locating, ..Requirement::default() }
     }
 
-    /// A new session: refused when its login predates a fence.
-    pub fn opening(revoked_all_at: Option<UnixSeconds>) -> Self {
-        Requirement { role: RecordRole::Opening { revoked_all_at }, ..Requirement::default() }
+    /// A new session whose credentials were checked at `authenticated_at`: refused when
+    /// that predates a fence.
+    pub fn opening(revoked_all_at: Option<UnixMillis>, authenticated_at: UnixMillis) -> Self {
+        Requirement { role: RecordRole::Opening { revoked_all_at, authenticated_at }, ..Requirement::default() }
     }
 
     pub fn fresh(self, freshness: Freshness) -> Self {
@@ -86,11 +89,10 @@ pub fn check(
     now: UnixSeconds,
 ) -> Result<(), Refusal> {
     let cut_off = config.is_cut_off(record);
-    if let RecordRole::Opening { revoked_all_at } = requirement.role {
-        // Strictly before. A login in the same second as the revoke-all passes: whole
-        // seconds cannot order the two, and refusing that second would also refuse the
-        // legitimate login that follows a "log out everywhere" at once.
-        if cut_off || revoked_all_at.is_some_and(|at| record.authenticated_at < at) {
+    if let RecordRole::Opening { revoked_all_at, authenticated_at } = requirement.role {
+        // Strictly before, in milliseconds (a whole-second login time counts as the end
+        // of its second: `AuthenticatedAt::whole_second`).
+        if cut_off || revoked_all_at.is_some_and(|at| authenticated_at < at) {
             return Err(Refusal::Fenced);
         }
     } else if cut_off {

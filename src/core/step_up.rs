@@ -6,7 +6,7 @@
 //! long-lived, active session still needs a recent login for a sensitive action, and a
 //! reauthentication makes it fresh again without a new session.
 
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -80,23 +80,55 @@ pub fn check_auth_facts(aal: u8, amr: &[String]) -> Result<(), AuthFactsError> {
     Ok(())
 }
 
-/// `authenticated_at` as a create body may give it: RFC 3339 or whole unix seconds, at
-/// most [`AUTHENTICATED_AT_MAX_AGE_SECS`] before `now` and never after it.
-pub fn parse_authenticated_at(value: &serde_json::Value, now: UnixSeconds) -> Result<UnixSeconds, AuthFactsError> {
+/// When the origin checked the credentials, as precisely as it said. `secs` is what the
+/// record keeps; `millis` orders the login against the account's last revoke-all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthenticatedAt {
+    pub secs: UnixSeconds,
+    pub millis: UnixMillis,
+}
+
+impl AuthenticatedAt {
+    /// A time known to the millisecond: an RFC 3339 time with a fraction, or the clock.
+    pub fn exact(millis: UnixMillis) -> Self {
+        AuthenticatedAt { secs: millis.div_euclid(1000), millis }
+    }
+
+    /// A whole second, which cannot say where in that second the check happened. It is
+    /// ordered at the second's last millisecond: a login in the same second as a
+    /// revoke-all passes, because refusing it would also refuse the legitimate login that
+    /// follows "log out everywhere" at once. An origin that wants that second ordered
+    /// sends milliseconds (the origin SDK does).
+    pub fn whole_second(secs: UnixSeconds) -> Self {
+        AuthenticatedAt { secs, millis: secs.saturating_mul(1000).saturating_add(999) }
+    }
+}
+
+/// `authenticated_at` as a create body may give it: RFC 3339 (with or without a
+/// fraction) or whole unix seconds, at most [`AUTHENTICATED_AT_MAX_AGE_SECS`] before
+/// `now` and never after it (compared in whole seconds: an origin clock a few
+/// milliseconds ahead of this one is not "in the future").
+pub fn parse_authenticated_at(value: &serde_json::Value, now: UnixSeconds) -> Result<AuthenticatedAt, AuthFactsError> {
     let at = match value {
-        serde_json::Value::Number(n) => {
-            crate::core::whole_number::from_number(n).ok_or(AuthFactsError::AuthenticatedAtFormat)?
-        }
+        serde_json::Value::Number(n) => AuthenticatedAt::whole_second(
+            crate::core::whole_number::from_number(n).ok_or(AuthFactsError::AuthenticatedAtFormat)?,
+        ),
         serde_json::Value::String(s) => {
-            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?.unix_timestamp()
+            let time = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?;
+            if s.contains('.') {
+                let millis = time.unix_timestamp_nanos().div_euclid(1_000_000);
+                AuthenticatedAt::exact(UnixMillis::try_from(millis).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?)
+            } else {
+                AuthenticatedAt::whole_second(time.unix_timestamp())
+            }
         }
         _ => return Err(AuthFactsError::AuthenticatedAtFormat),
     };
-    if at > now {
+    if at.secs > now {
         return Err(AuthFactsError::AuthenticatedAtFuture);
     }
     // Saturating: `at` comes from the origin, and i64::MIN must read as very old, not wrap.
-    if now.saturating_sub(at) > AUTHENTICATED_AT_MAX_AGE_SECS {
+    if now.saturating_sub(at.secs) > AUTHENTICATED_AT_MAX_AGE_SECS {
         return Err(AuthFactsError::AuthenticatedAtTooOld);
     }
     Ok(at)
@@ -124,8 +156,7 @@ impl Freshness {
         let max_age_secs = match max_age {
             None => None,
             Some(raw) => Some(
-                raw.parse::<i64>()
-                    .ok()
+                crate::core::whole_number::from_text(raw)
                     .filter(|n| (0..=MAX_AGE_LIMIT_SECS).contains(n))
                     .ok_or("max_age must be a whole number of seconds, 0 or more")?,
             ),
@@ -133,8 +164,8 @@ impl Freshness {
         let min_aal = match min_aal {
             None => None,
             Some(raw) => Some(
-                raw.parse::<u8>()
-                    .ok()
+                crate::core::whole_number::from_text(raw)
+                    .and_then(|n| u8::try_from(n).ok())
                     .filter(|n| (AAL_MIN..=AAL_MAX).contains(n))
                     .ok_or("min_aal must be a whole number from 1 to 3")?,
             ),

@@ -103,7 +103,7 @@ pub fn boolean(vars: &impl Vars, name: &'static str, default: bool) -> Result<bo
 }
 
 /// `42` or `42.0` (but not `42.5`, `4e1` or `0x2a`).
-fn parse_whole(raw: &str) -> Option<i64> {
+pub fn parse_whole(raw: &str) -> Option<i64> {
     let digits = raw.strip_suffix(".0").unwrap_or(raw);
     let unsigned = digits.strip_prefix('-').unwrap_or(digits);
     if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {

@@ -5,6 +5,12 @@
 
 use serde::{Deserialize, Deserializer};
 
+/// A whole number as text (a query parameter): `42` or `42.0`, as in a JSON body, but not
+/// `42.5`, `4e1`, `+42` or `0x2a`. The same rule configuration values follow.
+pub fn from_text(raw: &str) -> Option<i64> {
+    crate::core::vars::parse_whole(raw)
+}
+
 /// `60` or `60.0` as an i64; `None` for anything with a fraction or out of range.
 pub fn from_number(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| {

@@ -3,12 +3,14 @@
 //! compared in constant time). Routes and the gatekeeper call these; none of them
 //! authenticates on its own.
 
+use crate::core::account::AccountId;
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{self, Refusal, Requirement};
 use crate::core::step_up::Freshness;
 use crate::core::token::TokenHash;
@@ -63,6 +65,13 @@ impl From<ApiError> for Denial {
 impl From<Refusal> for Denial {
     fn from(refusal: Refusal) -> Self {
         Denial::Refused(refusal)
+    }
+}
+
+impl Denial {
+    /// No session under the presented token (as opposed to one that was refused).
+    pub fn is_session_not_found(&self) -> bool {
+        matches!(self, Denial::Failed(e) if e.code() == ErrorCode::SessionNotFound)
     }
 }
 
@@ -174,6 +183,36 @@ impl SessionCheck {
     }
 }
 
+/// A holder retrying a rotation whose reply they never got, with the token that rotation
+/// moved away from (`core::rotation_retry`). Found by the marker that token left in KV,
+/// after the same CSRF check and rate limit as any rotation. Whether the window is still
+/// open is the account's Durable Object's to decide, from its index.
+pub struct RetryingRotation {
+    pub account_id: AccountId,
+    pub caller: Caller,
+    pub source: CredentialSource,
+}
+
+/// The rotation retry a request's token may make, if its token left a marker: for the
+/// rotate route, after its [`SessionCheck`] found no session. One more KV read, on that
+/// miss only.
+pub async fn rotation_retry(
+    req: &IncomingRequest,
+    env: &Env,
+    config: &Config,
+) -> Result<Option<RetryingRotation>, ApiError> {
+    let Credential { token, source } = credential(req, config)?;
+    let hash = token.hash();
+    let store = SessionStore::from_env(env)?;
+    let marker = store.rotation_marker(&hash).await.map_err(|e| ApiError::internal("SESSIONS get marker", e))?;
+    let Some(RotatedAway { account_id, session_id }) = marker else { return Ok(None) };
+    if !is_safe_method(req.method()) {
+        require_trusted_origin(req, config, source)?;
+    }
+    limit_session(env, &session_id).await?;
+    Ok(Some(RetryingRotation { account_id, caller: Caller { session_id, token_hash: hash }, source }))
+}
+
 /// Methods a browser sends cross-site without a preflight and that must not change
 /// anything.
 fn is_safe_method(method: &str) -> bool {
@@ -199,7 +238,13 @@ async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Resu
 /// reads as absent (fail closed), and the log says so.
 async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
     let store = SessionStore::from_env(env)?;
-    match store.get(hash).await {
+    readable(store.get(hash).await)
+}
+
+/// What a KV read of a session key found, with the fail-closed rule for a record this
+/// build cannot read. The hot path's synchronous entry (`fast_path`) applies it too.
+pub fn readable(read: Result<Option<SessionRecord>, StoreError>) -> Result<Option<SessionRecord>, ApiError> {
+    match read {
         Ok(record) => Ok(record),
         Err(StoreError::Undecodable(e)) => {
             log_error("error", "undecodable session record", &e);
@@ -232,16 +277,17 @@ pub fn require_trusted_origin(
     }
 }
 
-/// The admin API's gate. Fails closed: no key configured means no admin API.
+/// The admin API's gate. Fails closed: no `ADMIN_KEY` configured means no admin API,
+/// even with an `ADMIN_KEY_PREVIOUS`.
 pub fn require_admin(req: &IncomingRequest, env: &Env) -> Result<(), ApiError> {
-    let key = match admin_key(env) {
+    let keys = match admin_key(env) {
         AdminKeyState::NotConfigured => return Err(ApiError::new(ErrorCode::AdminDisabled)),
-        AdminKeyState::TooShort => return Err(ConfigError::new("ADMIN_KEY", "must be at least 32 characters").into()),
-        AdminKeyState::Configured(key) => key,
+        AdminKeyState::TooShort(name) => return Err(ConfigError::new(name, "must be at least 32 characters").into()),
+        AdminKeyState::Configured(keys) => keys,
     };
     let presented = req.header("Authorization");
     match presented.as_deref().and_then(bearer_value) {
-        Some(candidate) if key.verify(candidate) => Ok(()),
+        Some(candidate) if keys.verify(candidate) => Ok(()),
         _ => {
             // One line per refusal, never the key presented.
             log_error("warn", "admin: refused a request with a missing or wrong admin key", &req.path());

@@ -35,8 +35,9 @@ pub fn load_config(env: &Env) -> Result<Rc<Config>, ApiError> {
     parsed.map_err(ApiError::from)
 }
 
-/// The `ADMIN_KEY` secret (`.dev.vars` locally, `wrangler secret put` in production).
+/// The `ADMIN_KEY` and `ADMIN_KEY_PREVIOUS` secrets (`.dev.vars` locally, `wrangler
+/// secret put` in production).
 pub fn admin_key(env: &Env) -> AdminKeyState {
-    let secret = env.secret("ADMIN_KEY").or_else(|_| env.var("ADMIN_KEY")).ok().map(|s| s.to_string());
-    AdminKeyState::from_secret(secret.as_deref())
+    let secret = |name| env.secret(name).or_else(|_| env.var(name)).ok().map(|s| s.to_string());
+    AdminKeyState::from_secrets(secret("ADMIN_KEY").as_deref(), secret("ADMIN_KEY_PREVIOUS").as_deref())
 }

@@ -7,6 +7,7 @@
 
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::AllowedOrigins;
+use crate::edge::answer::Answer;
 use crate::edge::error::ApiError;
 use worker::{Headers, Response};
 
@@ -18,10 +19,23 @@ const PREFLIGHT_MAX_AGE_SECS: &str = "600";
 pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Option<&str>) {
     let headers = response.headers_mut();
     let _ = headers.append("Vary", "Origin");
-    if let Some(origin) = origin.filter(|o| allowed.allows(o)) {
+    if let Some(origin) = allowed_origin(allowed, origin) {
         let _ = headers.set("Access-Control-Allow-Origin", origin);
         let _ = headers.set("Access-Control-Allow-Credentials", "true");
     }
+}
+
+/// [`apply_cors`] for an answer the hot path sends through the entry shim.
+pub fn apply_cors_to_answer(answer: &mut Answer, allowed: &AllowedOrigins, origin: Option<&str>) {
+    answer.append("Vary", "Origin");
+    if let Some(origin) = allowed_origin(allowed, origin) {
+        answer.set("Access-Control-Allow-Origin", origin);
+        answer.set("Access-Control-Allow-Credentials", "true");
+    }
+}
+
+fn allowed_origin<'a>(allowed: &AllowedOrigins, origin: Option<&'a str>) -> Option<&'a str> {
+    origin.filter(|o| allowed.allows(o))
 }
 
 /// The answer to an `OPTIONS` preflight.

@@ -19,7 +19,7 @@ use crate::core::session_check::Refusal;
 use crate::core::step_up::AuthFactsError;
 use crate::core::timestamp::rfc3339;
 use crate::core::vars::ConfigError;
-use crate::edge::response::json_response;
+use crate::edge::answer::Answer;
 use crate::edge::session_store::StoreError;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -80,6 +80,11 @@ impl ApiError {
         self.code.status()
     }
 
+    /// What the response's `message` says (never an internal error's detail).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Logs an internal error's detail. For errors that end in the log rather than in a
     /// response (work done after the response, in `waitUntil`).
     pub fn log_if_internal(&self) {
@@ -89,17 +94,22 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
+        self.into_answer().into_response()
+    }
+
+    /// The error's answer: its JSON body, and `WWW-Authenticate` on a 401 and
+    /// `Retry-After` on a 429. An internal error's detail goes to the log here.
+    pub fn into_answer(self) -> Answer {
         self.log_if_internal();
         let body = ErrorBody { error: self.code, message: &self.message, details: self.details.as_ref() };
-        let mut response = json_response(self.status(), &body);
+        let mut answer = Answer::json(self.status(), &body);
         if self.status() == 401 {
-            let challenge = format!("Bearer realm=\"session\", error=\"{}\"", self.code);
-            let _ = response.headers_mut().set("WWW-Authenticate", &challenge);
+            answer.set("WWW-Authenticate", format!("Bearer realm=\"session\", error=\"{}\"", self.code));
         }
         if let Some(secs) = self.retry_after_secs {
-            let _ = response.headers_mut().set("Retry-After", &secs.to_string());
+            answer.set("Retry-After", secs.to_string());
         }
-        response
+        answer
     }
 }
 

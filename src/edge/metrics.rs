@@ -5,7 +5,7 @@
 //! after the answer is known, from values already at hand.
 
 use crate::core::error_code::ErrorCode;
-use crate::edge::request::{AnswerNotes, IncomingRequest};
+use crate::edge::request::{AnswerNotes, CheckKind, IncomingRequest};
 use std::cell::Cell;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -95,6 +95,28 @@ impl AnswerMetrics {
             return None;
         }
         Some(AnswerMetrics { dataset: binding.unchecked_into(), colo: colo(req), notes: req.notes() })
+    }
+
+    /// For the fast path (`edge::fast_path`), which has the colo from the entry shim
+    /// instead of the request, and notes of its own: an eventual check.
+    pub fn for_fast_path(env: &Env, colo: Option<String>) -> Option<Self> {
+        let binding = js_sys::Reflect::get(env, &JsValue::from_str(METRICS_BINDING)).ok()?;
+        if !binding.is_object() {
+            return None;
+        }
+        let notes = AnswerNotes { check: CheckKind::Eventual, ..AnswerNotes::default() };
+        Some(AnswerMetrics {
+            dataset: binding.unchecked_into(),
+            colo: colo.unwrap_or_default(),
+            notes: Rc::new(Cell::new(notes)),
+        })
+    }
+
+    /// Notes that this answer scheduled a touch.
+    pub fn note_touch(&self) {
+        let mut notes = self.notes.get();
+        notes.touch_sent = true;
+        self.notes.set(notes);
     }
 
     /// Writes the data point. `code` is the error code the answer carries, if any. A

@@ -12,16 +12,20 @@
 //!   proves a queue message came from this worker's outbox; `webcrypto`: the platform's
 //!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
 //! - `metrics`: one Analytics Engine data point per answer (optional `METRICS`).
+//! - `fast_path`: `GET /v1/session` in two synchronous calls from the entry shim;
+//!   `answer`: a response as data, which both paths build.
 //! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
 //!   calls.
 
 mod account;
+mod answer;
 mod assertion;
 mod auth;
 mod config;
 mod cors;
 mod error;
 mod event_seal;
+mod fast_path;
 mod fetch;
 mod metrics;
 mod platform;

@@ -2,12 +2,17 @@
 //! bytes. Everything else gets `now` and bytes passed in.
 
 use crate::core::token::{SessionToken, TOKEN_RANDOM_BYTES};
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 
 /// Wall-clock seconds. In production workerd advances this only across I/O, which is
 /// fine at the one-second resolution deadlines use.
 pub fn now() -> UnixSeconds {
-    (js_sys::Date::now() / 1000.0).floor() as UnixSeconds
+    now_millis().div_euclid(1000)
+}
+
+/// Wall-clock milliseconds: for ordering a login against a revoke-all.
+pub fn now_millis() -> UnixMillis {
+    js_sys::Date::now().floor() as UnixMillis
 }
 
 /// A fresh token from `crypto.getRandomValues` (getrandom's `wasm_js` backend).

@@ -9,6 +9,7 @@
 
 use crate::core::error_code::ErrorCode;
 use crate::core::request_url::RequestUrl;
+use crate::core::whole_number::from_text;
 use crate::edge::error::ApiError;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -200,12 +201,14 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Incomin
     })
 }
 
-/// `?limit=`: a whole number from 1 to `cap`, or `default` when absent.
+/// `?limit=`: a whole number (`50` or `50.0`, as in a JSON body) from 1 to `cap`, or `default` when absent.
 pub fn limit_param(req: &IncomingRequest, default: u32, cap: u32) -> Result<u32, ApiError> {
     match req.query_param("limit") {
         None => Ok(default),
-        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=cap).contains(n)).ok_or_else(|| {
-            ApiError::with_message(ErrorCode::InvalidLimit, format!("limit must be a whole number from 1 to {cap}"))
-        }),
+        Some(raw) => {
+            from_text(&raw).and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=cap).contains(n)).ok_or_else(|| {
+                ApiError::with_message(ErrorCode::InvalidLimit, format!("limit must be a whole number from 1 to {cap}"))
+            })
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::edge::error::ApiError;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::request::IncomingRequest;
 use crate::edge::routes::{
-    account as account_routes, admin as admin_routes, gatekeeper, public, session as session_routes,
+    account as account_routes, admin as admin_routes, gatekeeper, public, readiness, session as session_routes,
 };
 use worker::{Context, Env, Response};
 
@@ -22,9 +22,10 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
     let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
 
     // Public documents, answered before the configuration is read: a deployment with a
-    // broken setting still says it is up and what its API is.
+    // broken setting still says it is up, what its API is, and (readiness) what is broken.
     match (method, &segments[1..]) {
         ("GET", ["v1", "health"]) => return public::health(),
+        ("GET", ["v1", "health", "ready"]) => return readiness::ready(&env).await,
         ("GET", ["v1", "jwks.json"]) => {
             return match load_config(&env) {
                 Ok(config) => public::jwks(&config).await,
@@ -32,7 +33,9 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
             }
         }
         ("GET", ["v1", "openapi.json"]) => return public::openapi(),
-        (_, ["v1", "health" | "jwks.json" | "openapi.json"]) => return method_not_allowed("GET"),
+        (_, ["v1", "health" | "jwks.json" | "openapi.json"] | ["v1", "health", "ready"]) => {
+            return method_not_allowed("GET")
+        }
         _ => {}
     }
 

@@ -4,6 +4,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,14 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+/// A session key's value as KV returned it as text: no value, or the record.
+pub fn decode_value(text: Option<&str>) -> Result<Option<SessionRecord>, StoreError> {
+    match text {
+        None => Ok(None),
+        Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
+    }
+}
+
 impl SessionStore {
     pub fn from_env(env: &Env) -> Result<Self, StoreError> {
         let binding = js_sys::Reflect::get(env, &JsValue::from_str(SESSIONS_BINDING))
@@ -83,10 +92,7 @@ impl SessionStore {
         let js_error = |e: JsValue| StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")));
         let promise = self.namespace.get_text(&hash.kv_key(), "text").map_err(js_error)?;
         let value = JsFuture::from(promise).await.map_err(js_error)?;
-        match value.as_string() {
-            None => Ok(None),
-            Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
-        }
+        decode_value(value.as_string().as_deref())
     }
 
     /// Whose session a key holds, for revoking it: from the record, or, when the record
@@ -123,6 +129,32 @@ impl SessionStore {
             .execute()
             .await
             .map_err(kv_err)
+    }
+
+    /// Leaves the marker that lets a rotated-away token retry its rotation
+    /// (`core::rotation_retry`). No metadata: nothing lists it.
+    pub async fn put_rotation_marker(
+        &self,
+        old_hash: &TokenHash,
+        marker: &RotatedAway,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
+        let value = serde_json::to_string(marker).map_err(|e| StoreError::Kv(e.to_string()))?;
+        self.kv()?
+            .put(&RotatedAway::kv_key(old_hash), value)
+            .map_err(kv_err)?
+            .expiration_ttl(ttl_secs)
+            .execute()
+            .await
+            .map_err(kv_err)
+    }
+
+    /// The rotation marker a token left, if any. One that does not decode is no marker.
+    pub async fn rotation_marker(&self, hash: &TokenHash) -> Result<Option<RotatedAway>, StoreError> {
+        let text =
+            self.kv()?.get(&RotatedAway::kv_key(hash)).text().await.map_err(|e| StoreError::Kv(e.to_string()))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     /// One page of live sessions across all accounts, from key metadata (no value reads).

@@ -5,6 +5,8 @@
 
 use crate::core::config::Config;
 use crate::core::policy::{Touch, TouchKind};
+use crate::core::record::SessionRecord;
+use crate::core::token::TokenHash;
 use crate::core::touch_memory::TouchMemory;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
@@ -32,21 +34,37 @@ pub fn schedule_touch(
     auth: &Authenticated,
     now: UnixSeconds,
 ) -> Result<(), ApiError> {
-    if let Touch::Extended(_) = config.policy.touch(&auth.record, now) {
-        let interval = config.policy.touch_interval_for(&auth.record);
-        if !SENT_TOUCHES.with(|m| m.borrow_mut().should_send(&auth.hash, now, interval)) {
-            return Ok(()); // this isolate asked already; a stale KV copy is still answering
-        }
-        let client = AccountClient::for_account(env, &auth.record.account_id)?;
+    if touch_due(config, &auth.record, &auth.hash, now) {
+        let touch = send_touch(env, &auth.record, &auth.hash)?;
         req.note(|n| n.touch_sent = true);
-        let session_id = auth.record.session_id.clone();
-        let hash = auth.hash.clone();
-        ctx.wait_until(async move {
-            // A failed touch changes nothing; the next request will try again.
-            if let Err(e) = client.touch(&session_id, &hash, TouchKind::Use).await {
-                e.log_if_internal();
-            }
-        });
+        ctx.wait_until(touch);
     }
     Ok(())
+}
+
+/// Whether this use should extend the session, and this isolate has not asked already
+/// (a stale KV copy may still be answering after an earlier touch). Remembers the ask.
+pub fn touch_due(config: &Config, record: &SessionRecord, hash: &TokenHash, now: UnixSeconds) -> bool {
+    if !matches!(config.policy.touch(record, now), Touch::Extended(_)) {
+        return false;
+    }
+    let interval = config.policy.touch_interval_for(record);
+    SENT_TOUCHES.with(|m| m.borrow_mut().should_send(hash, now, interval))
+}
+
+/// The touch itself, for `waitUntil`. A failed touch changes nothing; the next request
+/// will try again.
+pub fn send_touch(
+    env: &Env,
+    record: &SessionRecord,
+    hash: &TokenHash,
+) -> Result<impl std::future::Future<Output = ()> + 'static, ApiError> {
+    let client = AccountClient::for_account(env, &record.account_id)?;
+    let session_id = record.session_id.clone();
+    let hash = hash.clone();
+    Ok(async move {
+        if let Err(e) = client.touch(&session_id, &hash, TouchKind::Use).await {
+            e.log_if_internal();
+        }
+    })
 }

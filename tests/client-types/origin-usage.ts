@@ -1,6 +1,23 @@
 // The origin SDK's declarations (origin/index.d.ts), compiled with the client's.
+/// <reference types="node" />
 
-import { createAdminClient, createAssertionVerifier, AssertionError, type VerifiedSession } from "edge-sessions/origin";
+import type { IncomingMessage } from "node:http";
+import {
+  createAdminClient,
+  createAssertionVerifier,
+  AdminApiError,
+  AssertionError,
+  type AdminErrorCode,
+  type FleetPage,
+  type VerifiedSession,
+} from "edge-sessions/origin";
+
+/** Node's own request (and so Express's) is something verify() reads. */
+async function nodeUsage(req: IncomingMessage): Promise<string> {
+  const verifier = createAssertionVerifier({ jwksUrl: "https://a.example/v1/jwks.json", issuer: "i", audience: "a" });
+  return (await verifier.verify(req)).accountId;
+}
+void nodeUsage;
 
 async function originUsage(request: Request): Promise<void> {
   const verifier = createAssertionVerifier({
@@ -24,7 +41,23 @@ async function originUsage(request: Request): Promise<void> {
   const aal: number = one.aal;
   const label: string | null = one.label;
   const listed = await admin.listSessions("alice", { limit: 10 });
-  const lastSeen: string = listed[0].last_seen_at;
+  const lastSeen: string = listed[0].lastSeenAt;
+  const page: FleetPage = await admin.listAllSessions({ limit: 100 });
+  const next = page.cursor ? await admin.listAllSessions({ cursor: page.cursor }) : undefined;
+  const owner: string | undefined = next?.sessions[0]?.accountId;
+  void owner;
+  try {
+    await admin.revokeAll("alice");
+  } catch (e) {
+    if (e instanceof AdminApiError) {
+      const code: AdminErrorCode = e.code;
+      if (code === "admin_disabled" || code === "unexpected_response") void code;
+    }
+  }
+  // @ts-expect-error every field the SDK returns is camelCase: there is no session_id
+  void created.session_id;
+  // @ts-expect-error every field the SDK returns is camelCase: there is no last_seen_at
+  void listed[0].last_seen_at;
   const again = await admin.reauthenticate("alice", created.sessionId, { aal: 2, amr: ["otp"] });
   const newToken: string = again.token;
   const cookie: string | null = again.setCookie;
@@ -55,3 +88,37 @@ async function originUsage(request: Request): Promise<void> {
 }
 
 void originUsage;
+
+// The middlewares, typed against the real Express and Hono declarations.
+import express from "express";
+import { Hono } from "hono";
+import { createServer } from "node:http";
+import { edgeSession, type EdgeSessionRequest } from "edge-sessions/origin/node";
+import { edgeSession as honoEdgeSession, type EdgeSessionVariables } from "edge-sessions/origin/hono";
+
+function middlewareUsage(): void {
+  const options = { jwksUrl: "https://a.example/v1/jwks.json", issuer: "https://a.example", audience: "o" };
+  const app = express();
+  app.get("/admin", edgeSession({ ...options, minAal: 2, claim: { name: "role", value: "admin" } }), (req, res) => {
+    const id: string | undefined = req.edgeSession?.accountId;
+    res.json({ id });
+  });
+  const gate = edgeSession({ ...options, maxAge: 300 });
+  createServer((req: EdgeSessionRequest, res) => gate(req, res, () => res.end(req.edgeSession?.sessionId)));
+
+  const hono = new Hono<{ Variables: EdgeSessionVariables }>();
+  hono.use("/api/*", honoEdgeSession({ ...options, claim: { name: "teams", test: (v) => Array.isArray(v) } }));
+  hono.get("/api/me", (c) => c.json({ id: c.get("edgeSession").accountId, aal: c.var.edgeSession.aal }));
+  const typed = new Hono().get("/x", honoEdgeSession(options), (c) => c.text(c.get("edgeSession").sessionId));
+  void typed;
+
+  // @ts-expect-error there is no assurance level 4
+  edgeSession({ ...options, minAal: 4 });
+  // @ts-expect-error a claim needs a name
+  honoEdgeSession({ ...options, claim: { value: "admin" } });
+  // @ts-expect-error a verifier, or jwksUrl, issuer and audience
+  edgeSession({ maxAge: 60 });
+  // @ts-expect-error the session is not a string
+  hono.get("/bad", (c) => c.text(c.get("edgeSession")));
+}
+void middlewareUsage;

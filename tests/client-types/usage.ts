@@ -2,7 +2,14 @@
 // client/index.d.ts must describe the client precisely. Every `@ts-expect-error` below
 // fails the build if the types were loose enough to accept the mistake.
 
-import { createSessionClient, SessionApiError, type ListedSession, type Session } from "edge-sessions/client";
+import {
+  createSessionClient,
+  SessionApiError,
+  type AccessToken,
+  type FreshnessRequirement,
+  type ListedSession,
+  type Session,
+} from "edge-sessions/client";
 
 async function usage(): Promise<void> {
   const client = createSessionClient({ baseUrl: "https://auth.example.com" });
@@ -21,9 +28,24 @@ async function usage(): Promise<void> {
     if (e instanceof SessionApiError) {
       const status: number = e.status;
       const code: string = e.code;
-      void [status, code];
+      const failed: FreshnessRequirement[] | undefined = e.failed;
+      const lastLogin: string | undefined = e.authenticated_at;
+      const waitSecs: number | undefined = e.retryAfter;
+      const message: string | undefined = e.body?.message;
+      void [status, code, failed, lastLogin, waitSecs, message];
+      // @ts-expect-error retryAfter is a number of seconds, not a date
+      const when: Date | undefined = e.retryAfter;
+      void when;
     }
   }
+  const access: AccessToken = await client.token({ audience: "https://api.example.com" });
+  const bearer: string = access.token;
+  const until: string = access.expires_at;
+  void [bearer, until];
+  // @ts-expect-error the audience is required: the worker has no default
+  await client.token();
+  // @ts-expect-error the audience is required: the worker has no default
+  await client.token({});
   const sensitive: Session = await client.validate({ maxAge: 300, minAal: 2 });
   const level: number = sensitive.aal;
   const rotated = await client.rotate();

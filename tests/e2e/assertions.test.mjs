@@ -600,6 +600,90 @@ describe("keys and claims", () => {
   });
 });
 
+describe("the admin client", () => {
+  test("returns every field camelCase, the wire's values unchanged, and claims' own keys as they are", async (t) => {
+    const worker = await startWorker();
+    t.after(() => worker.dispose());
+    const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
+    const created = await sdk.createSession("camel", {
+      userAgent: "sdk-test",
+      label: "laptop",
+      claims: { tenant_id: "acme" },
+      aal: 2,
+      amr: ["pwd", "otp"],
+    });
+    assert.deepEqual(Object.keys(created).sort(), [
+      "aal",
+      "absoluteExpiresAt",
+      "accountId",
+      "amr",
+      "authenticatedAt",
+      "claims",
+      "createdAt",
+      "evicted",
+      "expiresAt",
+      "sessionId",
+      "setCookie",
+      "token",
+    ]);
+    const wire = (await worker.validate(created.token)).body;
+    assert.deepEqual(
+      [created.sessionId, created.accountId, created.expiresAt, created.absoluteExpiresAt, created.authenticatedAt],
+      [wire.session_id, wire.account_id, wire.expires_at, wire.absolute_expires_at, wire.authenticated_at],
+    );
+    assert.deepEqual(created.claims, { tenant_id: "acme" }, "a claim's own name is the origin's, never renamed");
+
+    const [listed] = await sdk.listSessions("camel");
+    assert.deepEqual(
+      [listed.sessionId, listed.userAgent, listed.label, listed.lastSeenAt, listed.createdAt],
+      [created.sessionId, "sdk-test", "laptop", created.createdAt, created.createdAt],
+    );
+    assert.ok(
+      Object.keys(listed).every((k) => !k.includes("_")),
+      Object.keys(listed).join(" "),
+    );
+    const updated = await sdk.updateClaims("camel", created.sessionId, { tenant_id: "globex" });
+    assert.deepEqual([updated.sessionId, updated.claims], [created.sessionId, { tenant_id: "globex" }]);
+    const again = await sdk.reauthenticate("camel", created.sessionId, { aal: 3, amr: ["hwk"] });
+    assert.deepEqual([again.accountId, again.sessionId, again.aal], ["camel", created.sessionId, 3]);
+    assert.ok(
+      Object.keys(again).every((k) => !k.includes("_")),
+      Object.keys(again).join(" "),
+    );
+  });
+
+  test("listAllSessions pages every account's sessions, deadlines as RFC 3339", async (t) => {
+    const worker = await startWorker();
+    t.after(() => worker.dispose());
+    const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
+    const made = [];
+    for (const id of ["fleet-a", "fleet-b", "fleet-b"]) made.push(await sdk.createSession(id));
+    const seen = [];
+    let page = await sdk.listAllSessions({ limit: 2 });
+    assert.equal(page.sessions.length, 2);
+    assert.equal(typeof page.cursor, "string", "more to come");
+    seen.push(...page.sessions);
+    page = await sdk.listAllSessions({ limit: 2, cursor: page.cursor });
+    seen.push(...page.sessions);
+    assert.equal(page.cursor, undefined, "the last page has no cursor");
+    const expected = made.map((s) => ({
+      accountId: s.accountId,
+      sessionId: s.sessionId,
+      expiresAt: s.expiresAt,
+      absoluteExpiresAt: s.absoluteExpiresAt,
+    }));
+    const bySession = (a, b) => a.sessionId.localeCompare(b.sessionId);
+    assert.deepEqual(seen.sort(bySession), expected.sort(bySession));
+    await assert.rejects(sdk.listAllSessions({ cursor: "not a cursor!" }), {
+      name: "AdminApiError",
+      status: 400,
+      code: "invalid_cursor",
+    });
+    const locked = createAdminClient({ baseUrl: worker.url.origin, adminKey: "wrong-key-0123456789abcdef-0123456789" });
+    await assert.rejects(locked.listAllSessions(), { status: 401, code: "invalid_admin_key" });
+  });
+});
+
 describe("account ids in admin paths", () => {
   test("the SDK sends @ and : as they are, and the worker takes exactly %40 and %3A for them", async (t) => {
     const worker = await startWorker();
@@ -612,9 +696,9 @@ describe("account ids in admin paths", () => {
     const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY, fetch: recordingFetch });
     for (const id of ["alice@example.com", "tenant:42"]) {
       const created = await sdk.createSession(id, { claims: { role: "viewer" } });
-      assert.equal(created.account_id, id);
+      assert.equal(created.accountId, id);
       assert.deepEqual(
-        (await sdk.listSessions(id)).map((s) => s.session_id),
+        (await sdk.listSessions(id)).map((s) => s.sessionId),
         [created.sessionId],
       );
       assert.deepEqual((await sdk.updateClaims(id, created.sessionId, { role: "editor" })).claims, { role: "editor" });

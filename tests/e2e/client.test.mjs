@@ -3,8 +3,13 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { exportJWK, generateKeyPair } from "jose";
 import { createSessionClient, SessionApiError } from "../../client/index.js";
+import { createAssertionVerifier } from "../../origin/index.js";
 import { startWorker } from "./harness.mjs";
+
+const ISSUER = "https://sessions.example";
+const API_AUDIENCE = "https://api.example.com";
 
 /** A fetch that keeps cookies like a browser does for credentials: "include". */
 function cookieJarFetch(initialSetCookie) {
@@ -33,7 +38,10 @@ function cookieJarFetch(initialSetCookie) {
 describe("the JavaScript client", () => {
   let worker;
   before(async () => {
-    worker = await startWorker();
+    const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
+    worker = await startWorker({
+      vars: { ISSUER, SIGNING_KEY: JSON.stringify(await exportJWK(privateKey)), ASSERTION_AUDIENCES: API_AUDIENCE },
+    });
   });
   after(async () => {
     await worker?.dispose();
@@ -89,6 +97,64 @@ describe("the JavaScript client", () => {
       "the jar holds the new cookie",
     );
     assert.equal((await worker.validate(created.token, { query: "?consistency=strong" })).status, 401);
+  });
+
+  test("a step-up refusal carries failed, authenticated_at and aal from the body", async () => {
+    const authenticatedAt = Math.floor(Date.now() / 1000) - 600;
+    const created = await worker.createSession("client-step-up", { authenticated_at: authenticatedAt, aal: 1 });
+    const { client } = clientFor(created);
+    const refusal = await client.validate({ maxAge: 60, minAal: 2 }).catch((e) => e);
+    assert.ok(refusal instanceof SessionApiError);
+    assert.deepEqual(
+      [refusal.status, refusal.code, refusal.failed, refusal.authenticated_at, refusal.aal],
+      [403, "reauthentication_required", ["max_age", "min_aal"], created.authenticated_at, 1],
+    );
+    assert.equal(refusal.body.error, "reauthentication_required");
+    assert.equal(refusal.retryAfter, undefined, "no Retry-After on a 403");
+    const tooWeak = await client.validate({ minAal: 2 }).catch((e) => e);
+    assert.deepEqual(tooWeak.failed, ["min_aal"]);
+  });
+
+  test("a rate-limited call rejects with status 429 and retryAfter in seconds", async (t) => {
+    // Two costly calls a minute per session, so the limit is reached at once.
+    const limited = await startWorker({ ratelimits: { SESSION_LIMITER: { simple: { limit: 2, period: 60 } } } });
+    t.after(() => limited.dispose());
+    const created = await limited.createSession("client-limited");
+    const fetchImpl = cookieJarFetch(created.setCookie);
+    const client = createSessionClient({ baseUrl: limited.url.origin, fetch: fetchImpl });
+    // refresh and strong validation share the session's limit.
+    await client.refresh();
+    await client.validate({ strong: true });
+    const refusal = await client.validate({ strong: true }).catch((e) => e);
+    assert.ok(refusal instanceof SessionApiError, String(refusal));
+    assert.deepEqual([refusal.status, refusal.code], [429, "rate_limited"]);
+    assert.ok(Number.isInteger(refusal.retryAfter) && refusal.retryAfter > 0, `retryAfter ${refusal.retryAfter}`);
+    assert.equal(refusal.failed, undefined);
+    assert.equal((await client.validate()).session_id, created.session_id, "an eventual validation is not limited");
+  });
+
+  test("token({ audience }) returns an access token the origin SDK verifies, and refuses other audiences", async () => {
+    const created = await worker.createSession("client-token", { claims: { plan: "pro" } });
+    const { client } = clientFor(created);
+    const issued = await client.token({ audience: API_AUDIENCE });
+    assert.deepEqual(Object.keys(issued).sort(), ["expires_at", "token"]);
+    const verified = await createAssertionVerifier({
+      jwksUrl: new URL("/v1/jwks.json", worker.url),
+      issuer: ISSUER,
+      audience: API_AUDIENCE,
+      kind: "access_token",
+    }).verify(issued.token);
+    assert.deepEqual([verified.accountId, verified.sessionId], ["client-token", created.session_id]);
+    assert.deepEqual(verified.claims, { plan: "pro" });
+    assert.equal(verified.expiresAt.toISOString().replace(".000", ""), issued.expires_at);
+    await assert.rejects(client.token({ audience: "https://evil.example" }), {
+      name: "SessionApiError",
+      status: 400,
+      code: "invalid_audience",
+    });
+    await assert.rejects(client.token({}), TypeError);
+    const { client: anonymous } = clientFor({});
+    await assert.rejects(anonymous.token({ audience: API_AUDIENCE }), { status: 401, code: "missing_token" });
   });
 
   test("listSessions, revokeSession, logoutOthers, logoutEverywhere", async () => {
@@ -157,6 +223,32 @@ describe("the JavaScript client", () => {
     const client = createSessionClient({ baseUrl: `${worker.url.origin}/`, token: mine.token, fetch: fetchImpl });
     assert.equal((await client.validate()).account_id, "client-e");
     assert.deepEqual(fetchImpl.sentCredentials, ["omit"]);
+  });
+
+  test("rotate() whose reply is lost retries once with the old token, and the client keeps a working token", async () => {
+    for (const mode of ["bearer", "cookie"]) {
+      const mine = await worker.createSession("client-rotate-lost");
+      const jar = cookieJarFetch(mode === "cookie" ? mine.setCookie : undefined);
+      let dropped = 0;
+      // The worker rotates, then the connection drops before the answer arrives.
+      const losing = async (url, init) => {
+        const response = await jar(url, init);
+        if (String(url).endsWith("/v1/session/rotate") && dropped++ === 0) {
+          if (mode === "cookie") jar.jar.set("__Host-session", mine.token); // the Set-Cookie never arrived
+          throw new TypeError("fetch failed");
+        }
+        return response;
+      };
+      const client = createSessionClient({
+        baseUrl: worker.url.origin,
+        token: mode === "bearer" ? mine.token : undefined,
+        fetch: losing,
+      });
+      const rotated = await client.rotate();
+      assert.equal(dropped, 2, `${mode}: one retry`);
+      assert.equal(rotated.session_id, mine.session_id);
+      assert.equal((await client.validate({ strong: true })).session_id, mine.session_id, `${mode}: still signed in`);
+    }
   });
 
   test("a bearer client adopts the token that rotate() returns, so its next call still works", async () => {

@@ -1,9 +1,11 @@
 // The SDKs' hand-written types against what the worker sends, without starting it:
 // - client/index.d.ts and origin/index.d.ts response types against openapi.json's schemas
 //   (property names, which are optional, which may be null), read with the TypeScript
-//   compiler's type checker, so inherited properties count;
-// - the client's error-code union against the codes in src/core/error_code.rs (as_str)
+//   compiler's type checker, so inherited properties count; the origin SDK's names are
+//   the wire's in camelCase;
+// - both SDKs' error-code unions against the codes in src/core/error_code.rs (as_str)
 //   and openapi.json's Error enum;
+// - the admin client's methods against openapi.json's admin operations;
 // - the origin SDK's reserved claim names (origin/index.js) against the core's
 //   RESERVED_CLAIMS (src/core/claims.rs).
 // The Rust side is read as source text: the worker is wasm, and these are plain tables.
@@ -41,6 +43,13 @@ function schemaShape(schema) {
   );
 }
 
+/** The JSON schema of a route's answer, where openapi.json declares it inline. */
+function responseSchema(path, method, status) {
+  const schema = doc.paths[path]?.[method]?.responses?.[status]?.content?.["application/json"]?.schema;
+  assert.ok(schema, `openapi.json has no JSON ${status} answer for ${method.toUpperCase()} ${path}`);
+  return schema;
+}
+
 // --- the .d.ts files: an interface's properties, inherited ones included ---
 
 const dtsFiles = { client: "client/index.d.ts", origin: "origin/index.d.ts" };
@@ -64,14 +73,25 @@ function interfaceShape(sdk, name) {
   );
 }
 
+/** `session_id` → `sessionId`: the origin SDK's one casing rule (origin/index.d.ts). */
+const camel = (name) => name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+
 /**
- * Which interface describes which schema. `sdkOnly`: properties the SDK adds to what it
+ * Which interface describes which schema. `casing: "camel"`: the SDK renames every
+ * property to camelCase. `sdkOnly`: properties the SDK adds to what it
  * received. `absent`: properties of the schema that never reach this caller. `required`:
  * optional in the schema, but always present where this SDK reads it.
  */
 const PINS = [
   { sdk: "client", name: "Session", schema: "Session", why: "GET /v1/session, refresh" },
   { sdk: "client", name: "RotatedSession", schema: "RotatedSession", why: "POST /v1/session/rotate" },
+  {
+    sdk: "client",
+    name: "AccessToken",
+    response: ["/v1/session/token", "get", "200"],
+    why: "GET /v1/session/token",
+  },
+  { sdk: "client", name: "ErrorBody", schema: "Error", why: "every refusal, SessionApiError.body" },
   {
     sdk: "client",
     name: "ListedSession",
@@ -81,13 +101,15 @@ const PINS = [
   },
   {
     sdk: "origin",
+    casing: "camel",
     name: "CreatedSession",
     schema: "CreatedSession",
     why: "createSession",
-    sdkOnly: { sessionId: "session_id again", setCookie: "the Set-Cookie header" },
+    sdkOnly: { setCookie: "the Set-Cookie header" },
   },
   {
     sdk: "origin",
+    casing: "camel",
     name: "ListedAdminSession",
     schema: "ListedSession",
     why: "listSessions, updateClaims of one session",
@@ -95,28 +117,36 @@ const PINS = [
   },
   {
     sdk: "origin",
+    casing: "camel",
     name: "ReauthenticatedSession",
     schema: "IssuedToken",
     why: "reauthenticate",
     sdkOnly: { setCookie: "the Set-Cookie header" },
   },
+  { sdk: "origin", casing: "camel", name: "FleetSession", schema: "FleetSession", why: "listAllSessions" },
+  { sdk: "origin", casing: "camel", name: "FleetPage", schema: "FleetList", why: "listAllSessions" },
 ];
 
 for (const pin of PINS) {
-  test(`${pin.sdk} ${pin.name} has the properties of openapi.json's ${pin.schema} (${pin.why})`, () => {
+  const documentedAs = pin.schema ?? `${pin.response[1].toUpperCase()} ${pin.response[0]} ${pin.response[2]}`;
+  test(`${pin.sdk} ${pin.name} has the properties of openapi.json's ${documentedAs} (${pin.why})`, () => {
     const declared = interfaceShape(pin.sdk, pin.name);
-    const documented = schemaShape({ $ref: `#/components/schemas/${pin.schema}` });
+    const wire = schemaShape(
+      pin.schema ? { $ref: `#/components/schemas/${pin.schema}` } : responseSchema(...pin.response),
+    );
+    const documented =
+      pin.casing === "camel" ? Object.fromEntries(Object.entries(wire).map(([k, v]) => [camel(k), v])) : wire;
     for (const name of Object.keys(pin.sdkOnly ?? {})) {
       assert.ok(declared[name], `${pin.name}.${name} is listed as added by the SDK but not declared`);
-      assert.ok(!documented[name], `${name} is in ${pin.schema} now: drop it from sdkOnly`);
+      assert.ok(!documented[name], `${name} is in ${documentedAs} now: drop it from sdkOnly`);
       delete declared[name];
     }
     for (const name of Object.keys(pin.absent ?? {})) {
-      assert.ok(documented[name], `${pin.schema}.${name} is listed as absent but not documented`);
+      assert.ok(documented[name], `${documentedAs}.${name} is listed as absent but not documented`);
       delete documented[name];
     }
     for (const name of Object.keys(pin.required ?? {})) {
-      assert.ok(documented[name]?.optional, `${pin.schema}.${name} is not optional: drop it from required`);
+      assert.ok(documented[name]?.optional, `${documentedAs}.${name} is not optional: drop it from required`);
       documented[name].optional = false;
     }
     assert.deepEqual(sorted(Object.keys(declared)), sorted(Object.keys(documented)), "property names");
@@ -141,30 +171,76 @@ function rustErrorCodes() {
   return new Set(arms.map((m) => m[2]));
 }
 
-/** The string literals of `export type SessionErrorCode = ...` in client/index.d.ts. */
-function clientErrorCodes() {
-  const source = program.getSourceFile(fileURLToPath(new URL(dtsFiles.client, root)));
-  const alias = source.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === "SessionErrorCode");
-  assert.ok(alias && ts.isUnionTypeNode(alias.type), "client/index.d.ts has a SessionErrorCode union");
+/** The string literals of `export type <name> = ...` in an SDK's .d.ts. */
+function errorCodeUnion(sdk, name) {
+  const source = program.getSourceFile(fileURLToPath(new URL(dtsFiles[sdk], root)));
+  const alias = source.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === name);
+  assert.ok(alias && ts.isUnionTypeNode(alias.type), `${dtsFiles[sdk]} has a ${name} union`);
   return new Set(
     alias.type.types.filter((t) => ts.isLiteralTypeNode(t) && ts.isStringLiteral(t.literal)).map((t) => t.literal.text),
   );
 }
 
-/** The client's own code, for an answer that is not the worker's JSON (client/index.js). */
-const CLIENT_ONLY_CODES = ["unexpected_response"];
+/** Each SDK's own code, for an answer that is not the worker's JSON (client/index.js, origin/index.js). */
+const SDK_ONLY_CODES = ["unexpected_response"];
 
-test("the client's error codes are the worker's (error_code.rs and openapi.json), plus its own", () => {
-  const rust = rustErrorCodes();
-  const documented = new Set(doc.components.schemas.Error.properties.error.enum);
-  const client = clientErrorCodes();
-  assert.deepEqual(sorted(documented), sorted(rust), "openapi.json's Error enum against ErrorCode::as_str");
-  for (const code of CLIENT_ONLY_CODES) {
-    assert.ok(!rust.has(code), `the worker sends ${code} now: it is not the client's own any more`);
-    assert.ok(client.has(code), `client/index.d.ts lacks its own code ${code}`);
-    client.delete(code);
+for (const [sdk, union, error] of [
+  ["client", "SessionErrorCode", "SessionApiError"],
+  ["origin", "AdminErrorCode", "AdminApiError"],
+]) {
+  test(`${error}'s codes (${sdk} ${union}) are the worker's (error_code.rs and openapi.json), plus its own`, () => {
+    const rust = rustErrorCodes();
+    const documented = new Set(doc.components.schemas.Error.properties.error.enum);
+    const declared = errorCodeUnion(sdk, union);
+    assert.deepEqual(sorted(documented), sorted(rust), "openapi.json's Error enum against ErrorCode::as_str");
+    for (const code of SDK_ONLY_CODES) {
+      assert.ok(!rust.has(code), `the worker sends ${code} now: it is not the SDK's own any more`);
+      assert.ok(declared.has(code), `${dtsFiles[sdk]} lacks its own code ${code}`);
+      declared.delete(code);
+    }
+    assert.deepEqual(sorted(declared), sorted(rust), `${union} against ErrorCode::as_str`);
+    const js = read(`${sdk}/index.js`);
+    for (const code of SDK_ONLY_CODES) assert.ok(js.includes(`"${code}"`), `${sdk}/index.js never sends ${code}`);
+  });
+}
+
+// --- the admin client against the admin routes ---
+
+/** Which AdminClient method calls each admin operation of openapi.json. */
+const ADMIN_METHODS = {
+  createSession: "createSession",
+  listAccountSessions: "listSessions",
+  revokeAccountSessions: "revokeAll",
+  updateAccountClaims: "updateClaims",
+  revokeAccountSession: "revokeSession",
+  updateSessionClaims: "updateClaims",
+  listAllSessions: "listAllSessions",
+  reauthenticateSession: "reauthenticate",
+};
+
+test("the admin client has a method for every admin operation in openapi.json", () => {
+  const operations = Object.entries(doc.paths)
+    .filter(([path]) => path.startsWith("/v1/admin/"))
+    .flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op?.operationId)
+        .map(([method, op]) => [op.operationId, `${method.toUpperCase()} ${path}`]),
+    );
+  assert.ok(operations.length > 0);
+  const methods = new Set(Object.keys(interfaceShape("origin", "AdminClient")));
+  for (const [operationId, route] of operations) {
+    const method = ADMIN_METHODS[operationId];
+    assert.ok(method, `${route} (${operationId}) has no admin client method: add one, and list it here`);
+    assert.ok(methods.has(method), `AdminClient declares no ${method} (for ${route})`);
   }
-  assert.deepEqual(sorted(client), sorted(rust), "SessionErrorCode against ErrorCode::as_str");
+  assert.deepEqual(
+    sorted(Object.keys(ADMIN_METHODS)),
+    sorted(operations.map(([id]) => id)),
+    "ADMIN_METHODS names only operations that exist",
+  );
+  const js = read("origin/index.js");
+  for (const method of new Set(Object.values(ADMIN_METHODS)))
+    assert.match(js, new RegExp(`async ${method}\\(`), `origin/index.js implements ${method}`);
 });
 
 // --- reserved claim names ---

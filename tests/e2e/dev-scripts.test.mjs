@@ -1,11 +1,22 @@
 // The developer's scripts, as README shows them: the flags `npm run dev -- ...` hands to
 // `wrangler dev` (a user's flag replaces the script's default: wrangler refuses a flag
-// given twice), and `npm run keygen` writing a key file or clean stdout.
+// given twice), scripts/build.sh skipping a build that would change nothing (run in a
+// scratch copy with stand-ins for the tools, so no real build runs), and `npm run keygen`
+// writing a key file or clean stdout.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -146,4 +157,131 @@ test("npm run -s keygen prints exactly one line of JWK on stdout", async () => {
   });
   assert.equal(stdout.split("\n").length, 2, stdout);
   await assertSigningKey(stdout, "EdDSA");
+});
+
+// --- scripts/build.sh: what it runs, and when it runs nothing ---
+
+/**
+ * A scratch copy of the repository's build scripts, with a crate of two files and
+ * stand-ins for setup.sh, rustc, worker-build and wasm-opt that note each call in
+ * calls.log (worker-build writes the two outputs). `build(mode)` runs scripts/build.sh
+ * there and returns the tools it called.
+ */
+function scratchBuild() {
+  const dir = mkdtempSync(join(tmpdir(), "edge-sessions-build-"));
+  const repo = join(dir, "repo");
+  const bin = join(dir, "home", ".cargo", "bin");
+  const log = join(dir, "calls.log");
+  for (const d of ["scripts/shim", "src", "build"]) mkdirSync(join(repo, d), { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  for (const f of ["scripts/build.sh", "scripts/lib.sh"]) copyFileSync(join(root, f), join(repo, f));
+  const files = {
+    "scripts/setup.sh": "exit 0\n",
+    "scripts/shim/worker-shim.js": "// shim\n",
+    "src/lib.rs": "pub fn answer() -> u32 { 42 }\n",
+    "Cargo.toml": '[package]\nname = "scratch"\n',
+    "Cargo.lock": "version = 4\n",
+  };
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(repo, f), text);
+  const tool = (name, body) => {
+    writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${JSON.stringify(log)}\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  tool("rustc", 'echo "rustc 1.0.0 (scratch)"');
+  tool(
+    "worker-build",
+    '[ -n "${STAND_IN_FAILS:-}" ] && exit 1; echo "js $*" > build/index.js; echo "wasm $*" > build/index_bg.wasm',
+  );
+  tool("wasm-opt", 'echo stripped >> "$4"');
+  const build = (mode, env = {}) => {
+    writeFileSync(log, "");
+    execFileSync("bash", ["scripts/build.sh"], {
+      cwd: repo,
+      env: { ...process.env, HOME: join(dir, "home"), BUILD_MODE: mode, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => l && !l.startsWith("rustc "))
+      .map((l) => l.split(" --enable")[0]);
+  };
+  return { dir, repo, build };
+}
+
+test("build.sh: a release build is the optimised one, and the same build again runs nothing", () => {
+  const { dir, build } = scratchBuild();
+  try {
+    assert.deepEqual(build("release"), [
+      "worker-build --release",
+      "wasm-opt build/index_bg.wasm --strip-debug -o build/index_bg.wasm",
+    ]);
+    assert.deepEqual(build("release"), [], "nothing changed: nothing runs");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("build.sh: a dev build skips the size passes, and never passes for a release build", () => {
+  const { dir, repo, build } = scratchBuild();
+  try {
+    assert.deepEqual(build("dev"), ["worker-build --release --no-opt"]);
+    assert.deepEqual(build("dev"), []);
+    assert.equal(readFileSync(join(repo, "build/index_bg.wasm"), "utf8"), "wasm --release --no-opt\n");
+    // A test or a deployment after `npm run dev` gets the optimised build, not the dev one.
+    assert.deepEqual(build("release"), [
+      "worker-build --release",
+      "wasm-opt build/index_bg.wasm --strip-debug -o build/index_bg.wasm",
+    ]);
+    assert.equal(readFileSync(join(repo, "build/index_bg.wasm"), "utf8"), "wasm --release\nstripped\n");
+    assert.deepEqual(build("dev"), ["worker-build --release --no-opt"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("build.sh: a changed source, a new source, a changed lock file or a touched output builds again", () => {
+  const { dir, repo, build } = scratchBuild();
+  try {
+    build("dev");
+    const rebuilds = [
+      ["a one-line change to src/", () => writeFileSync(join(repo, "src/lib.rs"), "pub fn answer() -> u32 { 43 }\n")],
+      ["a new file in src/", () => writeFileSync(join(repo, "src/more.rs"), "// more\n")],
+      ["Cargo.lock", () => writeFileSync(join(repo, "Cargo.lock"), "version = 4\n# changed\n")],
+      ["the entry shim", () => writeFileSync(join(repo, "scripts/shim/worker-shim.js"), "// shim 2\n")],
+      ["an output replaced", () => writeFileSync(join(repo, "build/index.js"), "something else\n")],
+      ["an output removed", () => rmSync(join(repo, "build/index_bg.wasm"))],
+    ];
+    for (const [what, change] of rebuilds) {
+      change();
+      assert.deepEqual(build("dev"), ["worker-build --release --no-opt"], what);
+      assert.deepEqual(build("dev"), [], `${what}, then nothing changed`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("build.sh: a failed build leaves nothing that counts as built, and an unknown mode is refused", () => {
+  const { dir, repo, build } = scratchBuild();
+  try {
+    build("dev");
+    writeFileSync(join(repo, "src/lib.rs"), "pub fn answer() -> u32 { 44 }\n");
+    assert.throws(() => build("dev", { STAND_IN_FAILS: "1" }));
+    writeFileSync(join(repo, "src/lib.rs"), "pub fn answer() -> u32 { 42 }\n"); // back to the built source
+    assert.deepEqual(build("dev"), ["worker-build --release --no-opt"], "the failed attempt is not forgotten");
+    assert.throws(
+      () => build("fast"),
+      (e) => e.status === 2 && /BUILD_MODE must be release or dev/.test(e.stderr.toString()),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("npm run dev asks for a dev build; npm test and wrangler deploy get the release build", () => {
+  assert.match(readFileSync(join(root, "scripts/dev.sh"), "utf8"), /^export BUILD_MODE=dev$/m);
+  for (const f of ["scripts/test.sh", "scripts/bench.sh"]) {
+    assert.doesNotMatch(readFileSync(join(root, f), "utf8"), /BUILD_MODE/, f);
+  }
+  assert.match(readFileSync(join(root, "wrangler.toml"), "utf8"), /^\[build\]\ncommand = "bash scripts\/build.sh"$/m);
 });

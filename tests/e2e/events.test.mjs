@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { startWorker, kvKeyOf, sleep, wranglerConfig } from "./harness.mjs";
 import { startLoopbackServer } from "./support/origin.mjs";
+import { webhookProblems } from "./support/openapi-conformance.mjs";
 import { bearer } from "./support/requests.mjs";
 import { until } from "./support/until.mjs";
 
@@ -19,13 +20,15 @@ const secretBytes = (secret) => Buffer.from(secret.slice("whsec_".length), "base
 
 /**
  * A loopback webhook receiver that verifies with `secret`. `failFirst(id)` says how many
- * times to answer 500 first.
+ * times to answer 500 first. Every delivery is checked against openapi.json's `webhooks`
+ * (headers and body); `close()` fails on any that breaks it.
  */
 async function startReceiver({ failFirst = () => 0, secret = SECRET } = {}) {
   const verifier = new Webhook(secret);
   const deliveries = []; // every attempt, verified or not
   const accepted = []; // verified events, in arrival order
   const failures = new Map();
+  const mismatches = []; // deliveries that break openapi.json's webhooks
   const server = await startLoopbackServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -37,6 +40,7 @@ async function startReceiver({ failFirst = () => 0, secret = SECRET } = {}) {
         // recorded below as unverified
       }
       deliveries.push({ headers: req.headers, body, verified: Boolean(event) });
+      for (const problem of webhookProblems(req.headers, body)) mismatches.push(`${body}: ${problem}`);
       const failed = failures.get(event?.id) ?? 0;
       if (event && failed < failFirst(event.id)) {
         failures.set(event.id, failed + 1);
@@ -47,7 +51,11 @@ async function startReceiver({ failFirst = () => 0, secret = SECRET } = {}) {
       res.writeHead(event ? 204 : 400).end();
     });
   });
-  return { url: `${server.url}/hooks`, deliveries, accepted, close: server.close };
+  const close = async () => {
+    await server.close();
+    assert.deepEqual(mismatches, [], "webhooks that break openapi.json");
+  };
+  return { url: `${server.url}/hooks`, deliveries, accepted, close };
 }
 
 // A delivery waits for the queue's batch, and for the retries where a test asks for them.

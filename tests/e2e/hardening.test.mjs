@@ -376,7 +376,7 @@ describe("review findings", () => {
     }
   });
 
-  test("contract: 60.0 is a whole number in a JSON body, 60.5 is not, and null reads as absent", async () => {
+  test("contract: 60.0 is a whole number in a JSON body and a query, 60.5 is not, and null reads as absent", async () => {
     const worker = await startWorker();
     try {
       const post = (body) =>
@@ -393,6 +393,13 @@ describe("review findings", () => {
         (await json(await post('{"authenticated_at": ' + (Math.floor(Date.now() / 1000) - 5) + ".0}"), 201)).aal,
         1,
       );
+      // And in a query, by the same rule.
+      const fresh = await worker.validate(created.token, { query: "?max_age=60.0&min_aal=1.0" });
+      assert.equal(fresh.status, 200);
+      const page = await worker.fetch("/v1/admin/accounts/floats/sessions?limit=1.0", { headers: admin });
+      assert.equal((await json(page, 200)).sessions.length, 1);
+      const half = await worker.fetch("/v1/admin/accounts/floats/sessions?limit=1.5", { headers: admin });
+      assert.equal((await json(half, 400)).error, "invalid_limit");
     } finally {
       await worker.dispose();
     }

@@ -7,11 +7,27 @@ import { parse } from "smol-toml";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
+import { checkAnswer, OpenApiMismatch } from "./support/openapi-conformance.mjs";
 
 const root = new URL("../../", import.meta.url);
 export const wranglerConfig = parse(readFileSync(new URL("wrangler.toml", root), "utf8"));
 
 export const ADMIN_KEY = "e2e-admin-key-0123456789abcdef-0123456789";
+
+/**
+ * The running workers by URL origin, each with its check against openapi.json. Global
+ * `fetch` to one of them (the client's and the origin SDK's tests, jose fetching the
+ * JWKS) is checked like `worker.fetch`.
+ */
+const liveWorkers = new Map();
+const nativeFetch = globalThis.fetch;
+globalThis.fetch = async function fetchCheckedAgainstOpenApi(input, init) {
+  const res = await nativeFetch(input, init);
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const check = liveWorkers.get(url.origin);
+  if (check) await check(init?.method ?? (input instanceof Request ? input.method : "GET"), url, res);
+  return res;
+};
 
 const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []));
 
@@ -21,7 +37,8 @@ const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m
  * options run beside it in the same runtime (they can bind this one as the service
  * "edge-sessions"). `scriptPath` replaces the built script (the benchmark wraps it to
  * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
- * `{ NAME: { simple: { limit, period } } }`. Returns helpers bound to it.
+ * `{ NAME: { simple: { limit, period } } }`. `withoutBindings` leaves out the named
+ * bindings of wrangler.toml (a deployment that forgot one). Returns helpers bound to it.
  */
 export async function startWorker({
   vars = {},
@@ -31,7 +48,9 @@ export async function startWorker({
   scriptPath,
   ratelimits,
   inspectorPort,
+  withoutBindings = [],
 } = {}) {
+  const bound = (name) => !withoutBindings.includes(name);
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
@@ -48,17 +67,21 @@ export async function startWorker({
       { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
     ],
     compatibilityDate: wranglerConfig.compatibility_date,
-    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding),
+    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding).filter(bound),
     durableObjects: Object.fromEntries(
-      wranglerConfig.durable_objects.bindings.map((b) => [
-        b.name,
-        { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) },
-      ]),
+      wranglerConfig.durable_objects.bindings
+        .filter((b) => bound(b.name))
+        .map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
     ),
     ratelimits:
-      ratelimits ?? Object.fromEntries((wranglerConfig.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      ratelimits ??
+      Object.fromEntries(
+        (wranglerConfig.ratelimits ?? []).filter((r) => bound(r.name)).map((r) => [r.name, { simple: r.simple }]),
+      ),
     queueProducers: Object.fromEntries(
-      (wranglerConfig.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }]),
+      (wranglerConfig.queues?.producers ?? [])
+        .filter((p) => bound(p.binding))
+        .map((p) => [p.binding, { queueName: p.queue }]),
     ),
     queueConsumers: Object.fromEntries(
       (wranglerConfig.queues?.consumers ?? []).map((c) => [
@@ -85,7 +108,24 @@ export async function startWorker({
     },
   });
   const url = await mf.ready;
-  const kv = await mf.getKVNamespace("SESSIONS");
+  const kv = bound("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : undefined;
+
+  // Every answer is checked against openapi.json (support/openapi-conformance.mjs); a
+  // mismatch throws at the request, and is kept so that dispose() reports one a test
+  // caught and dropped. Outside /v1/ the document describes only the built worker in API
+  // mode: a gatekeeper forwards those paths, and a wrapped script adds its own.
+  const mismatches = [];
+  const gatekeeper = Boolean(bindings.ORIGIN_URL);
+  const check = async (method, target, res) => {
+    if (!target.pathname.startsWith("/v1") && scriptPath !== undefined) return;
+    try {
+      await checkAnswer(method, target, res, { gatekeeper });
+    } catch (e) {
+      if (e instanceof OpenApiMismatch) mismatches.push(e.message);
+      throw e;
+    }
+  };
+  liveWorkers.set(url.origin, check);
 
   const worker = {
     mf,
@@ -93,9 +133,14 @@ export async function startWorker({
     kv,
     logs,
     /** A request to the worker; `path` is relative to its URL. */
-    fetch(path, init = {}) {
-      return mf.dispatchFetch(new URL(path, url), { redirect: "manual", ...init });
+    async fetch(path, init = {}) {
+      const target = new URL(path, url);
+      const res = await mf.dispatchFetch(target, { redirect: "manual", ...init });
+      await check(init.method ?? "GET", target, res);
+      return res;
     },
+    /** Checks an answer got around `fetch` (a raw dispatchFetch) against openapi.json, as `fetch` does. */
+    checkAnswer: (method, target, res) => check(method, new URL(target), res),
     /** Creates a session through the admin API and returns the parsed 201 body. */
     async createSession(accountId, body, { headers = {} } = {}) {
       const res = await worker.fetch(`/v1/admin/accounts/${accountId}/sessions`, {
@@ -130,7 +175,12 @@ export async function startWorker({
       } while (cursor);
       return entries;
     },
-    dispose: () => mf.dispose(),
+    /** Stops the worker; throws if any answer broke openapi.json, caught by its test or not. */
+    async dispose() {
+      liveWorkers.delete(url.origin);
+      await mf.dispose();
+      if (mismatches.length) throw new OpenApiMismatch(`answers that break openapi.json:\n${mismatches.join("\n")}`);
+    },
   };
   return worker;
 }

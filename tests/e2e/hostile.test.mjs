@@ -250,6 +250,11 @@ test("hundreds of hostile requests: no 5xx, JSON errors, nothing stored changes"
       failures.push(`${init.method ?? "GET"} ${path.slice(0, 80)} threw ${e.cause?.code ?? e.message}`);
       continue;
     }
+    try {
+      await worker.checkAnswer(init.method ?? "GET", `${worker.url.origin}${path}`, res);
+    } catch (e) {
+      failures.push(e.message);
+    }
     const text = await res.text();
     if (process.env.HOSTILE_DEBUG && Date.now() - t0 > 300)
       console.log("slow", Date.now() - t0, "ms", init.method ?? "GET", path.slice(0, 60));

@@ -8,8 +8,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startWorker, ADMIN_KEY } from "./harness.mjs";
+import {
+  doc,
+  violations,
+  listedCodes,
+  answerProblems,
+  findOperation,
+  webhookProblems,
+} from "./support/openapi-conformance.mjs";
 
-const doc = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
 const cargoVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "(.+)"$/m)[1];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -52,12 +59,148 @@ test("GET /v1/openapi.json serves the document, at this build's version, with th
 });
 
 /** Whether `method path` is an operation of the document (parameters match one segment). */
-function isDocumented(method, path) {
-  return Object.entries(doc.paths).some(([template, item]) => {
-    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+").replaceAll(".", "\\.")}$`);
-    return pattern.test(path) && Boolean(item[method.toLowerCase()]);
+const isDocumented = (method, path) => Boolean(findOperation(method, path));
+
+test("servers: where the worker is routed, and `npm run dev`'s address", () => {
+  const urls = doc.servers.map((s) => s.url.replace(/\{(\w+)\}/g, (_, name) => s.variables[name].default));
+  for (const [i, url] of urls.entries()) {
+    assert.equal(new URL(url).pathname, "/", `${url}: the paths begin with /v1/ themselves`);
+    assert.ok(doc.servers[i].description, url);
+  }
+  assert.ok(urls.some((u) => u.startsWith("https://")));
+  const devAddress = readFileSync(new URL("../../scripts/dev.sh", import.meta.url), "utf8").match(
+    /http:\/\/127\.0\.0\.1:\d+/,
+  )[0];
+  assert.ok(urls.includes(devAddress), `no server for npm run dev at ${devAddress}`);
+});
+
+/** Every operation of `paths` and `webhooks`, as [where, operation]. */
+const everyOperation = () =>
+  ["paths", "webhooks"].flatMap((section) =>
+    Object.entries(doc[section]).flatMap(([name, item]) =>
+      Object.entries(item)
+        .filter(([method]) => method !== "parameters")
+        .map(([method, op]) => [`${section} ${method.toUpperCase()} ${name}`, op]),
+    ),
+  );
+
+test("every operation and webhook has a tag the document declares, and every declared tag is used", () => {
+  const declared = doc.tags.map((t) => t.name);
+  assert.equal(new Set(declared).size, declared.length, "a tag declared twice");
+  for (const tag of doc.tags) assert.ok(tag.description, `tag ${tag.name} has no description`);
+  const untagged = [];
+  const used = new Set();
+  for (const [where, op] of everyOperation()) {
+    if (!op.tags?.length || !op.tags.every((t) => declared.includes(t))) untagged.push(`${where}: ${op.tags}`);
+    for (const t of op.tags ?? []) used.add(t);
+  }
+  assert.deepEqual(untagged, []);
+  assert.deepEqual(
+    declared.filter((t) => !used.has(t)),
+    [],
+    "declared but unused",
+  );
+  // The admin API is one tag, so a reader finds what needs ADMIN_KEY in one place.
+  for (const [where, op] of everyOperation()) {
+    if (where.includes(" /v1/admin/")) assert.deepEqual(op.tags, ["Admin"], where);
+    else if (where.includes(" /v1/")) assert.ok(!op.tags.includes("Admin"), where);
+  }
+});
+
+// The delivered event types, read from the core's EventType::delivered (src/core/event.rs):
+// its arms are the only `EventType::X => "a.b"` lines. A host test
+// (tests/core_events_doc.rs) checks each webhook's reasons against the core's enums.
+const eventSource = readFileSync(new URL("../../src/core/event.rs", import.meta.url), "utf8");
+const deliveredTypes = [...eventSource.matchAll(/EventType::\w+ => "([a-z_]+\.[a-z_]+)"/g)].map((m) => m[1]);
+
+test("webhooks: one per event type the worker delivers, each with its payload and the Standard Webhooks headers", () => {
+  assert.ok(deliveredTypes.length >= 8, `read ${deliveredTypes.length} types from src/core/event.rs`);
+  assert.deepEqual(Object.keys(doc.webhooks).sort(), [...deliveredTypes].sort());
+  const sample = {
+    id: `evt_${"0a".repeat(16)}`,
+    occurred_at: "2026-11-22T08:00:43Z",
+    account_id: "alice@example.com",
+    session_id: `sid_${"c3".repeat(16)}`,
+    data: {},
+  };
+  for (const type of deliveredTypes) {
+    const { post } = doc.webhooks[type];
+    const headers = post.parameters.map((p) => resolve(p)).filter((p) => p.in === "header");
+    assert.deepEqual(
+      headers.map((h) => [h.name, h.required]),
+      [
+        ["webhook-id", true],
+        ["webhook-timestamp", true],
+        ["webhook-signature", true],
+      ],
+      type,
+    );
+    assert.ok(post.responses["2XX"] && post.responses.default, `${type}: what acknowledges, and what is retried`);
+    const schema = post.requestBody.content["application/json"].schema;
+    const reasons = resolve(schema).properties.reason.enum;
+    assert.ok(reasons.length >= 1, type);
+    for (const reason of reasons) assert.deepEqual(violations(schema, { ...sample, type, reason }), [], type);
+    // Another type's body, an unknown reason, a token-shaped extra: the schema tells them apart.
+    const other = deliveredTypes.find((t) => t !== type);
+    assert.ok(
+      violations(schema, { ...sample, type: other, reason: reasons[0] }).length > 0,
+      `${type} accepts ${other}`,
+    );
+    assert.ok(violations(schema, { ...sample, type, reason: "nope" }).length > 0, `${type} accepts any reason`);
+    assert.ok(violations(schema, { ...sample, type, reason: reasons[0], id: "evt_1" }).length > 0, type);
+  }
+  // The check the webhook receiver in events.test.mjs runs on every delivery.
+  const body = JSON.stringify({ ...sample, type: "session.revoked", reason: "revoke_all" });
+  const signature = `v1,${Buffer.alloc(32, 7).toString("base64")}`;
+  const headers = {
+    "content-type": "application/json",
+    "webhook-id": sample.id,
+    "webhook-timestamp": "1795334443",
+    "webhook-signature": `${signature} ${signature}`,
+  };
+  assert.deepEqual(webhookProblems(headers, body), []);
+  const without = (name) => Object.fromEntries(Object.entries(headers).filter(([k]) => k !== name));
+  assert.match(webhookProblems(without("webhook-signature"), body).join(), /webhook-signature is missing/);
+  assert.match(webhookProblems({ ...headers, "webhook-timestamp": "soon" }, body).join(), /webhook-timestamp/);
+  assert.match(webhookProblems({ ...headers, "webhook-signature": "v1,abc" }, body).join(), /webhook-signature/);
+  assert.match(webhookProblems(headers, `${body.slice(0, -1)},"token":"est_x"}`).join(), /does not name: \/token/);
+  assert.match(webhookProblems(headers, body.replace("session.revoked", "session.deleted")).join(), /no webhook/);
+});
+
+test("the answer check itself: it names what breaks the document", async () => {
+  const s = await created("openapi-checker");
+  const res = await worker.fetch("/v1/session", { headers: bearer(s.token) });
+  const answer = (status, body, type = "application/json", url = "http://w/v1/session") => ({
+    method: "GET",
+    url,
+    status,
+    headers: new Headers(type ? { "content-type": type } : {}),
+    text: typeof body === "string" ? body : JSON.stringify(body),
   });
-}
+  const body = await res.json();
+  assert.deepEqual(answerProblems(answer(200, body)), []);
+  const noClaims = { ...body };
+  delete noClaims.claims;
+  assert.match(answerProblems(answer(200, noClaims)).join(), /must have required property 'claims'/);
+  assert.match(answerProblems(answer(200, { ...body, aal: 7 })).join(), /\/aal must be <= 3/);
+  assert.match(
+    answerProblems(answer(200, body, "text/plain")).join(),
+    /Content-Type text\/plain, not application\/json/,
+  );
+  assert.match(answerProblems(answer(418, body)).join(), /status 418 is not documented/);
+  assert.match(answerProblems(answer(200, "")).join(), /no body where the document declares application\/json/);
+  const wrongCode = answer(401, { error: "invalid_cursor", message: "x" });
+  wrongCode.headers.set("www-authenticate", 'Bearer realm="session", error="invalid_cursor"');
+  assert.match(answerProblems(wrongCode).join(), /error invalid_cursor is not among the codes this response lists/);
+  const noBody = { ...answer(204, "x", "text/plain", "http://w/v1/session"), method: "DELETE" };
+  assert.match(answerProblems(noBody).join(), /a body \(text\/plain\) where the document declares none/);
+  assert.match(
+    answerProblems(answer(404, { error: "not_found" }, undefined, "http://w/v1/nowhere")).join(),
+    /not an Error/,
+  );
+  wrongCode.headers.delete("www-authenticate");
+  assert.match(answerProblems(wrongCode).join(), /the required header WWW-Authenticate is missing/);
+});
 
 test("every documented operation is answered, and nothing undocumented is", async () => {
   // Probe every method on every documented path, plus near misses of each path.
@@ -122,115 +265,6 @@ function resolve(node) {
     .slice(2)
     .split("/")
     .reduce((at, key) => at[key.replaceAll("~1", "/").replaceAll("~0", "~")], doc);
-}
-
-const ANNOTATIONS = new Set(["description", "title", "default", "example", "examples", "deprecated", "format"]);
-const typeOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
-
-/**
- * Where `value` breaks `schema` (JSON Schema 2020-12, the keywords this document uses;
- * any other keyword throws, so a new one cannot pass unchecked). Empty when it conforms.
- */
-function violations(schema, value, at = "$") {
-  if (schema === true) return [];
-  if (schema === false) return [`${at}: nothing is allowed here`];
-  const out = [];
-  for (const [keyword, arg] of Object.entries(schema)) {
-    if (ANNOTATIONS.has(keyword)) {
-      if (
-        keyword === "format" &&
-        arg === "date-time" &&
-        typeof value === "string" &&
-        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value)
-      )
-        out.push(`${at}: not a date-time`);
-      continue;
-    }
-    switch (keyword) {
-      case "$ref":
-        out.push(...violations(resolve(schema), value, at));
-        break;
-      case "allOf":
-        for (const s of arg) out.push(...violations(s, value, at));
-        break;
-      case "anyOf":
-        if (!arg.some((s) => violations(s, value, at).length === 0)) out.push(`${at}: matches no anyOf branch`);
-        break;
-      case "oneOf": {
-        const matching = arg.filter((s) => violations(s, value, at).length === 0).length;
-        if (matching !== 1) out.push(`${at}: matches ${matching} oneOf branches, not one`);
-        break;
-      }
-      case "not":
-        if (violations(arg, value, at).length === 0) out.push(`${at}: matches a schema it must not`);
-        break;
-      case "type": {
-        const t = typeOf(value);
-        const allowed = [arg].flat();
-        if (!allowed.includes(t) && !(t === "integer" && allowed.includes("number")))
-          out.push(`${at}: ${t}, not ${allowed}`);
-        break;
-      }
-      case "const":
-        if (JSON.stringify(value) !== JSON.stringify(arg)) out.push(`${at}: not ${JSON.stringify(arg)}`);
-        break;
-      case "enum":
-        if (!arg.some((e) => JSON.stringify(e) === JSON.stringify(value))) out.push(`${at}: not one of ${arg}`);
-        break;
-      case "pattern":
-        if (typeof value === "string" && !new RegExp(arg, "u").test(value)) out.push(`${at}: does not match ${arg}`);
-        break;
-      case "minLength":
-        if (typeof value === "string" && [...value].length < arg) out.push(`${at}: shorter than ${arg}`);
-        break;
-      case "maxLength":
-        if (typeof value === "string" && [...value].length > arg) out.push(`${at}: longer than ${arg}`);
-        break;
-      case "minimum":
-        if (typeof value === "number" && value < arg) out.push(`${at}: below ${arg}`);
-        break;
-      case "maximum":
-        if (typeof value === "number" && value > arg) out.push(`${at}: above ${arg}`);
-        break;
-      case "minItems":
-        if (Array.isArray(value) && value.length < arg) out.push(`${at}: fewer than ${arg} items`);
-        break;
-      case "maxItems":
-        if (Array.isArray(value) && value.length > arg) out.push(`${at}: more than ${arg} items`);
-        break;
-      case "items":
-        if (Array.isArray(value)) value.forEach((v, i) => out.push(...violations(arg, v, `${at}[${i}]`)));
-        break;
-      case "required":
-        if (typeOf(value) === "object") for (const k of arg) if (!(k in value)) out.push(`${at}: no ${k}`);
-        break;
-      case "properties":
-        if (typeOf(value) === "object") {
-          for (const [k, s] of Object.entries(arg)) if (k in value) out.push(...violations(s, value[k], `${at}.${k}`));
-        }
-        break;
-      case "additionalProperties":
-        if (typeOf(value) === "object") {
-          for (const k of Object.keys(value)) {
-            if (!(k in (schema.properties ?? {}))) out.push(...violations(arg, value[k], `${at}.${k}`));
-          }
-        }
-        break;
-      case "propertyNames":
-        if (typeOf(value) === "object")
-          for (const k of Object.keys(value)) out.push(...violations(arg, k, `${at}[name ${k}]`));
-        break;
-      default:
-        throw new Error(`violations(): the keyword ${keyword} is not checked here; add it`);
-    }
-  }
-  return out;
-}
-
-/** The error codes a response's description lists (`Error codes: `a`, `b`.`). */
-function listedCodes(response) {
-  const tail = response.description.split("Error codes:")[1];
-  return tail ? [...tail.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]) : [];
 }
 
 /**
@@ -592,7 +626,8 @@ test("a method a path does not document answers 405 with Allow listing the docum
     const path = concrete(template);
     // OPTIONS has no preflight on the admin API and the public documents.
     const extra =
-      path.startsWith("/v1/admin/") || ["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(path)
+      path.startsWith("/v1/admin/") ||
+      ["/v1/health", "/v1/health/ready", "/v1/jwks.json", "/v1/openapi.json"].includes(path)
         ? ["OPTIONS"]
         : [];
     for (const method of [...METHODS.filter((m) => !documented.includes(m)), "QUERY", "PROPFIND", ...extra]) {
@@ -608,7 +643,9 @@ test("a method a path does not document answers 405 with Allow listing the docum
 
 test("CORS preflights on the session paths are no-store, allowed or not", async () => {
   const sessionPaths = Object.keys(doc.paths).filter(
-    (t) => !t.startsWith("/v1/admin/") && !["/v1/health", "/v1/jwks.json", "/v1/openapi.json"].includes(t),
+    (t) =>
+      !t.startsWith("/v1/admin/") &&
+      !["/v1/health", "/v1/health/ready", "/v1/jwks.json", "/v1/openapi.json"].includes(t),
   );
   assert.ok(sessionPaths.length >= 6);
   for (const template of sessionPaths) {
@@ -647,5 +684,17 @@ test("revoke one and revoke all answer the 429 they document", async () => {
     await viaLimited("revokeAllSessions", "/v1/sessions?scope=others", b.token, 429);
   } finally {
     await limited.dispose();
+  }
+});
+
+test("GET /v1/health/ready answers the 200 and the 503 it documents", async () => {
+  const { body } = await conforms("readiness", await worker.fetch("/v1/health/ready"), 200);
+  assert.equal(body.status, "ready");
+  const broken = await startWorker({ withoutBindings: ["SESSIONS"] });
+  try {
+    const { body: notReady } = await conforms("readiness", await broken.fetch("/v1/health/ready"), 503);
+    assert.equal(notReady.error, "invalid_config");
+  } finally {
+    await broken.dispose();
   }
 });

@@ -40,6 +40,17 @@ export async function fetch(request, env) {
   return Response.json({ resets });
 }
 export async function queue() {}
+// The hot path's synchronous entry (src/edge/fast_path.rs): everything but /plan-* takes
+// the full path; /plan-trap traps inside the synchronous call.
+export function plan_request(method, url) {
+  const path = new URL(url).pathname;
+  if (path === "/plan-trap") throw new WebAssembly.RuntimeError("unreachable");
+  if (path === "/plan-answer") return "A200\\ncontent-type:text/plain\\nx-plan:yes\\n\\nanswered by the plan";
+  return "F";
+}
+export function finish_request() { return "F"; }
+export async function touch_request() {}
+export function abandon_request() {}
 export class AccountSessions {
   constructor() {
     if (trapNextConstructor) {
@@ -93,6 +104,17 @@ test("a trap resets the wasm state before the next request, once", async () => {
   assert.equal((await get("/trap")).status, 500);
   assert.deepEqual(JSON.parse((await get("/")).body), { resets: 1 });
   assert.deepEqual(JSON.parse((await get("/")).body), { resets: 1 });
+});
+
+test("the synchronous hot-path entry: a plan's answer is sent as encoded, and a trap in it resets too", async () => {
+  const answered = await mf.dispatchFetch(new URL("/plan-answer", url));
+  assert.deepEqual(
+    [answered.status, answered.headers.get("x-plan"), await answered.text()],
+    [200, "yes", "answered by the plan"],
+  );
+  const before = JSON.parse((await get("/")).body).resets;
+  assert.equal((await get("/plan-trap")).status, 500);
+  assert.deepEqual(JSON.parse((await get("/")).body), { resets: before + 1 });
 });
 
 test("an ordinary exception is not a trap: no reset", async () => {

@@ -158,6 +158,119 @@ describe("rotation", () => {
     assert.equal((await json(csrf, 403)).error, "origin_not_allowed");
   });
 
+  test("a rotation whose reply was lost is retried with the old token and gets a token that works", async () => {
+    const created = await worker.createSession("rotate-retry");
+    const rotate = (headers) => worker.fetch("/v1/session/rotate", { method: "POST", headers });
+    // The first rotation happens, but its reply never reaches the holder.
+    const lost = (await json(await rotate(bearer(created.token)), 200)).token;
+    const marker = `rotated:${(await kvKeyOf(created.token)).slice("session:".length)}`;
+    assert.deepEqual(JSON.parse(await worker.kv.get(marker)), {
+      account_id: "rotate-retry",
+      session_id: created.session_id,
+    });
+    assert.equal(await worker.kv.get(await kvKeyOf(created.token)), null, "the old session key is gone as before");
+
+    // The holder retries with the only token it has.
+    const retried = await json(await rotate(bearer(created.token)), 200);
+    assert.equal(retried.session_id, created.session_id);
+    assert.notEqual(retried.token, lost);
+    assert.equal((await worker.validate(retried.token, { query: "?consistency=strong" })).status, 200);
+    // The token nobody received stops working; the old one still opens nothing else.
+    assert.equal((await worker.validate(lost)).status, 401);
+    assert.equal((await worker.validate(created.token)).status, 401);
+    assert.equal(
+      (await json(await worker.fetch("/v1/sessions", { headers: bearer(created.token) }), 401)).error,
+      "session_not_found",
+    );
+    const logout = await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(created.token) });
+    assert.equal(logout.status, 204);
+    assert.equal(
+      (await worker.validate(retried.token, { query: "?consistency=strong" })).status,
+      200,
+      "no logout by the old token",
+    );
+    // Only the token right before the last rotation may retry: after a rotation that
+    // was received, the first token is done.
+    const next = (await json(await rotate(bearer(retried.token)), 200)).token;
+    assert.equal((await json(await rotate(bearer(created.token)), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(next)).status, 200);
+    const retries = worker.logs.filter((l) => l.includes('"session_rotated"') && l.includes(created.session_id));
+    assert.deepEqual(
+      retries.map((l) => JSON.parse(l.slice(l.indexOf("{"))).reason),
+      ["holder", "holder_retry", "holder"],
+      "a retry is announced as its own event",
+    );
+
+    // A cookie holder retries with the cookie it still has, and gets a new one. The
+    // retry is a cookie write: a foreign origin is refused before anything happens.
+    const viaCookie = await worker.createSession("rotate-retry");
+    const cookie = { Cookie: `__Host-session=${viaCookie.token}` };
+    await json(await rotate(cookie), 200);
+    const csrf = await rotate({ ...cookie, Origin: "https://evil.example" });
+    assert.equal((await json(csrf, 403)).error, "origin_not_allowed");
+    const again = await rotate(cookie);
+    assert.equal((await json(again, 200)).session_id, viaCookie.session_id);
+    const [, fromRetry] = again.headers.get("set-cookie").match(/^__Host-session=(est_[^;]+);/);
+    assert.equal((await worker.validate(fromRetry)).status, 200);
+  });
+
+  test("the retry window closes once the object sees the new token, and at every revoke-all", async () => {
+    const rotate = (token) => worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(token) });
+    // The holder received the new token and used it where the object sees it: a thief
+    // holding the old one can no longer take the session over.
+    const seen = await worker.createSession("rotate-seen");
+    const received = (await json(await rotate(seen.token), 200)).token;
+    assert.equal((await worker.validate(received, { query: "?consistency=strong" })).status, 200);
+    assert.equal((await json(await rotate(seen.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(received)).status, 200);
+    // "Log out everywhere but here" keeps this session, but not a way back in for a
+    // token from before its last rotation.
+    const kept = await worker.createSession("rotate-kept");
+    const keptToken = (await json(await rotate(kept.token), 200)).token;
+    const revokeAll = await worker.fetch(`/v1/admin/accounts/rotate-kept/sessions?except=${kept.session_id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
+    await json(revokeAll, 200);
+    assert.equal((await json(await rotate(kept.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(keptToken)).status, 200);
+  });
+
+  test("no rotation retry after the window, after a reauthentication, or when ROTATION_RETRY_SECS=0", async () => {
+    const rotate = (w, token) => w.fetch("/v1/session/rotate", { method: "POST", headers: bearer(token) });
+    // Reauthentication moves the session on for good: a token from before the step-up
+    // cannot retry its way into the renewed session.
+    const created = await worker.createSession("rotate-reauth");
+    await json(await rotate(worker, created.token), 200);
+    const reauth = await worker.fetch(
+      `/v1/admin/accounts/rotate-reauth/sessions/${created.session_id}/reauthenticate`,
+      {
+        method: "POST",
+        headers: admin,
+      },
+    );
+    const renewed = (await json(reauth, 200)).token;
+    assert.equal((await json(await rotate(worker, created.token), 401)).error, "session_not_found");
+    assert.equal((await worker.validate(renewed)).status, 200);
+
+    const short = await startWorker({ vars: { ROTATION_RETRY_SECS: "1" } });
+    const off = await startWorker({ vars: { ROTATION_RETRY_SECS: "0" } });
+    try {
+      const a = await short.createSession("rotate-window");
+      const received = (await json(await rotate(short, a.token), 200)).token;
+      await sleep(2100);
+      assert.equal((await json(await rotate(short, a.token), 401)).error, "session_not_found");
+      assert.equal((await short.validate(received)).status, 200, "a refused retry changes nothing");
+
+      const b = await off.createSession("rotate-off");
+      await json(await rotate(off, b.token), 200);
+      assert.equal((await json(await rotate(off, b.token), 401)).error, "session_not_found");
+      assert.deepEqual(await off.kv.list({ prefix: "rotated:" }).then((l) => l.keys), [], "no marker is written");
+    } finally {
+      await Promise.all([short.dispose(), off.dispose()]);
+    }
+  });
+
   test("a touch racing a rotation never brings the old token back", async () => {
     const racing = await startWorker({
       vars: { IDLE_TTL_SECS: "60", ABSOLUTE_TTL_SECS: "600", TOUCH_INTERVAL_SECS: "0" },
@@ -213,6 +326,38 @@ describe("revocation with a stated bound", () => {
     }
   });
 
+  test("within one second, the fence orders a login and a revoke-all by their milliseconds", async () => {
+    const worker = await startWorker();
+    const client = createAdminClient({
+      baseUrl: worker.url.origin,
+      adminKey: ADMIN_KEY,
+      fetch: worker.mf.dispatchFetch,
+    });
+    try {
+      // Start early in a second, so the check, the revoke-all and the logins share it.
+      while (Date.now() % 1000 > 300) await sleep(20);
+      const checked = new Date();
+      await sleep(30);
+      const res = await worker.fetch("/v1/admin/accounts/fence-ms/sessions", { method: "DELETE", headers: admin });
+      await json(res, 200);
+      // Credentials checked 30 ms before the revoke-all: refused, in the same second.
+      const stale = await worker.fetch("/v1/admin/accounts/fence-ms/sessions", {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ authenticated_at: checked.toISOString() }),
+      });
+      assert.equal((await json(stale, 409)).error, "stale_authentication");
+      await assert.rejects(client.createSession("fence-ms", { authenticatedAt: checked }), { status: 409 });
+      // A login right after it, still in that second: through, with the SDK's default
+      // and with a whole-second time (which counts as the end of its second).
+      const after = await client.createSession("fence-ms");
+      const whole = await worker.createSession("fence-ms", { authenticated_at: Math.floor(Date.now() / 1000) });
+      for (const s of [after, whole]) assert.equal((await worker.validate(s.token)).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   test("the origin SDK dates every login, so the revoke-all fence has a login time to compare", async () => {
     const worker = await startWorker();
     try {
@@ -224,7 +369,7 @@ describe("revocation with a stated bound", () => {
         adminKey: ADMIN_KEY,
         fetch: async (input, init) => {
           sent.push(JSON.parse(init.body ?? "null"));
-          return worker.mf.dispatchFetch(input, init);
+          return worker.fetch(input, init);
         },
       });
       const created = await client.createSession("fence-same");

@@ -7,6 +7,7 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
+use crate::core::UnixMillis;
 use crate::edge::account::protocol::*;
 use crate::edge::error::{log_error, ApiError};
 use serde::de::DeserializeOwned;
@@ -22,9 +23,19 @@ impl AccountClient {
     /// The Durable Object named after the account: every request for one account,
     /// from any location, reaches the same single-threaded instance.
     pub fn for_account(env: &Env, account_id: &AccountId) -> Result<Self, ApiError> {
+        Self::named(env, account_id.as_str())
+    }
+
+    /// The object the readiness check (`GET /v1/health/ready`) asks: its name holds a
+    /// space, which no account id may, so it never holds an account's sessions.
+    pub fn readiness_probe(env: &Env) -> Result<Self, ApiError> {
+        Self::named(env, "readiness probe")
+    }
+
+    fn named(env: &Env, name: &str) -> Result<Self, ApiError> {
         let stub = env
             .durable_object(ACCOUNTS_BINDING)
-            .and_then(|ns| ns.id_from_name(account_id.as_str())?.get_stub())
+            .and_then(|ns| ns.id_from_name(name)?.get_stub())
             .map_err(|e| ApiError::internal("ACCOUNTS binding", e))?;
         Ok(AccountClient { stub })
     }
@@ -32,8 +43,17 @@ impl AccountClient {
     /// Creates a session. Sent a second time if the first reply is lost on the way
     /// (the call itself fails, as opposed to an error reply): the object answers a
     /// repeated create of the same session as it did the first, evicting nobody twice.
-    pub async fn create(&self, record: &SessionRecord, hash: &TokenHash) -> Result<Vec<SessionId>, ApiError> {
-        let command = AccountCommand::Create { record: record.clone(), token_hash: hash.clone() };
+    pub async fn create(
+        &self,
+        record: &SessionRecord,
+        hash: &TokenHash,
+        authenticated_at_ms: UnixMillis,
+    ) -> Result<Vec<SessionId>, ApiError> {
+        let command = AccountCommand::Create {
+            record: record.clone(),
+            token_hash: hash.clone(),
+            authenticated_at_ms: Some(authenticated_at_ms),
+        };
         let reply: CreateReply = match self.send(&command).await {
             Ok(reply) => reply.decode()?,
             Err(first) => {

@@ -13,11 +13,15 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
 use crate::core::record::SessionRecord;
+use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{check, Requirement};
+use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
+use crate::edge::account::index::{IndexRow, OldToken};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply, VerifyReply};
-use crate::edge::error::ApiError;
+use crate::edge::error::{log_error, ApiError};
+use futures_util::future::join;
 
 impl AccountSessions {
     /// Indexes a new session, evicting the oldest past the limit, and publishes it.
@@ -26,8 +30,9 @@ impl AccountSessions {
         cx: &CommandContext,
         record: SessionRecord,
         hash: &TokenHash,
+        authenticated_at: AuthenticatedAt,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         // A retry of a create whose reply was lost: answer as the first attempt did,
         // evicting nobody again. A retry of one cut short before KV confirmed it
         // publishes it now.
@@ -41,7 +46,8 @@ impl AccountSessions {
         } else {
             // A login that checked the credentials before the account signed out
             // everywhere (a password change) must not open a session after it.
-            check(config, &record, &Requirement::opening(self.index.revoked_all_at()?), *now)?;
+            let fence = Requirement::opening(self.index.revoked_all_at()?, authenticated_at.millis);
+            check(config, &record, &fence, *now)?;
             self.index.insert(&record, hash)?;
         }
         // Index first (pending), then KV, then confirm: a KV record the index does not
@@ -81,11 +87,12 @@ impl AccountSessions {
         hash: &TokenHash,
         kind: TouchKind,
     ) -> Result<TouchReply, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         let Some(row) = self.index.get(session_id)? else { return Ok(TouchReply::NotFound) };
         if row.token_hash != *hash {
             return Ok(TouchReply::NotFound);
         }
+        self.seen_current_token(&row)?;
         let record = row.record()?;
         match config.policy.extend_for(kind, &record, *now) {
             Touch::NotDue => Ok(TouchReply::NotDue { record }),
@@ -151,7 +158,10 @@ impl AccountSessions {
         // expired, not revoked.
         self.purge_expired(cx).await?;
         self.index.remove_ghosts(None)?;
-        self.index.set_revoked_all_at(cx.now)?;
+        self.index.set_revoked_all_at(cx.now_ms)?;
+        // The session kept (the one that changed the password) may have been rotated a
+        // moment ago: a token from before that must not retry its way back in.
+        self.index.forget_previous_tokens(None)?;
         let mut revoked = 0;
         for row in self.index.all()? {
             if Some(&row.session_id) == except {
@@ -180,7 +190,10 @@ impl AccountSessions {
     /// current token. The edge applies the session check to what this returns.
     pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
         match self.index.get(session_id)? {
-            Some(row) if row.token_hash == *hash => Ok(VerifyReply { record: Some(row.record()?), revoked_at: None }),
+            Some(row) if row.token_hash == *hash => {
+                self.seen_current_token(&row)?;
+                Ok(VerifyReply { record: Some(row.record()?), revoked_at: None })
+            }
             _ => Ok(VerifyReply { record: None, revoked_at: self.index.revoked_at(hash)? }),
         }
     }
@@ -193,7 +206,7 @@ impl AccountSessions {
         only: Option<&SessionId>,
         claims: &SessionClaims,
     ) -> Result<Vec<SessionRecord>, ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         let rows = match only {
             Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
             None => self.index.all()?,
@@ -217,16 +230,36 @@ impl AccountSessions {
         Ok(updated)
     }
 
-    /// The holder moves their own session to a new token (the caller was checked live
-    /// under its current token before this runs).
+    /// The holder moves their own session to a new token, presenting its current token,
+    /// or the token the last rotation moved it away from while the retry window is open
+    /// (that rotation's reply was lost: `core::rotation_retry`). Anything else, and a
+    /// session that may not be used, is not found.
     pub(super) async fn rotate(
         &self,
         cx: &CommandContext,
-        session_id: &SessionId,
+        caller: &Caller,
         new_hash: &TokenHash,
     ) -> Result<RotateReply, ApiError> {
-        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
-        self.move_to_token(cx, record, new_hash, RotationCause::Holder).await
+        let Some(row) = self.index.get(&caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let window = cx.config.rotation_retry_secs;
+        let old = if row.token_hash == caller.token_hash {
+            if window > 0 {
+                OldToken::Remember { at: cx.now }
+            } else {
+                OldToken::Forget
+            }
+        } else if row.previous_token().is_some_and(|p| p.admits(&caller.token_hash, window, cx.now)) {
+            OldToken::KeepRemembered
+        } else {
+            return Ok(RotateReply::NotFound);
+        };
+        let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let (cause, marker) = match old {
+            OldToken::KeepRemembered => (RotationCause::HolderRetry, None),
+            OldToken::Remember { .. } => (RotationCause::Holder, Some(&caller.token_hash)),
+            OldToken::Forget => (RotationCause::Holder, None),
+        };
+        self.move_to_token(cx, record, new_hash, cause, old, marker).await
     }
 
     /// The admin reports that the origin checked the user again: the session is renewed
@@ -241,7 +274,7 @@ impl AccountSessions {
     ) -> Result<RotateReply, ApiError> {
         let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
         let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
-        self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication).await
+        self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication, OldToken::Forget, None).await
     }
 
     /// The session, if it is indexed, confirmed and may still be used.
@@ -257,27 +290,45 @@ impl AccountSessions {
     /// Moves a live session to a new token. The index answers to the new hash only from
     /// the same synchronous step that queues the old key's deletion, so the old token is
     /// refused by the object at once, and a touch that raced it finds no match and
-    /// writes nothing. Then the new record is published and the old key deleted.
+    /// writes nothing. Then the new record is published and the old key deleted; with
+    /// `marker_for`, the rotation marker for that old token is written beside it.
     ///
     /// If the publish fails, the session is left with neither token working at the edge
     /// (the old one is queued for deletion, the new one never reached KV): it fails
-    /// closed, and the caller gets a 500 and logs in again.
+    /// closed, and the caller gets a 500. A holder may then retry with the old token
+    /// while the window is open; otherwise they log in again.
     async fn move_to_token(
         &self,
         cx: &CommandContext,
         record: SessionRecord,
         new_hash: &TokenHash,
         cause: RotationCause,
+        old: OldToken,
+        marker_for: Option<&TokenHash>,
     ) -> Result<RotateReply, ApiError> {
         self.index.remember_revoked(&record.session_id, cx.now)?;
-        self.index.rekey(&record, new_hash)?;
+        self.index.rekey(&record, new_hash, old)?;
         // The events commit with the rekey, in the same synchronous step.
         if matches!(cause, RotationCause::Reauthentication) {
             self.record(SessionEvent::Reauthenticated, &record.account_id, &record.session_id, cx.now);
         }
         self.record(SessionEvent::Rotated(cause), &record.account_id, &record.session_id, cx.now);
         self.schedule_housekeeping(cx.now).await;
-        let published = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now)).await;
+        let publish = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now));
+        let (published, marked) = match marker_for {
+            Some(old_hash) => {
+                let marker =
+                    RotatedAway { account_id: record.account_id.clone(), session_id: record.session_id.clone() };
+                let ttl = RotatedAway::kv_ttl(cx.config.rotation_retry_secs);
+                let (published, marked) = join(publish, cx.store.put_rotation_marker(old_hash, &marker, ttl)).await;
+                (published, Some(marked))
+            }
+            None => (publish.await, None),
+        };
+        if let Some(Err(e)) = marked {
+            // Fails closed: the old token simply cannot retry.
+            log_error("warn", "account: rotation marker not written", &e);
+        }
         self.settle(cx).await;
         published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
         Ok(RotateReply::Rotated { record })
@@ -293,6 +344,16 @@ impl AccountSessions {
         let Some(row) = row else {
             return Err(ApiError::new(ErrorCode::SessionNotFound));
         };
+        self.seen_current_token(&row)?;
         Ok(check(&cx.config, &row.record()?, &Requirement::live(), cx.now)?)
+    }
+
+    /// The holder has the token the last rotation gave out: nobody needs to retry that
+    /// rotation any more, so the token before it may not (`core::rotation_retry`).
+    fn seen_current_token(&self, row: &IndexRow) -> Result<(), ApiError> {
+        if row.previous_token().is_some() {
+            self.index.forget_previous_tokens(Some(&row.session_id))?;
+        }
+        Ok(())
     }
 }

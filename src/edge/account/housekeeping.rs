@@ -38,7 +38,7 @@ impl AccountSessions {
     /// reset between the two leaves the index with the old deadline while KV serves the
     /// extended session. Such a row is brought up to date instead of purged.
     pub(super) async fn purge_expired(&self, cx: &CommandContext) -> Result<(), ApiError> {
-        let CommandContext { config, store, now } = cx;
+        let CommandContext { config, store, now, .. } = cx;
         let now = *now;
         for row in self.index.idle_expired(now)? {
             // A failed read adopts nothing: the row is purged as its deadline says.

@@ -8,8 +8,9 @@
 
 use crate::core::policy::IndexEntry;
 use crate::core::record::{DecodeError, SessionRecord};
+use crate::core::rotation_retry::PreviousToken;
 use crate::core::token::{SessionId, TokenHash, KV_KEY_PREFIX};
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 use serde::Deserialize;
 use std::fmt;
 use worker::{SqlStorage, SqlStorageValue};
@@ -39,18 +40,25 @@ CREATE TABLE IF NOT EXISTS account_facts (
 /// location still serves the revoked copy.
 pub const REVOKED_MEMORY_SECS: i64 = 3600;
 
-/// `account_facts` row: when the account last had every session revoked.
+/// `account_facts` rows: when the account last had every session revoked, in whole
+/// seconds (what builds before milliseconds read, so a rollback keeps the fence) and in
+/// milliseconds.
 const REVOKED_ALL_AT: &str = "revoked_all_at";
+const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
 /// object created by any earlier build (docs/storage.md, "Migrating").
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 4] = [
     // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
     // counts toward nothing and the alarm removes it.
     "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
     // The ids a create evicted, as JSON, so a retried create answers the same.
     "ALTER TABLE sessions ADD COLUMN evicted TEXT",
+    // The token the last holder rotation moved away from, and when: that token may
+    // retry the rotation for a short window (core::rotation_retry).
+    "ALTER TABLE sessions ADD COLUMN previous_token_hash TEXT",
+    "ALTER TABLE sessions ADD COLUMN rotated_at INTEGER",
 ];
 
 /// Why the index could not answer.
@@ -79,6 +87,8 @@ pub struct IndexRow {
     /// Not yet confirmed in KV (see [`SessionIndex::insert`]).
     pending: i64,
     evicted: Option<String>,
+    previous_token_hash: Option<TokenHash>,
+    rotated_at: Option<i64>,
 }
 
 impl IndexRow {
@@ -90,6 +100,11 @@ impl IndexRow {
         self.pending != 0
     }
 
+    /// The token the last holder rotation moved this session away from, if any.
+    pub fn previous_token(&self) -> Option<PreviousToken> {
+        Some(PreviousToken { hash: self.previous_token_hash.clone()?, rotated_at: self.rotated_at? })
+    }
+
     /// What the create of this session evicted (empty for rows older than the column).
     pub fn evicted(&self) -> Vec<SessionId> {
         self.evicted.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
@@ -97,7 +112,18 @@ impl IndexRow {
 }
 
 /// The columns every [`IndexRow`] query selects.
-const ROW: &str = "session_id, token_hash, record, pending, evicted";
+const ROW: &str = "session_id, token_hash, record, pending, evicted, previous_token_hash, rotated_at";
+
+/// What a move to a new token does with the token it moves away from.
+pub enum OldToken {
+    /// A holder's rotation: remember it, so it may retry while the window is open.
+    Remember { at: UnixSeconds },
+    /// A retry of that rotation: the token remembered stays the one remembered, and the
+    /// window keeps its start.
+    KeepRemembered,
+    /// A reauthentication: no token from before it may retry into the renewed session.
+    Forget,
+}
 
 #[derive(Deserialize)]
 struct EntryRow {
@@ -231,43 +257,82 @@ impl SessionIndex {
     }
 
     /// When every session of the account was last revoked (log out everywhere, by the
-    /// holder or the admin), if ever.
-    pub fn revoked_all_at(&self) -> Result<Option<UnixSeconds>, IndexError> {
+    /// holder or the admin), if ever, in milliseconds. An object whose last revoke-all
+    /// an older build recorded has only the second: read as its first millisecond, which
+    /// fences exactly what that build fenced.
+    pub fn revoked_all_at(&self) -> Result<Option<UnixMillis>, IndexError> {
+        // The later of the two: a build without milliseconds (a rollback) may have
+        // written a newer second since.
+        let secs = self.fact(REVOKED_ALL_AT)?.map(|s| s.saturating_mul(1000));
+        Ok(self.fact(REVOKED_ALL_AT_MS)?.max(secs))
+    }
+
+    pub fn set_revoked_all_at(&self, at: UnixMillis) -> Result<(), IndexError> {
+        self.set_fact(REVOKED_ALL_AT, at.div_euclid(1000))?;
+        self.set_fact(REVOKED_ALL_AT_MS, at)
+    }
+
+    fn fact(&self, name: &str) -> Result<Option<i64>, IndexError> {
         #[derive(Deserialize)]
         struct Fact {
             value: i64,
         }
-        let rows: Vec<Fact> =
-            self.query("SELECT value FROM account_facts WHERE name = ?", vec![REVOKED_ALL_AT.into()])?;
+        let rows: Vec<Fact> = self.query("SELECT value FROM account_facts WHERE name = ?", vec![name.into()])?;
         Ok(rows.into_iter().next().map(|f| f.value))
     }
 
-    pub fn set_revoked_all_at(&self, at: UnixSeconds) -> Result<(), IndexError> {
+    /// Facts only move forward: a clock that steps back never reopens a fence.
+    fn set_fact(&self, name: &str, value: i64) -> Result<(), IndexError> {
         self.exec(
             "INSERT INTO account_facts (name, value) VALUES (?, ?)
              ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
-            vec![REVOKED_ALL_AT.into(), at.into()],
+            vec![name.into(), value.into()],
         )
     }
 
     /// Moves a session to a new token hash: the row now answers to `new_hash` only,
     /// and the old KV key is queued for deletion, in one synchronous step.
-    pub fn rekey(&self, record: &SessionRecord, new_hash: &TokenHash) -> Result<(), IndexError> {
+    pub fn rekey(&self, record: &SessionRecord, new_hash: &TokenHash, old: OldToken) -> Result<(), IndexError> {
         self.exec(
             "INSERT OR IGNORE INTO pending_kv_deletes (kv_key)
              SELECT ? || token_hash FROM sessions WHERE session_id = ?",
             vec![KV_KEY_PREFIX.into(), record.session_id.as_str().into()],
         )?;
         self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![new_hash.kv_key().into()])?;
+        // The right-hand sides read the row as it was, so `previous_token_hash =
+        // token_hash` takes the token being moved away from.
+        let previous = match old {
+            OldToken::Remember { .. } => "previous_token_hash = token_hash, rotated_at = ?,",
+            OldToken::KeepRemembered => "",
+            OldToken::Forget => "previous_token_hash = NULL, rotated_at = NULL,",
+        };
+        let mut bindings: Vec<SqlStorageValue> = Vec::with_capacity(5);
+        if let OldToken::Remember { at } = old {
+            bindings.push(at.into());
+        }
+        bindings.extend([
+            new_hash.as_str().into(),
+            record.idle_expires_at.into(),
+            record.encode().into(),
+            record.session_id.as_str().into(),
+        ]);
         self.exec(
-            "UPDATE sessions SET token_hash = ?, idle_expires_at = ?, record = ? WHERE session_id = ?",
-            vec![
-                new_hash.as_str().into(),
-                record.idle_expires_at.into(),
-                record.encode().into(),
-                record.session_id.as_str().into(),
-            ],
+            &format!(
+                "UPDATE sessions SET {previous} token_hash = ?, idle_expires_at = ?, record = ? WHERE session_id = ?"
+            ),
+            bindings,
         )
+    }
+
+    /// Closes the rotation retry window of one session (its new token was seen) or of
+    /// every session (`None`: a revoke-all). Writes only rows that have one open.
+    pub fn forget_previous_tokens(&self, only: Option<&SessionId>) -> Result<(), IndexError> {
+        let clear =
+            "UPDATE sessions SET previous_token_hash = NULL, rotated_at = NULL WHERE previous_token_hash IS NOT NULL";
+        match only {
+            Some(session_id) => self.exec(&format!("{clear} AND session_id = ?"), vec![session_id.as_str().into()]),
+            None => self.exec(clear, vec![]),
+        }
     }
 
     /// Stores a touched record (its idle deadline and last use moved).

@@ -15,3 +15,5 @@ mod housekeeping;
 mod index;
 pub mod object;
 pub mod protocol;
+
+pub use housekeeping::EVENTS_BINDING;

@@ -12,7 +12,8 @@
 //! sending it to its handler (`commands.rs`), and the alarm (`housekeeping.rs`).
 
 use crate::core::config::Config;
-use crate::core::UnixSeconds;
+use crate::core::step_up::AuthenticatedAt;
+use crate::core::{UnixMillis, UnixSeconds};
 use crate::edge::account::event_outbox::EventOutbox;
 use crate::edge::account::index::{IndexError, SessionIndex};
 use crate::edge::account::protocol::*;
@@ -36,11 +37,12 @@ pub struct AccountSessions {
 }
 
 /// What every command and housekeeping pass runs with: the settings, KV, and the one
-/// moment it runs at (read once, under the lock).
+/// moment it runs at (read once, under the lock), in seconds and in milliseconds.
 pub(super) struct CommandContext {
     pub config: Rc<Config>,
     pub store: SessionStore,
     pub now: UnixSeconds,
+    pub now_ms: UnixMillis,
 }
 
 impl From<IndexError> for ApiError {
@@ -83,7 +85,8 @@ impl AccountSessions {
     fn context(&self) -> std::result::Result<CommandContext, ApiError> {
         let config = load_config(&self.env)?;
         let store = SessionStore::from_env(&self.env)?;
-        Ok(CommandContext { config, store, now: platform::now() })
+        let now_ms = platform::now_millis();
+        Ok(CommandContext { config, store, now: now_ms.div_euclid(1000), now_ms })
     }
 
     async fn handle(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
@@ -94,8 +97,10 @@ impl AccountSessions {
         let _guard = self.serial.lock().await;
         let cx = self.context()?;
         match command {
-            AccountCommand::Create { record, token_hash } => {
-                let evicted = self.create(&cx, record, &token_hash).await?;
+            AccountCommand::Create { record, token_hash, authenticated_at_ms } => {
+                let authenticated_at = authenticated_at_ms
+                    .map_or_else(|| AuthenticatedAt::whole_second(record.authenticated_at), AuthenticatedAt::exact);
+                let evicted = self.create(&cx, record, &token_hash, authenticated_at).await?;
                 Ok(json_response(200, &CreateReply { evicted }))
             }
             AccountCommand::Touch { session_id, token_hash, kind } => {
@@ -135,10 +140,10 @@ impl AccountSessions {
             // a new token, or the admin renewing its authentication.
             AccountCommand::Rotate { session_id, new_token_hash, caller, reauthenticated } => {
                 let reply = match (caller, reauthenticated) {
-                    (Some(caller), None) => {
-                        self.require_live_caller(&cx, Some(&caller))?;
-                        self.rotate(&cx, &session_id, &new_token_hash).await?
+                    (Some(caller), None) if caller.session_id == session_id => {
+                        self.rotate(&cx, &caller, &new_token_hash).await?
                     }
+                    (Some(_), None) => RotateReply::NotFound,
                     (None, Some(facts)) => self.reauthenticate(&cx, &session_id, &new_token_hash, facts).await?,
                     _ => return Err(ApiError::internal("account: rotate", "needs a caller or new facts, not both")),
                 };

@@ -11,14 +11,24 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
-use crate::core::UnixSeconds;
+use crate::core::{UnixMillis, UnixSeconds};
 use serde::{Deserialize, Serialize};
 
+/// Unknown fields are ignored, not refused: during a gradual deployment an object may run
+/// an older build than the edge that calls it, so a field is only ever added as optional,
+/// with a meaning an older object can safely go without (docs/storage.md).
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum AccountCommand {
     /// Index a new session, evicting the oldest past the limit, and publish it to KV.
-    Create { record: SessionRecord, token_hash: TokenHash },
+    /// `authenticated_at_ms` orders the login against a revoke-all in the same second;
+    /// without it (an older edge) the record's whole second is used.
+    Create {
+        record: SessionRecord,
+        token_hash: TokenHash,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authenticated_at_ms: Option<UnixMillis>,
+    },
     /// Extend a session's idle deadline if the policy says it is due for this kind.
     Touch { session_id: SessionId, token_hash: TokenHash, kind: TouchKind },
     /// Revoke one session of this account. Ids of other accounts are simply not found.

@@ -10,10 +10,10 @@ use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::LifetimeOverrides;
 use crate::core::record::SessionMeta;
-use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AAL_MIN};
+use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AuthenticatedAt, AAL_MIN};
 use crate::core::token::SessionId;
 use crate::core::whole_number;
-use crate::core::UnixSeconds;
+use crate::core::UnixMillis;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Reauthentication;
 use crate::edge::auth::require_admin;
@@ -66,19 +66,20 @@ fn parse_claims(value: serde_json::Value) -> Result<SessionClaims, ApiError> {
 }
 
 /// The authentication facts a create or reauthentication body reports, checked.
+/// Without `authenticated_at`, the login is dated by this worker's clock on arrival.
 fn auth_facts(
     authenticated_at: Option<&serde_json::Value>,
     aal: Option<u8>,
     amr: Option<Vec<String>>,
-    now: UnixSeconds,
-) -> Result<AuthFacts, ApiError> {
-    let authenticated_at = match authenticated_at {
-        None => now,
-        Some(value) => parse_authenticated_at(value, now)?,
+    now_ms: UnixMillis,
+) -> Result<(AuthFacts, AuthenticatedAt), ApiError> {
+    let at = match authenticated_at {
+        None => AuthenticatedAt::exact(now_ms),
+        Some(value) => parse_authenticated_at(value, now_ms.div_euclid(1000))?,
     };
-    let facts = AuthFacts { authenticated_at, aal: aal.unwrap_or(AAL_MIN), amr: amr.unwrap_or_default() };
+    let facts = AuthFacts { authenticated_at: at.secs, aal: aal.unwrap_or(AAL_MIN), amr: amr.unwrap_or_default() };
     check_auth_facts(facts.aal, &facts.amr)?;
-    Ok(facts)
+    Ok((facts, at))
 }
 
 #[derive(Serialize)]
@@ -102,14 +103,17 @@ pub async fn handle_create(
     meta.validate()?;
     let overrides =
         LifetimeOverrides { idle_timeout_secs: body.idle_ttl_secs, absolute_lifetime_secs: body.absolute_ttl_secs };
-    let now = platform::now();
-    let facts = auth_facts(body.authenticated_at.as_ref(), body.aal, body.amr, now)?;
+    let now_ms = platform::now_millis();
+    let now = now_ms.div_euclid(1000);
+    let (facts, authenticated_at) = auth_facts(body.authenticated_at.as_ref(), body.aal, body.amr, now_ms)?;
     let claims = body.claims.map(parse_claims).transpose()?.unwrap_or_default();
 
     let token = platform::new_token()?;
     let mut record = config.policy.start(account_id, token.session_id(), meta, overrides, now)?.with_auth(facts);
     record.claims = claims;
-    let evicted = AccountClient::for_account(env, &record.account_id)?.create(&record, &token.hash()).await?;
+    let evicted = AccountClient::for_account(env, &record.account_id)?
+        .create(&record, &token.hash(), authenticated_at.millis)
+        .await?;
 
     let body = CreatedSession {
         issued: IssuedToken { token: token.expose_secret(), session: SessionView::from(&record) },
@@ -187,8 +191,9 @@ pub async fn handle_reauthenticate(
     let (account_id, session_id) = parse_session_address(raw_account_id, raw_session_id)?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let body: ReauthenticateBody = read_optional_json(&mut req).await?;
-    let now = platform::now();
-    let facts = auth_facts(None, body.aal, body.amr, now)?;
+    let now_ms = platform::now_millis();
+    let now = now_ms.div_euclid(1000);
+    let (facts, _) = auth_facts(None, body.aal, body.amr, now_ms)?;
     let token = platform::new_token()?;
     let reauthentication = Reauthentication { aal: facts.aal, amr: facts.amr };
     let record = AccountClient::for_account(env, &account_id)?

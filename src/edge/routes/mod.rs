@@ -7,4 +7,5 @@ pub mod account;
 pub mod admin;
 pub mod gatekeeper;
 pub mod public;
+pub mod readiness;
 pub mod session;

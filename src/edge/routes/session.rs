@@ -13,7 +13,7 @@ use crate::core::timestamp::rfc3339;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::{Caller, TouchReply};
 use crate::edge::assertion::assertion_for;
-use crate::edge::auth::{credential, require_trusted_origin, SessionCheck};
+use crate::edge::auth::{credential, require_trusted_origin, rotation_retry, RetryingRotation, SessionCheck};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
@@ -91,22 +91,34 @@ fn freshness_params(req: &IncomingRequest) -> Result<Freshness, ApiError> {
 /// `POST /v1/session/rotate`: a new token for the caller's session; the old one stops
 /// working in the account's Durable Object at once. A cookie caller gets the new token
 /// only as `Set-Cookie` (so `HttpOnly` keeps meaning something); a bearer caller gets it
-/// in the body.
+/// in the body. A caller whose last rotation's reply was lost may retry with the old
+/// token for `ROTATION_RETRY_SECS` (`core::rotation_retry`), and gets a token that
+/// works; the one they never received stops working.
 pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let now = platform::now();
-    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, now).await?;
+    let (account_id, caller, source) =
+        match SessionCheck::new().csrf().rate_limited().check(req, env, config, now).await {
+            Ok(auth) => (auth.record.account_id.clone(), auth.caller(), auth.source),
+            Err(denial) if denial.is_session_not_found() && config.rotation_retry_secs > 0 => {
+                match rotation_retry(req, env, config).await? {
+                    Some(RetryingRotation { account_id, caller, source }) => (account_id, caller, source),
+                    None => return Err(denial.into()),
+                }
+            }
+            Err(denial) => return Err(denial.into()),
+        };
     let token = platform::new_token()?;
-    let client = AccountClient::for_account(env, &auth.record.account_id)?;
+    let client = AccountClient::for_account(env, &account_id)?;
     let record = client
-        .rotate(&auth.record.session_id, &token.hash(), Some(&auth.caller()), None)
+        .rotate(&caller.session_id, &token.hash(), Some(&caller), None)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
     let view = SessionView::from(&record);
-    let mut response = match auth.source {
+    let mut response = match source {
         CredentialSource::Cookie => json_response(200, &view),
         CredentialSource::Bearer => json_response(200, &IssuedToken { token: token.expose_secret(), session: view }),
     };
-    if auth.source == CredentialSource::Cookie {
+    if source == CredentialSource::Cookie {
         let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
         let _ = response.headers_mut().append("Set-Cookie", &cookie);
     }

@@ -1,0 +1,180 @@
+//! The hot path without the async executor: `GET /v1/session` in two synchronous calls
+//! from the entry shim (scripts/shim/worker-shim.js), with the one KV read between them
+//! made by the shim. A `future_to_promise`, a microtask per wake and a closure per
+//! awaited promise cost more than the validation itself (docs/performance.md); here none
+//! of them is paid on the common path.
+//!
+//! Every decision is made here; the shim only moves bytes. [`plan_request`] answers:
+//! - `A` + an encoded answer ([`Answer::encode`]): send it now;
+//! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
+//!   [`finish_request`] with the number and the text;
+//! - `F`: take the full path (the `fetch` export), as for every other request.
+//!
+//! [`finish_request`] answers `A` + answer; `T` + number + `\n` + answer when the
+//! session's idle touch is due (the shim sends the answer and passes
+//! `touch_request(number)` to `waitUntil`); or `F` (the state was dropped: take the full
+//! path). If the KV read fails, the shim calls
+//! [`abandon_request`] and takes the full path, which reads again and reports it.
+//!
+//! What the two paths answer is the same by construction: the same credential rule,
+//! record reader, session check, touch rule, view and CORS, and the same [`Answer`].
+//! tests/e2e/fast-path.test.mjs compares them byte for byte.
+
+use crate::core::config::Config;
+use crate::core::credentials::extract_credential;
+use crate::core::error_code::ErrorCode;
+use crate::core::pending_ring::PendingRing;
+use crate::core::record::SessionRecord;
+use crate::core::request_url::RequestUrl;
+use crate::core::session_check::{check, Requirement};
+use crate::core::token::TokenHash;
+use crate::edge::answer::Answer;
+use crate::edge::auth::readable;
+use crate::edge::config::load_config;
+use crate::edge::cors::apply_cors_to_answer;
+use crate::edge::error::ApiError;
+use crate::edge::metrics::{AnswerMetrics, RouteClass};
+use crate::edge::platform;
+use crate::edge::session_store::{decode_value, SESSIONS_BINDING};
+use crate::edge::touch::{send_touch, touch_due};
+use crate::edge::views::SessionView;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use worker::Env;
+
+/// Requests waiting on their KV read, at most this many per isolate...
+const PENDING_CAPACITY: usize = 4096;
+/// ...and for at most this long (a KV read takes milliseconds; one that is still
+/// outstanding after this was cancelled with its request).
+const PENDING_MAX_AGE_SECS: i64 = 30;
+
+/// What a request keeps between the two calls, and until its touch is sent.
+struct Pending {
+    env: Env,
+    config: Rc<Config>,
+    hash: TokenHash,
+    origin: Option<String>,
+    /// The answer's data point, when `METRICS` is bound.
+    metrics: Option<Rc<AnswerMetrics>>,
+    /// Set by `finish_request` when a touch is due.
+    touch: Option<SessionRecord>,
+}
+
+thread_local! {
+    static PENDING: RefCell<PendingRing<Pending>> =
+        RefCell::new(PendingRing::new(PENDING_CAPACITY, PENDING_MAX_AGE_SECS));
+}
+
+const FULL_PATH: &str = "F";
+
+/// The first call: what to do with a request, from its method, URL and the headers the
+/// decision needs.
+#[wasm_bindgen]
+pub fn plan_request(
+    method: &str,
+    url: &str,
+    cookie: Option<String>,
+    authorization: Option<String>,
+    origin: Option<String>,
+    colo: Option<String>,
+    env: Env,
+) -> String {
+    // Only a plain validation: any query (consistency, freshness) takes the full path.
+    let parts = RequestUrl::split(url);
+    if method != "GET" || &url[parts.path.clone()] != "/v1/session" || parts.query.is_some() {
+        return FULL_PATH.to_owned();
+    }
+    // A configuration error is the full path's to report, as it reports it today.
+    let Ok(config) = load_config(&env) else { return FULL_PATH.to_owned() };
+    let metrics = AnswerMetrics::for_fast_path(&env, colo).map(Rc::new);
+    let token = match extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name) {
+        Ok(credential) => credential.token,
+        Err(e) => return answer_now(ApiError::from(e), &config, origin.as_deref(), metrics.as_deref()),
+    };
+    let hash = token.hash();
+    let key = hash.kv_key();
+    let pending = Pending { env, config, hash, origin, metrics, touch: None };
+    match PENDING.with(|ring| ring.borrow_mut().insert(pending, platform::now())) {
+        Some(number) => format!("K{number}\n{SESSIONS_BINDING}\n{key}"),
+        None => FULL_PATH.to_owned(),
+    }
+}
+
+/// The second call: the answer, from the KV value the shim read (`None`: no such key).
+#[wasm_bindgen]
+pub fn finish_request(number: u32, value: Option<String>) -> String {
+    let Some(mut pending) = PENDING.with(|ring| ring.borrow_mut().take(number)) else {
+        return FULL_PATH.to_owned();
+    };
+    let now = platform::now();
+    let config = Rc::clone(&pending.config);
+    let result = readable(decode_value(value.as_deref()))
+        .and_then(|record| record.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound)))
+        .and_then(|record| check(&config, &record, &Requirement::live(), now).map(|()| record).map_err(ApiError::from));
+    let record = match result {
+        Ok(record) => record,
+        Err(e) => return answer_now(e, &config, pending.origin.as_deref(), pending.metrics.as_deref()),
+    };
+    let mut answer = Answer::json(200, &SessionView::from(&record));
+    apply_cors_to_answer(&mut answer, &config.allowed_origins, pending.origin.as_deref());
+    let mut text = String::with_capacity(640);
+    if touch_due(&config, &record, &pending.hash, now) {
+        pending.touch = Some(record);
+        let metrics = pending.metrics.clone();
+        // Kept for `touch_request`. With the ring full the touch is skipped; a later
+        // request asks again once the touch interval has passed.
+        if let Some(again) = PENDING.with(|ring| ring.borrow_mut().insert(pending, now)) {
+            if let Some(metrics) = &metrics {
+                metrics.note_touch();
+                metrics.record(RouteClass::Validate, 200, None);
+            }
+            text.push_str(&format!("T{again}\n"));
+            answer.encode(&mut text);
+            return text;
+        }
+        if let Some(metrics) = &metrics {
+            metrics.record(RouteClass::Validate, 200, None);
+        }
+        text.push('A');
+        answer.encode(&mut text);
+        return text;
+    }
+    if let Some(metrics) = &pending.metrics {
+        metrics.record(RouteClass::Validate, 200, None);
+    }
+    text.push('A');
+    answer.encode(&mut text);
+    text
+}
+
+/// The touch a `T` answer asked for, after the response (`waitUntil`).
+#[wasm_bindgen]
+pub async fn touch_request(number: u32) {
+    let Some(Pending { env, hash, touch: Some(record), .. }) = PENDING.with(|ring| ring.borrow_mut().take(number))
+    else {
+        return;
+    };
+    match send_touch(&env, &record, &hash) {
+        Ok(touch) => touch.await,
+        Err(e) => e.log_if_internal(),
+    }
+}
+
+/// The shim's KV read failed: forget the request (the full path will read again).
+#[wasm_bindgen]
+pub fn abandon_request(number: u32) {
+    PENDING.with(|ring| ring.borrow_mut().take(number));
+}
+
+fn answer_now(error: ApiError, config: &Config, origin: Option<&str>, metrics: Option<&AnswerMetrics>) -> String {
+    if let Some(metrics) = metrics {
+        metrics.record(RouteClass::Validate, error.status(), Some(error.code()));
+    }
+    let mut answer = error.into_answer();
+    apply_cors_to_answer(&mut answer, &config.allowed_origins, origin);
+    let mut text = String::with_capacity(320);
+    text.push('A');
+    answer.encode(&mut text);
+    text
+}

@@ -1,0 +1,136 @@
+// The hot path's synchronous entry (src/edge/fast_path.rs, scripts/shim/worker-shim.js)
+// against the full path, in workerd. `GET /v1/session` takes the fast path; the same
+// request with `?consistency=eventual` (or a bare `?`) means the same thing and takes
+// the full path. For a corpus of credentials, origins and stored records, both must
+// answer byte for byte alike: status, every header, body.
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { admin } from "./support/requests.mjs";
+
+const ALLOWED = "https://app.example";
+
+/** Status, headers (all but Date) and body, as a comparable value. */
+async function answerOf(res) {
+  const headers = [...res.headers].filter(([name]) => name !== "date");
+  return { status: res.status, headers, body: await res.text() };
+}
+
+describe("the fast path answers exactly as the full path", () => {
+  let worker;
+  const corpus = [];
+  before(async () => {
+    worker = await startWorker({ vars: { ALLOWED_ORIGINS: ALLOWED } });
+    const live = await worker.createSession("fast", { claims: { role: "editor" }, aal: 2, amr: ["pwd", "otp"] });
+    const short = await worker.createSession("fast", { idle_ttl_secs: 1 });
+    const revoked = await worker.createSession("fast");
+    await worker.fetch(`/v1/admin/accounts/fast/sessions/${revoked.session_id}`, { method: "DELETE", headers: admin });
+    const unreadable = await worker.createSession("fast");
+    await worker.kv.put(await kvKeyOf(unreadable.token), '{"v":99,"junk":true}');
+    await sleep(1100); // `short` is now idle-expired
+    const cookie = (token) => `__Host-session=${token}`;
+    const credentials = {
+      "a live bearer token": { Authorization: `Bearer ${live.token}` },
+      "a live cookie": { Cookie: cookie(live.token) },
+      "a live cookie among others": { Cookie: `theme=dark; ${cookie(live.token)}; lang=en` },
+      "an idle-expired session": { Authorization: `Bearer ${short.token}` },
+      "a revoked session": { Cookie: cookie(revoked.token) },
+      "an unreadable record": { Authorization: `Bearer ${unreadable.token}` },
+      "no credential": {},
+      "an unknown token": { Authorization: `Bearer est_${"A".repeat(43)}` },
+      "a garbage token": { Authorization: "Bearer not-a-token" },
+      "a basic scheme": { Authorization: "Basic dXNlcjpwYXNz" },
+      "two session cookies": { Cookie: `${cookie(live.token)}; ${cookie(short.token)}` },
+      "a cookie and another bearer": { Cookie: cookie(live.token), Authorization: `Bearer ${short.token}` },
+      "an oversized cookie header": { Cookie: `${cookie(live.token)}; pad=${"x".repeat(9000)}` },
+    };
+    const origins = {
+      "no Origin": {},
+      "an allowed Origin": { Origin: ALLOWED },
+      "a foreign Origin": { Origin: "https://evil.example" },
+    };
+    for (const [what, headers] of Object.entries(credentials))
+      for (const [where, origin] of Object.entries(origins))
+        corpus.push({ name: `${what}, ${where}`, headers: { ...headers, ...origin } });
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
+
+  test("every request of the corpus gets the same answer on both paths", async () => {
+    assert.equal(corpus.length, 39);
+    const statuses = new Set();
+    for (const { name, headers } of corpus) {
+      const fast = await answerOf(await worker.fetch("/v1/session", { headers }));
+      for (const full of ["/v1/session?consistency=eventual", "/v1/session?"]) {
+        assert.deepEqual(await answerOf(await worker.fetch(full, { headers })), fast, `${name}: ${full}`);
+      }
+      statuses.add(fast.status);
+    }
+    for (const status of [200, 400, 401]) assert.ok(statuses.has(status), `the corpus reaches a ${status}`);
+    // 3 origins, each asked on 3 paths: the fail-closed read logs on every one.
+    assert.equal(worker.logs.filter((l) => l.includes("undecodable session record")).length, 9);
+  });
+
+  test("a valid session's answer: the view, no-store, and CORS for the allowed origin", async () => {
+    const { headers } = corpus.find((c) => c.name === "a live cookie, an allowed Origin");
+    const res = await worker.fetch("/v1/session", { headers });
+    const body = await res.json();
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      [body.account_id, body.aal, body.amr, body.claims],
+      ["fast", 2, ["pwd", "otp"], { role: "editor" }],
+    );
+    assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.equal(res.headers.get("access-control-allow-origin"), ALLOWED);
+    assert.equal(res.headers.get("access-control-allow-credentials"), "true");
+    assert.equal(res.headers.get("vary"), "Origin");
+  });
+});
+
+describe("which path a request takes", () => {
+  test("GET /v1/session reads KV from the shim; a query, another route or a method takes wasm's full path", async () => {
+    const scriptPath = fileURLToPath(new URL("./kv-caller-entry.mjs", import.meta.url));
+    const worker = await startWorker({ scriptPath });
+    try {
+      const s = await worker.createSession("paths");
+      const readers = async () => (await worker.fetch("/__test/kv-readers")).json();
+      await readers();
+      const auth = { Authorization: `Bearer ${s.token}` };
+      assert.equal((await worker.fetch("/v1/session", { headers: auth })).status, 200);
+      assert.deepEqual(await readers(), ["shim"]);
+      assert.equal((await worker.fetch("/v1/session?consistency=eventual", { headers: auth })).status, 200);
+      assert.equal((await worker.fetch("/v1/session/refresh", { method: "POST", headers: auth })).status, 200);
+      assert.deepEqual(await readers(), ["wasm", "wasm"]);
+      // A credential that cannot be read is answered by the plan itself: no KV read.
+      const junk = await worker.fetch("/v1/session", { headers: { Authorization: "Bearer junk" } });
+      assert.deepEqual([junk.status, (await junk.json()).error], [401, "invalid_token"]);
+      assert.deepEqual(await readers(), []);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a due touch on the fast path still extends the session, after the response", async () => {
+    const worker = await startWorker({ vars: { TOUCH_INTERVAL_SECS: "1" } });
+    try {
+      const s = await worker.createSession("fast-touch");
+      const key = await kvKeyOf(s.token);
+      const before = JSON.parse(await worker.kv.get(key));
+      await sleep(1100);
+      assert.equal((await worker.validate(s.token)).status, 200);
+      let after = before;
+      for (let i = 0; i < 50 && after.idle_expires_at === before.idle_expires_at; i++) {
+        await sleep(50);
+        after = JSON.parse(await worker.kv.get(key));
+      }
+      assert.ok(after.idle_expires_at > before.idle_expires_at, "the touch moved the idle deadline");
+      assert.ok(after.last_seen_at > before.last_seen_at);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
