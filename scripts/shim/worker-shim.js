@@ -107,6 +107,8 @@ export default {
         headers.get("cookie"),
         headers.get("authorization"),
         headers.get("origin"),
+        // Read only for a metrics data point: request.cf is built on first access.
+        env.METRICS ? request.cf?.colo : undefined,
         env,
       ),
     );

@@ -21,7 +21,7 @@ use crate::edge::account::protocol::Caller;
 use crate::edge::config::admin_key;
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::rate_limit::limit_session;
-use crate::edge::request::IncomingRequest;
+use crate::edge::request::{CheckKind, IncomingRequest};
 use crate::edge::session_store::{SessionStore, StoreError};
 use worker::Env;
 
@@ -141,6 +141,12 @@ impl SessionCheck {
         config: &Config,
         now: UnixSeconds,
     ) -> Result<Authenticated, Denial> {
+        let kind = match (self.strong, self.freshness.is_required()) {
+            (true, _) => CheckKind::Strong,
+            (false, true) => CheckKind::Fresh,
+            (false, false) => CheckKind::Eventual,
+        };
+        req.note(|n| n.check = kind);
         let Presented { hash, record, source } = find_session(req, env, config).await?;
         let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
         session_check::check(config, &record, &here, now)?;
@@ -152,11 +158,23 @@ impl SessionCheck {
         }
         let record = if self.strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
-            let indexed = client
-                .verify(&record.session_id, &hash)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-            session_check::check(config, &indexed, &Requirement::live().fresh(self.freshness), now)?;
+            let verified = client.verify(&record.session_id, &hash).await?;
+            let required = Requirement::live().fresh(self.freshness);
+            // A stale hit: KV's copy here would have let the request through, the index
+            // did not. Noted with its age, the revocation lag the operator sees.
+            let stale_hit = |age: Option<i64>| {
+                if session_check::check(config, &record, &required, now).is_ok() {
+                    req.note(|n| n.stale_hit = Some(age));
+                }
+            };
+            let Some(indexed) = verified.record else {
+                stale_hit(verified.revoked_at.map(|at| now - at));
+                return Err(ApiError::new(ErrorCode::SessionNotFound).into());
+            };
+            if let Err(refusal) = session_check::check(config, &indexed, &required, now) {
+                stale_hit(None);
+                return Err(refusal.into());
+            }
             indexed
         } else {
             record
@@ -270,6 +288,10 @@ pub fn require_admin(req: &IncomingRequest, env: &Env) -> Result<(), ApiError> {
     let presented = req.header("Authorization");
     match presented.as_deref().and_then(bearer_value) {
         Some(candidate) if keys.verify(candidate) => Ok(()),
-        _ => Err(ApiError::new(ErrorCode::InvalidAdminKey)),
+        _ => {
+            // One line per refusal, never the key presented.
+            log_error("warn", "admin: refused a request with a missing or wrong admin key", &req.path());
+            Err(ApiError::new(ErrorCode::InvalidAdminKey))
+        }
     }
 }

@@ -211,7 +211,13 @@ impl From<getrandom::Error> for ApiError {
 /// context strings, never request data, so no token can reach it.
 pub fn log_error(level: &str, context: &str, err: &dyn std::fmt::Display) {
     let line = serde_json::json!({ "level": level, "context": context, "error": err.to_string() });
-    worker::console_error!("{line}");
+    // The console method carries the level too (Workers Logs and `wrangler tail` show
+    // it): a warning is not written as an error.
+    match level {
+        "error" => worker::console_error!("{line}"),
+        "warn" => worker::console_warn!("{line}"),
+        _ => worker::console_log!("{line}"),
+    }
 }
 
 #[derive(Serialize)]

@@ -33,6 +33,7 @@ use crate::edge::auth::readable;
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::error::ApiError;
+use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::session_store::{decode_value, SESSIONS_BINDING};
 use crate::edge::touch::{send_touch, touch_due};
@@ -54,6 +55,8 @@ struct Pending {
     config: Rc<Config>,
     hash: TokenHash,
     origin: Option<String>,
+    /// The answer's data point, when `METRICS` is bound.
+    metrics: Option<Rc<AnswerMetrics>>,
     /// Set by `finish_request` when a touch is due.
     touch: Option<SessionRecord>,
 }
@@ -74,6 +77,7 @@ pub fn plan_request(
     cookie: Option<String>,
     authorization: Option<String>,
     origin: Option<String>,
+    colo: Option<String>,
     env: Env,
 ) -> String {
     // Only a plain validation: any query (consistency, freshness) takes the full path.
@@ -83,13 +87,14 @@ pub fn plan_request(
     }
     // A configuration error is the full path's to report, as it reports it today.
     let Ok(config) = load_config(&env) else { return FULL_PATH.to_owned() };
+    let metrics = AnswerMetrics::for_fast_path(&env, colo).map(Rc::new);
     let token = match extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name) {
         Ok(credential) => credential.token,
-        Err(e) => return answer_now(ApiError::from(e).into_answer(), &config, origin.as_deref()),
+        Err(e) => return answer_now(ApiError::from(e), &config, origin.as_deref(), metrics.as_deref()),
     };
     let hash = token.hash();
     let key = hash.kv_key();
-    let pending = Pending { env, config, hash, origin, touch: None };
+    let pending = Pending { env, config, hash, origin, metrics, touch: None };
     match PENDING.with(|ring| ring.borrow_mut().insert(pending, platform::now())) {
         Some(number) => format!("K{number}\n{SESSIONS_BINDING}\n{key}"),
         None => FULL_PATH.to_owned(),
@@ -109,20 +114,34 @@ pub fn finish_request(number: u32, value: Option<String>) -> String {
         .and_then(|record| check(&config, &record, &Requirement::live(), now).map(|()| record).map_err(ApiError::from));
     let record = match result {
         Ok(record) => record,
-        Err(e) => return answer_now(e.into_answer(), &config, pending.origin.as_deref()),
+        Err(e) => return answer_now(e, &config, pending.origin.as_deref(), pending.metrics.as_deref()),
     };
     let mut answer = Answer::json(200, &SessionView::from(&record));
     apply_cors_to_answer(&mut answer, &config.allowed_origins, pending.origin.as_deref());
     let mut text = String::with_capacity(640);
     if touch_due(&config, &record, &pending.hash, now) {
         pending.touch = Some(record);
+        let metrics = pending.metrics.clone();
         // Kept for `touch_request`. With the ring full the touch is skipped; a later
         // request asks again once the touch interval has passed.
         if let Some(again) = PENDING.with(|ring| ring.borrow_mut().insert(pending, now)) {
+            if let Some(metrics) = &metrics {
+                metrics.note_touch();
+                metrics.record(RouteClass::Validate, 200, None);
+            }
             text.push_str(&format!("T{again}\n"));
             answer.encode(&mut text);
             return text;
         }
+        if let Some(metrics) = &metrics {
+            metrics.record(RouteClass::Validate, 200, None);
+        }
+        text.push('A');
+        answer.encode(&mut text);
+        return text;
+    }
+    if let Some(metrics) = &pending.metrics {
+        metrics.record(RouteClass::Validate, 200, None);
     }
     text.push('A');
     answer.encode(&mut text);
@@ -148,7 +167,11 @@ pub fn abandon_request(number: u32) {
     PENDING.with(|ring| ring.borrow_mut().take(number));
 }
 
-fn answer_now(mut answer: Answer, config: &Config, origin: Option<&str>) -> String {
+fn answer_now(error: ApiError, config: &Config, origin: Option<&str>, metrics: Option<&AnswerMetrics>) -> String {
+    if let Some(metrics) = metrics {
+        metrics.record(RouteClass::Validate, error.status(), Some(error.code()));
+    }
+    let mut answer = error.into_answer();
     apply_cors_to_answer(&mut answer, &config.allowed_origins, origin);
     let mut text = String::with_capacity(320);
     text.push('A');

@@ -11,6 +11,7 @@
 //! - `webhook`: the queue consumer that delivers events; `event_seal`: the seal that
 //!   proves a queue message came from this worker's outbox; `webcrypto`: the platform's
 //!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
+//! - `metrics`: one Analytics Engine data point per answer (optional `METRICS`).
 //! - `fast_path`: `GET /v1/session` in two synchronous calls from the entry shim;
 //!   `answer`: a response as data, which both paths build.
 //! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
@@ -26,6 +27,7 @@ mod error;
 mod event_seal;
 mod fast_path;
 mod fetch;
+mod metrics;
 mod platform;
 mod rate_limit;
 mod request;

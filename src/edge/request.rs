@@ -13,6 +13,8 @@ use crate::core::whole_number::from_text;
 use crate::edge::error::ApiError;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use std::cell::Cell;
+use std::rc::Rc;
 use worker::{web_sys, ByteStream, Headers};
 
 /// The request as the runtime handed it to the worker.
@@ -26,6 +28,39 @@ pub struct IncomingRequest {
     url: String,
     /// Where scheme, host, path and query are in `url`.
     parts: RequestUrl,
+    /// What answering it involved, for its metrics data point (`edge::metrics`).
+    notes: Rc<Cell<AnswerNotes>>,
+}
+
+/// What answering a request involved, noted on the way for its metrics data point.
+#[derive(Clone, Copy, Default)]
+pub struct AnswerNotes {
+    pub check: CheckKind,
+    pub touch_sent: bool,
+    /// A strong check refused what this request's KV read accepted: `Some(age)` with the
+    /// seconds since the revocation when the object still remembers it.
+    pub stale_hit: Option<Option<i64>>,
+}
+
+/// Which session check a request went through.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum CheckKind {
+    #[default]
+    None,
+    Eventual,
+    Fresh,
+    Strong,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::None => "none",
+            CheckKind::Eventual => "eventual",
+            CheckKind::Fresh => "fresh",
+            CheckKind::Strong => "strong",
+        }
+    }
 }
 
 impl IncomingRequest {
@@ -34,7 +69,19 @@ impl IncomingRequest {
         let url = raw.url();
         let headers = raw.headers();
         let parts = RequestUrl::split(&url);
-        IncomingRequest { raw, headers, method, url, parts }
+        IncomingRequest { raw, headers, method, url, parts, notes: Rc::default() }
+    }
+
+    /// The request's notes, shared: still readable once the request itself has moved
+    /// on (into the gatekeeper's forward).
+    pub fn notes(&self) -> Rc<Cell<AnswerNotes>> {
+        Rc::clone(&self.notes)
+    }
+
+    pub fn note(&self, f: impl FnOnce(&mut AnswerNotes)) {
+        let mut notes = self.notes.get();
+        f(&mut notes);
+        self.notes.set(notes);
     }
 
     /// The method exactly as sent, upper-cased.

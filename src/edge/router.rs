@@ -6,6 +6,7 @@ use crate::core::error_code::ErrorCode;
 use crate::edge::config::load_config;
 use crate::edge::cors::{apply_cors, preflight};
 use crate::edge::error::ApiError;
+use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::request::IncomingRequest;
 use crate::edge::routes::{
     account as account_routes, admin as admin_routes, gatekeeper, public, readiness, session as session_routes,
@@ -43,14 +44,24 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         Err(err) => return err.into_response(),
     };
     let origin = req.header("Origin");
+    let v1 = (segments.get(1) == Some(&"v1")).then(|| &segments[2..]);
+    let metrics = AnswerMetrics::for_request(&env, &req);
+    let answered = |result: Result<Response, ApiError>| {
+        let code = result.as_ref().err().map(ApiError::code);
+        let response = result.unwrap_or_else(ApiError::into_response);
+        if let Some(metrics) = &metrics {
+            metrics.record(RouteClass::of(method, v1), response.status_code(), code);
+        }
+        response
+    };
 
-    if segments.get(1) != Some(&"v1") {
+    if v1.is_none() {
         let response = match &config.gate {
             Some(gate) => gatekeeper::handle_gated(req, &env, &ctx, &config, gate).await,
             None => Err(ApiError::not_found()),
         };
         // The origin's response goes back exactly as it came: no CORS headers added.
-        return response.unwrap_or_else(ApiError::into_response);
+        return answered(response);
     }
 
     if method == "OPTIONS" && !is_admin {
@@ -106,7 +117,7 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         (_, ["v1", "admin", "accounts", _, "sessions", _, "reauthenticate"]) => Ok(method_not_allowed("POST")),
         _ => Err(ApiError::not_found()),
     };
-    let mut response = result.unwrap_or_else(ApiError::into_response);
+    let mut response = answered(result);
     if !is_admin {
         apply_cors(&mut response, &config.allowed_origins, origin.as_deref());
     }

@@ -12,6 +12,7 @@ use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::auth::Authenticated;
 use crate::edge::error::ApiError;
+use crate::edge::request::IncomingRequest;
 use worker::{Context, Env};
 
 /// Most token hashes whose last touch an isolate remembers.
@@ -23,8 +24,10 @@ thread_local! {
 }
 
 /// When use should extend the session, asks the account's Durable Object to do it after
-/// the response has gone (`waitUntil`): the hot path never waits for a write.
+/// the response has gone (`waitUntil`): the hot path never waits for a write. Notes on
+/// the request whether a touch was sent.
 pub fn schedule_touch(
+    req: &IncomingRequest,
     ctx: &Context,
     env: &Env,
     config: &Config,
@@ -33,6 +36,7 @@ pub fn schedule_touch(
 ) -> Result<(), ApiError> {
     if touch_due(config, &auth.record, &auth.hash, now) {
         let touch = send_touch(env, &auth.record, &auth.hash)?;
+        req.note(|n| n.touch_sent = true);
         ctx.wait_until(touch);
     }
     Ok(())

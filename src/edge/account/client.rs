@@ -138,10 +138,9 @@ impl AccountClient {
     }
 
     /// The index's record for a session, if it is indexed under this hash.
-    pub async fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+    pub async fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
         let command = AccountCommand::Verify { session_id: session_id.clone(), token_hash: hash.clone() };
-        let reply: VerifyReply = self.call(&command).await?;
-        Ok(reply.record)
+        self.call(&command).await
     }
 
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {

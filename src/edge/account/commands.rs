@@ -19,7 +19,7 @@ use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
 use crate::edge::account::index::{IndexRow, OldToken};
 use crate::edge::account::object::{AccountSessions, CommandContext};
-use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply};
+use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply, VerifyReply};
 use crate::edge::error::{log_error, ApiError};
 use futures_util::future::join;
 
@@ -67,6 +67,7 @@ impl AccountSessions {
             return Err(ApiError::internal("account: publish new session", e));
         }
         for session_id in &evicted {
+            self.index.remember_revoked(session_id, *now)?;
             self.index.remove(session_id)?;
         }
         self.index.confirm(&record.session_id, &evicted)?;
@@ -119,6 +120,7 @@ impl AccountSessions {
         reason: RevokeReason,
     ) -> Result<bool, ApiError> {
         let Some(row) = self.index.get(session_id)? else { return Ok(false) };
+        self.index.remember_revoked(session_id, cx.now)?;
         self.index.remove(session_id)?;
         // An unreadable row is still revoked; it only goes unannounced.
         if let Ok(record) = row.record() {
@@ -165,6 +167,7 @@ impl AccountSessions {
             if Some(&row.session_id) == except {
                 continue;
             }
+            self.index.remember_revoked(&row.session_id, cx.now)?;
             self.index.remove(&row.session_id)?;
             revoked += 1;
             if let Ok(record) = row.record() {
@@ -185,13 +188,13 @@ impl AccountSessions {
 
     /// Strong validation: the index's own view of one session, if `hash` is its
     /// current token. The edge applies the session check to what this returns.
-    pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
+    pub(super) fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
         match self.index.get(session_id)? {
             Some(row) if row.token_hash == *hash => {
                 self.seen_current_token(&row)?;
-                Ok(Some(row.record()?))
+                Ok(VerifyReply { record: Some(row.record()?), revoked_at: None })
             }
-            _ => Ok(None),
+            _ => Ok(VerifyReply { record: None, revoked_at: self.index.revoked_at(hash)? }),
         }
     }
 
@@ -303,6 +306,7 @@ impl AccountSessions {
         old: OldToken,
         marker_for: Option<&TokenHash>,
     ) -> Result<RotateReply, ApiError> {
+        self.index.remember_revoked(&record.session_id, cx.now)?;
         self.index.rekey(&record, new_hash, old)?;
         // The events commit with the rekey, in the same synchronous step.
         if matches!(cause, RotationCause::Reauthentication) {

@@ -27,10 +27,18 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS pending_kv_deletes (
     kv_key TEXT PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    token_hash TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS account_facts (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );";
+
+/// How long a revoked token's time is kept: well past KV's ~60 s, after which no
+/// location still serves the revoked copy.
+pub const REVOKED_MEMORY_SECS: i64 = 3600;
 
 /// `account_facts` rows: when the account last had every session revoked, in whole
 /// seconds (what builds before milliseconds read, so a rollback keeps the fence) and in
@@ -333,6 +341,30 @@ impl SessionIndex {
             "UPDATE sessions SET idle_expires_at = ?, record = ? WHERE session_id = ?",
             vec![record.idle_expires_at.into(), record.encode().into(), record.session_id.as_str().into()],
         )
+    }
+
+    /// Remembers, for [`REVOKED_MEMORY_SECS`], that the session's current token was
+    /// revoked, evicted or rotated away at `now`: a strong check that refuses it then
+    /// knows how stale the accepting KV copy was (the stale-hit metric). Call before
+    /// the row goes. Older memories are dropped here.
+    pub fn remember_revoked(&self, session_id: &SessionId, now: UnixSeconds) -> Result<(), IndexError> {
+        self.exec("DELETE FROM revoked_tokens WHERE revoked_at < ?", vec![(now - REVOKED_MEMORY_SECS).into()])?;
+        self.exec(
+            "INSERT OR REPLACE INTO revoked_tokens (token_hash, revoked_at)
+             SELECT token_hash, ? FROM sessions WHERE session_id = ? AND pending = 0",
+            vec![now.into(), session_id.as_str().into()],
+        )
+    }
+
+    /// When `hash` was revoked, if within [`REVOKED_MEMORY_SECS`].
+    pub fn revoked_at(&self, hash: &TokenHash) -> Result<Option<UnixSeconds>, IndexError> {
+        #[derive(Deserialize)]
+        struct Revoked {
+            revoked_at: i64,
+        }
+        let rows: Vec<Revoked> =
+            self.query("SELECT revoked_at FROM revoked_tokens WHERE token_hash = ?", vec![hash.as_str().into()])?;
+        Ok(rows.into_iter().next().map(|r| r.revoked_at))
     }
 
     /// Drops one row and queues its KV key for deletion, in one synchronous step.

@@ -129,7 +129,7 @@ impl AccountSessions {
                 Ok(json_response(200, &ListReply { sessions: self.list(&cx, limit)? }))
             }
             AccountCommand::Verify { session_id, token_hash } => {
-                Ok(json_response(200, &VerifyReply { record: self.verify(&session_id, &token_hash)? }))
+                Ok(json_response(200, &self.verify(&session_id, &token_hash)?))
             }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;

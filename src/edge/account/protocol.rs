@@ -11,7 +11,7 @@ use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
 use crate::core::token::{SessionId, TokenHash};
-use crate::core::UnixMillis;
+use crate::core::{UnixMillis, UnixSeconds};
 use serde::{Deserialize, Serialize};
 
 /// Unknown fields are ignored, not refused: during a gradual deployment an object may run
@@ -125,4 +125,8 @@ pub struct ListReply {
 pub struct VerifyReply {
     /// The indexed record, if the session is in the index under this hash (valid or not).
     pub record: Option<SessionRecord>,
+    /// Otherwise, when this hash was revoked, evicted or rotated away, if that was
+    /// recently enough for the object to remember (metrics: the stale-hit age).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<UnixSeconds>,
 }

@@ -49,7 +49,7 @@ pub async fn handle_gated(
         SessionCheck::new().strong(gate.needs_strong_check(&method, path)).csrf().fresh(freshness.unwrap_or_default());
     match check.check(&req, env, config, now).await {
         Ok(auth) => {
-            schedule_touch(ctx, env, config, &auth, now)?;
+            schedule_touch(&req, ctx, env, config, &auth, now)?;
             // The origin can verify this one against /v1/jwks.json, instead of trusting
             // unsigned headers because nothing else can reach it.
             let assertion = match config.assertions.gateway_audience.as_deref() {

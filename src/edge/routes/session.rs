@@ -45,7 +45,7 @@ pub async fn handle_validate(
     // Strong validation is rate limited (SessionCheck::strong); the eventual check is
     // one KV read and is not.
     let auth = SessionCheck::new().strong(strong).fresh(freshness).check(req, env, config, now).await?;
-    schedule_touch(ctx, env, config, &auth, now)?;
+    schedule_touch(req, ctx, env, config, &auth, now)?;
     Ok(json_response(200, &SessionView::from(&auth.record)))
 }
 
@@ -76,7 +76,7 @@ pub async fn handle_token(
     let (token, expires_at) = assertion_for(config, &auth.record, AssertionKind::AccessToken, audience, now)
         .await?
         .ok_or_else(|| ApiError::with_message(ErrorCode::NotFound, "no SIGNING_KEY is configured"))?;
-    schedule_touch(ctx, env, config, &auth, now)?;
+    schedule_touch(req, ctx, env, config, &auth, now)?;
     Ok(json_response(200, &AssertionToken { token, expires_at: rfc3339(expires_at) }))
 }
 
