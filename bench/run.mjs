@@ -373,13 +373,14 @@ async function measuredLoad({ worker, pid }, path, headersFor) {
 }
 
 /** A Miniflare of its own (its own workerd process) for a JS worker with one KV namespace. */
-async function startJsMeasured(scriptPath) {
+async function startJsMeasured(scriptPath, bindings = {}) {
   const before = workerdPids();
   const mf = new Miniflare({
     modules: true,
     scriptPath,
     compatibilityDate: wranglerConfig.compatibility_date,
     kvNamespaces: ["SESSIONS", "BASELINE"],
+    bindings,
   });
   const url = await mf.ready;
   const pid = [...workerdPids()].find((p) => !before.has(p));
@@ -486,12 +487,33 @@ async function gatedScenarios() {
         headersFor: started[name].headersFor,
       });
     }
-    const runs = Object.fromEntries(Object.keys(configs).map((n) => [n, []]));
+    // The JS gatekeeper peer (bench/peer/gatekeeper.mjs), with the `gated` worker's
+    // sessions copied into its KV under its own key scheme (SHA-256).
+    const peer = await startJsMeasured(fileURLToPath(new URL("bench/peer/gatekeeper.mjs", root)), {
+      ORIGIN_URL: originUrl,
+    });
+    const peerKv = await peer.mf.getKVNamespace("SESSIONS");
+    const { createHash } = await import("node:crypto");
+    const gatedTokens = [];
+    for (let i = 0; i < 100; i++) {
+      const token = started.gated.headersFor(i).Authorization.slice("Bearer ".length);
+      const value = await started.gated.worker.kv.get(await kvKeyOf(token));
+      await peerKv.put(`session:${createHash("sha256").update(token).digest("hex")}`, value);
+      gatedTokens.push(token);
+    }
+    started.gated_js_peer = { ...peer, headersFor: (n) => bearer(gatedTokens[n % gatedTokens.length]) };
+    await load(new URL("/app/page", peer.worker.url), {
+      concurrency: 16,
+      seconds: 1,
+      headersFor: started.gated_js_peer.headersFor,
+    });
+    const names = [...Object.keys(configs), "gated_js_peer"];
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(configs))
+      for (const name of names)
         runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
     }
-    for (const name of Object.keys(configs)) results[name] = summarise(runs[name]);
+    for (const name of names) results[name] = summarise(runs[name]);
   } finally {
     for (const s of Object.values(started)) await s.worker.dispose();
     await origin.close();
@@ -584,6 +606,10 @@ function printGoals(r, line) {
   line(["---", "---", "---", "---", "---", "---", "---"]);
   for (const [name, g] of Object.entries(r.gated))
     line([name, g.rps, g.p50_ms, g.p99_ms, g.cpu_us_per_request, g.cpu_us_per_round.join(", "), g.errors]);
+  if (r.gated.gated && r.gated.gated_js_peer)
+    console.log(
+      `gated forward, this worker / JS gatekeeper peer: ${round(r.gated.gated.cpu_us_per_request / r.gated.gated_js_peer.cpu_us_per_request)} (goal ≤ 1)`,
+    );
 }
 
 await main();
