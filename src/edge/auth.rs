@@ -25,14 +25,6 @@ use crate::edge::request::{CheckKind, IncomingRequest};
 use crate::edge::session_store::{SessionStore, StoreError};
 use worker::Env;
 
-/// The session a request's token names in KV, not yet checked: it may be expired, cut
-/// off or, when KV lags, revoked.
-pub struct Presented {
-    pub hash: TokenHash,
-    pub record: SessionRecord,
-    pub source: CredentialSource,
-}
-
 /// A request whose session passed every requirement its endpoint stated.
 pub struct Authenticated {
     pub hash: TokenHash,
@@ -147,9 +139,10 @@ impl SessionCheck {
             (false, false) => CheckKind::Eventual,
         };
         req.note(|n| n.check = kind);
-        let Presented { hash, record, source } = find_session(req, env, config).await?;
-        let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
-        session_check::check(config, &record, &here, now)?;
+        let Credential { token, source } = credential(req, config)?;
+        let hash = token.hash();
+        let read = SessionStore::from_env(env).map_err(ApiError::from)?.get(&hash).await;
+        let record = self.judge_read(config, read, now)?;
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
         }
@@ -213,6 +206,24 @@ pub async fn rotation_retry(
     Ok(Some(RetryingRotation { account_id, caller: Caller { session_id, token_hash: hash }, source }))
 }
 
+impl SessionCheck {
+    /// The steps between the one KV read and anything else: what the read found (a
+    /// record this build cannot read opens nothing), then the record's own rules for
+    /// this check. No I/O, so the hot path's synchronous entry (`fast_path`) runs the
+    /// same steps on the value the entry shim read.
+    pub fn judge_read(
+        &self,
+        config: &Config,
+        read: Result<Option<SessionRecord>, StoreError>,
+        now: UnixSeconds,
+    ) -> Result<SessionRecord, Denial> {
+        let record = readable(read)?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
+        let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
+        session_check::check(config, &record, &here, now)?;
+        Ok(record)
+    }
+}
+
 /// Methods a browser sends cross-site without a preflight and that must not change
 /// anything.
 fn is_safe_method(method: &str) -> bool {
@@ -226,24 +237,9 @@ pub fn credential(req: &IncomingRequest, config: &Config) -> Result<Credential, 
     extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(ApiError::from)
 }
 
-/// The session a request's token names in KV, valid or not.
-async fn find_session(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Presented, ApiError> {
-    let Credential { token, source } = credential(req, config)?;
-    let hash = token.hash();
-    let record = load_record(env, &hash).await?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-    Ok(Presented { hash, record, source })
-}
-
-/// The KV record for a token hash. A record this build cannot read opens nothing: it
-/// reads as absent (fail closed), and the log says so.
-async fn load_record(env: &Env, hash: &TokenHash) -> Result<Option<SessionRecord>, ApiError> {
-    let store = SessionStore::from_env(env)?;
-    readable(store.get(hash).await)
-}
-
 /// What a KV read of a session key found, with the fail-closed rule for a record this
-/// build cannot read. The hot path's synchronous entry (`fast_path`) applies it too.
-pub fn readable(read: Result<Option<SessionRecord>, StoreError>) -> Result<Option<SessionRecord>, ApiError> {
+/// build cannot read: it reads as absent, and the log says so.
+fn readable(read: Result<Option<SessionRecord>, StoreError>) -> Result<Option<SessionRecord>, ApiError> {
     match read {
         Ok(record) => Ok(record),
         Err(StoreError::Undecodable(e)) => {

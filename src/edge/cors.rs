@@ -22,25 +22,30 @@ const EXPOSED_HEADERS: &str = "Retry-After";
 pub fn apply_cors(response: &mut Response, allowed: &AllowedOrigins, origin: Option<&str>) {
     let headers = response.headers_mut();
     let _ = headers.append("Vary", "Origin");
-    if let Some(origin) = allowed_origin(allowed, origin) {
-        let _ = headers.set("Access-Control-Allow-Origin", origin);
-        let _ = headers.set("Access-Control-Allow-Credentials", "true");
-        let _ = headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    for (name, value) in allowed_origin_headers(allowed, origin).into_iter().flatten() {
+        let _ = headers.set(name, value);
     }
 }
 
 /// [`apply_cors`] for an answer the hot path sends through the entry shim.
 pub fn apply_cors_to_answer(answer: &mut Answer, allowed: &AllowedOrigins, origin: Option<&str>) {
     answer.append("Vary", "Origin");
-    if let Some(origin) = allowed_origin(allowed, origin) {
-        answer.set("Access-Control-Allow-Origin", origin);
-        answer.set("Access-Control-Allow-Credentials", "true");
-        answer.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    for (name, value) in allowed_origin_headers(allowed, origin).into_iter().flatten() {
+        answer.set(name, value);
     }
 }
 
-fn allowed_origin<'a>(allowed: &AllowedOrigins, origin: Option<&'a str>) -> Option<&'a str> {
-    origin.filter(|o| allowed.allows(o))
+/// The headers an answer to a listed origin carries besides `Vary`.
+fn allowed_origin_headers<'a>(
+    allowed: &AllowedOrigins,
+    origin: Option<&'a str>,
+) -> Option<[(&'static str, &'a str); 3]> {
+    let origin = origin.filter(|o| allowed.allows(o))?;
+    Some([
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+    ])
 }
 
 /// The answer to an `OPTIONS` preflight.

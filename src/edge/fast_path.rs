@@ -22,14 +22,12 @@
 
 use crate::core::config::Config;
 use crate::core::credentials::extract_credential;
-use crate::core::error_code::ErrorCode;
 use crate::core::pending_ring::PendingRing;
 use crate::core::record::SessionRecord;
 use crate::core::request_url::RequestUrl;
-use crate::core::session_check::{check, Requirement};
 use crate::core::token::TokenHash;
 use crate::edge::answer::Answer;
-use crate::edge::auth::readable;
+use crate::edge::auth::SessionCheck;
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::error::ApiError;
@@ -109,19 +107,19 @@ pub fn finish_request(number: u32, value: Option<String>) -> String {
     };
     let now = platform::now();
     let config = Rc::clone(&pending.config);
-    let result = readable(decode_value(value.as_deref()))
-        .and_then(|record| record.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound)))
-        .and_then(|record| check(&config, &record, &Requirement::live(), now).map(|()| record).map_err(ApiError::from));
-    let record = match result {
+    // `GET /v1/session`'s check, as the full path states it (`handle_validate`).
+    let record = match SessionCheck::new().judge_read(&config, decode_value(value.as_deref()), now) {
         Ok(record) => record,
-        Err(e) => return answer_now(e, &config, pending.origin.as_deref(), pending.metrics.as_deref()),
+        Err(denial) => {
+            return answer_now(denial.into(), &config, pending.origin.as_deref(), pending.metrics.as_deref())
+        }
     };
     let mut answer = Answer::json(200, &SessionView::from(&record));
     apply_cors_to_answer(&mut answer, &config.allowed_origins, pending.origin.as_deref());
     let mut text = String::with_capacity(640);
+    let metrics = pending.metrics.clone();
     if touch_due(&config, &record, &pending.hash, now) {
         pending.touch = Some(record);
-        let metrics = pending.metrics.clone();
         // Kept for `touch_request`. With the ring full the touch is skipped; a later
         // request asks again once the touch interval has passed.
         if let Some(again) = PENDING.with(|ring| ring.borrow_mut().insert(pending, now)) {
@@ -133,14 +131,8 @@ pub fn finish_request(number: u32, value: Option<String>) -> String {
             answer.encode(&mut text);
             return text;
         }
-        if let Some(metrics) = &metrics {
-            metrics.record(RouteClass::Validate, 200, None);
-        }
-        text.push('A');
-        answer.encode(&mut text);
-        return text;
     }
-    if let Some(metrics) = &pending.metrics {
+    if let Some(metrics) = &metrics {
         metrics.record(RouteClass::Validate, 200, None);
     }
     text.push('A');
