@@ -52,7 +52,7 @@ impl DeviceBindingConfig {
             Some("offer") => {}
             Some(_) => return Err(ConfigError::new("DEVICE_BOUND_SESSIONS", "must be 'off' or 'offer'")),
         }
-        let secret = vars::var(var, "DEVICE_BINDING_SECRET")
+        let secret = secret
             .ok_or_else(|| ConfigError::new("DEVICE_BINDING_SECRET", "must be set when DEVICE_BOUND_SESSIONS=offer"))?;
         let bytes = STANDARD
             .decode(&secret)
