@@ -290,7 +290,9 @@ describe("device-bound sessions", () => {
       "invalid_device_proof",
     );
     const noId = await post("/v1/dbsc/refresh", {});
-    assert.equal((await json(noId, 400)).error, "invalid_device_proof");
+    assert.equal((await json(noId, 401)).error, "missing_token");
+    const badId = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"unterminated' });
+    assert.equal((await json(badId, 400)).error, "invalid_device_proof");
     const unknown = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"sid_nope"' });
     assert.deepEqual(await json(unknown, 200), { continue: false });
     const preflight = await worker.fetch("/v1/dbsc/refresh", {
