@@ -159,7 +159,7 @@ fn a_bound_cookie_verifies_until_its_expiry_and_only_under_its_key() {
     assert_eq!(BoundCookie::verify(&value, &k, T0 + 300), Err(BoundCookieError::Expired));
     assert_eq!(BoundCookie::verify(&value, &BindingKeys::derive(&[8; 32]), T0), Err(BoundCookieError::Forged));
     assert_eq!(BoundCookie::verify(&value[..value.len() - 1], &k, T0), Err(BoundCookieError::Malformed));
-    assert_eq!(BoundCookie::verify(&token(3).expose_secret().to_owned(), &k, T0), Err(BoundCookieError::Malformed));
+    assert_eq!(BoundCookie::verify(token(3).expose_secret(), &k, T0), Err(BoundCookieError::Malformed));
 }
 
 proptest! {

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { startWorker, kvKeyOf } from "./harness.mjs";
 import { admin, bearer, json } from "./support/requests.mjs";
 import { startEchoOrigin } from "./support/origin.mjs";
+import { generateKeyPair, exportJWK } from "jose";
+import { createAssertionVerifier } from "../../origin/index.js";
 import { CookieJar, deviceKey, parseChallenge, parseRegistration, proof } from "./support/dbsc-client.mjs";
 
 const SECRET = Buffer.alloc(32, 7).toString("base64");
@@ -352,10 +354,18 @@ describe("a copied cookie jar", () => {
 });
 
 describe("device binding behind the gatekeeper", () => {
-  let worker, origin;
+  let worker, origin, verifier;
+  const ISSUER = "https://sessions.example.com";
   before(async () => {
     origin = await startEchoOrigin();
-    worker = await startWorker({ vars: { ...VARS, ORIGIN_URL: origin.url } });
+    const { privateKey } = await generateKeyPair("EdDSA", { extractable: true, crv: "Ed25519" });
+    const signingKey = JSON.stringify(await exportJWK(privateKey));
+    worker = await startWorker({ vars: { ...VARS, ORIGIN_URL: origin.url, ISSUER, SIGNING_KEY: signingKey } });
+    verifier = createAssertionVerifier({
+      jwksUrl: new URL("/v1/jwks.json", worker.url),
+      issuer: ISSUER,
+      audience: origin.url,
+    });
   });
   after(async () => {
     await worker?.dispose();
@@ -373,6 +383,8 @@ describe("device binding behind the gatekeeper", () => {
     assert.equal(offer?.path, "/v1/dbsc/register");
     const seen = await navigation.json();
     assert.equal(seen.headers["x-session-id"], created.session_id);
+    const unboundIdentity = await verifier.verify(seen.headers["x-session-assertion"]);
+    assert.equal(unboundIdentity.deviceKeyThumbprint, null);
     const subresource = await page(jar, { "Sec-Fetch-Dest": "image" });
     assert.equal(subresource.headers.get("Secure-Session-Registration"), null);
     const api = await worker.fetch("/api/data", {
@@ -382,7 +394,7 @@ describe("device binding behind the gatekeeper", () => {
 
     // Bound: the page passes on the bound cookie, which never reaches the origin, and is
     // offered nothing more; the long-lived token alone is refused before the origin.
-    await register(worker, jar, offer);
+    const { key } = await register(worker, jar, offer);
     const before = origin.received.length;
     const bound = await page(jar, { "Sec-Fetch-Dest": "document" });
     assert.equal(bound.status, 200);

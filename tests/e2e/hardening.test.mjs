@@ -105,10 +105,16 @@ describe("a stale KV copy", () => {
       await sleep(5100); // a touch is due from here on, and the copy never shows it
       const requests = async () => Number(await (await worker.fetch("/__test/do-requests")).text());
       const before = await requests();
+      const started = Date.now();
       for (let i = 0; i < 200; i++) assert.equal((await worker.validate(created.token)).status, 200);
+      // One touch per interval begun during the loop: on a loaded machine it may span two.
+      const intervals = Math.floor((Date.now() - started) / 5000) + 1;
       await sleep(300);
       const touches = (await requests()) - before;
-      assert.equal(touches, 1, `${touches} Durable Object requests for 200 validations (one per 5 s interval)`);
+      assert.ok(
+        touches >= 1 && touches <= intervals,
+        `${touches} Durable Object requests for 200 validations in ${intervals} interval(s) of 5 s`,
+      );
     } finally {
       await worker.dispose();
     }
