@@ -125,8 +125,8 @@ test("signing in through the example site binds the session to a key in Chromium
     });
   const session = created.creationEventDetails.newSession;
   assert.match(session.key.id, /^sid_/, "the session identifier is the public session id");
-  assert.equal(new URL(session.refreshUrl).pathname, "/v1/dbsc/refresh");
-  assert.equal(new URL(session.refreshUrl).origin, worker.url.origin);
+  assert.equal(new URL(session.refreshUrl, worker.url).pathname, "/v1/dbsc/refresh");
+  assert.equal(new URL(session.refreshUrl, worker.url).origin, worker.url.origin);
   assert.ok(
     session.cookieCravings.some((c) => c.name === SESSION_COOKIE),
     `the session cookie is the bound credential: ${JSON.stringify(session.cookieCravings)}`,
