@@ -98,21 +98,21 @@ fn set_cookie_values_carry_every_attribute() {
 #[test]
 fn credential_from_cookie_or_bearer() {
     let t = token(1);
-    let c = extract_credential(Some(&format!("x=1; s={t}")), None, "s").unwrap();
-    assert_eq!((c.token.expose_secret(), c.source), (t.as_str(), CredentialSource::Cookie));
-    let b = extract_credential(None, Some(&format!("Bearer {t}")), "s").unwrap();
-    assert_eq!((b.token.expose_secret(), b.source), (t.as_str(), CredentialSource::Bearer));
-    let lower = extract_credential(None, Some(&format!("bearer   {t}")), "s").unwrap();
-    assert_eq!(lower.token.expose_secret(), t);
+    let c = extract_credential(Some(&format!("x=1; s={t}")), None, "s", None, 0).unwrap();
+    assert_eq!((c.token().unwrap().expose_secret(), c.source), (t.as_str(), CredentialSource::Cookie));
+    let b = extract_credential(None, Some(&format!("Bearer {t}")), "s", None, 0).unwrap();
+    assert_eq!((b.token().unwrap().expose_secret(), b.source), (t.as_str(), CredentialSource::Bearer));
+    let lower = extract_credential(None, Some(&format!("bearer   {t}")), "s", None, 0).unwrap();
+    assert_eq!(lower.token().unwrap().expose_secret(), t);
     // Both, agreeing: treated as cookie-borne so CSRF checks still apply.
-    let both = extract_credential(Some(&format!("s={t}")), Some(&format!("Bearer {t}")), "s").unwrap();
+    let both = extract_credential(Some(&format!("s={t}")), Some(&format!("Bearer {t}")), "s", None, 0).unwrap();
     assert_eq!(both.source, CredentialSource::Cookie);
 }
 
 #[test]
 fn credential_errors() {
     let (a, b) = (token(1), token(2));
-    let err = |cookie: Option<&str>, auth: Option<&str>| extract_credential(cookie, auth, "s").unwrap_err();
+    let err = |cookie: Option<&str>, auth: Option<&str>| extract_credential(cookie, auth, "s", None, 0).unwrap_err();
     assert_eq!(err(None, None), CredentialError::Missing);
     assert_eq!(err(Some("other=1"), None), CredentialError::Missing);
     assert_eq!(err(Some(&format!("s={a}; s={b}")), None), CredentialError::DuplicateCookie);
@@ -133,13 +133,13 @@ fn with_a_cookie_other_authorization_schemes_and_foreign_bearers_are_left_alone(
     let t = token(1);
     let cookie = format!("s={t}");
     for auth in ["Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "Digest x", "Bearer"] {
-        let c = extract_credential(Some(&cookie), Some(auth), "s").unwrap();
-        assert_eq!((c.token.expose_secret(), c.source), (t.as_str(), CredentialSource::Cookie), "{auth}");
+        let c = extract_credential(Some(&cookie), Some(auth), "s", None, 0).unwrap();
+        assert_eq!((c.token().unwrap().expose_secret(), c.source), (t.as_str(), CredentialSource::Cookie), "{auth}");
     }
     // One of ours that disagrees is still a conflict.
     let other = token(2);
     assert_eq!(
-        extract_credential(Some(&cookie), Some(&format!("Bearer {other}")), "s").unwrap_err(),
+        extract_credential(Some(&cookie), Some(&format!("Bearer {other}")), "s", None, 0).unwrap_err(),
         CredentialError::Conflicting
     );
 }
@@ -148,7 +148,7 @@ fn with_a_cookie_other_authorization_schemes_and_foreign_bearers_are_left_alone(
 fn credential_error_messages_never_echo_the_token() {
     let t = token(7);
     let mangled = format!("{}!", &t[..46]);
-    let e = extract_credential(Some(&format!("s={mangled}")), None, "s").unwrap_err();
+    let e = extract_credential(Some(&format!("s={mangled}")), None, "s", None, 0).unwrap_err();
     assert!(!e.to_string().contains(&t[4..40]), "{e}");
 }
 

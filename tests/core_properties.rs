@@ -127,7 +127,7 @@ proptest! {
     #[test]
     fn cookie_and_credential_parsing_never_panic(header in ".{0,300}", auth in proptest::option::of(".{0,80}")) {
         let _ = find_cookie(&header, "__Host-session");
-        let _ = extract_credential(Some(&header), auth.as_deref(), "__Host-session");
+        let _ = extract_credential(Some(&header), auth.as_deref(), "__Host-session", None, 0);
     }
 
     #[test]

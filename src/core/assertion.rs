@@ -169,8 +169,17 @@ struct Claims<'a> {
     aal: u8,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     amr: &'a [String],
+    /// RFC 7800 confirmation of a device-bound session: its key's thumbprint, so an
+    /// origin can require a binding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     custom: &'a Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// `base64url(header).base64url(claims)`, to be signed; and the expiry.
@@ -194,6 +203,7 @@ pub fn signing_input(
         auth_time: record.authenticated_at,
         aal: record.aal,
         amr: &record.amr,
+        cnf: record.device_binding.as_ref().map(|b| Confirmation { jkt: &b.jkt }),
         custom: record.claims.as_map(),
     };
     let encode = |v: &dyn erased::Json| URL_SAFE_NO_PAD.encode(v.json());

@@ -6,6 +6,7 @@
 
 use crate::core::assertion::AssertionConfig;
 use crate::core::cookie::is_valid_cookie_name;
+use crate::core::device_binding::DeviceBindingConfig;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::{Policy, LIFETIME_RANGE, MAX_SESSIONS_RANGE};
@@ -36,12 +37,19 @@ pub struct Config {
     /// How long after a holder rotation the old token may retry it
     /// (`core::rotation_retry`); 0 turns retries off.
     pub rotation_retry_secs: i64,
+    /// Device-bound sessions (DBSC): on when `DEVICE_BOUND_SESSIONS=offer`.
+    pub device_binding: Option<DeviceBindingConfig>,
 }
 
 impl Config {
     /// Whether the fleet-wide cut-off has ended this session.
     pub fn is_cut_off(&self, record: &crate::core::record::SessionRecord) -> bool {
         self.sessions_not_before.is_some_and(|cutoff| record.authenticated_at < cutoff)
+    }
+
+    /// The keys bound cookies are checked with, when device-bound sessions are on.
+    pub fn binding_keys(&self) -> Option<&crate::core::device_challenge::BindingKeys> {
+        self.device_binding.as_ref().map(|d| &d.keys)
     }
 }
 
@@ -103,6 +111,8 @@ impl Config {
             rotation_retry::WINDOW_RANGE,
         )?;
 
+        let device_binding = DeviceBindingConfig::from_vars(&var)?;
+
         Ok(Config {
             policy,
             cookie_name,
@@ -113,6 +123,7 @@ impl Config {
             assertions,
             public_host,
             rotation_retry_secs,
+            device_binding,
         })
     }
 }

@@ -1,8 +1,13 @@
 //! Finding the session token in a request: the session cookie or an
-//! `Authorization: Bearer` header.
+//! `Authorization: Bearer` header. The session cookie of a device-bound session holds a
+//! bound cookie (`core::bound_cookie`) instead of the token.
 
+use crate::core::bound_cookie::{BoundCookie, BoundCookieError, BOUND_COOKIE_PREFIX};
 use crate::core::cookie::find_cookie;
-use crate::core::token::{SessionToken, TokenError, TOKEN_PREFIX};
+use crate::core::device_binding::DeviceProof;
+use crate::core::device_challenge::BindingKeys;
+use crate::core::token::{SessionToken, TokenError, TokenHash, TOKEN_PREFIX};
+use crate::core::UnixSeconds;
 use std::fmt;
 
 /// Largest `Cookie` header we read. Browsers cap one cookie near 4 KiB; a larger header
@@ -20,10 +25,45 @@ pub enum CredentialSource {
     Bearer,
 }
 
+/// The credential itself: the session token, or a device-bound session's bound cookie,
+/// whose MAC and expiry have been checked.
+#[derive(Debug)]
+pub enum Presented {
+    Token(SessionToken),
+    BoundCookie(BoundCookie),
+}
+
 #[derive(Debug)]
 pub struct Credential {
-    pub token: SessionToken,
+    pub presented: Presented,
     pub source: CredentialSource,
+}
+
+impl Credential {
+    /// The KV key's hash of the session this credential names.
+    pub fn hash(&self) -> TokenHash {
+        match &self.presented {
+            Presented::Token(token) => token.hash(),
+            Presented::BoundCookie(cookie) => cookie.hash.clone(),
+        }
+    }
+
+    /// What the anti-downgrade rule is told about this credential.
+    pub fn device_proof(&self) -> DeviceProof {
+        match &self.presented {
+            Presented::Token(_) => DeviceProof::TokenOnly,
+            Presented::BoundCookie(cookie) => DeviceProof::BoundCookie(cookie.thumbprint),
+        }
+    }
+
+    /// The token, for the calls that take the long-lived one only (rotation retries);
+    /// `None` for a bound cookie.
+    pub fn token(&self) -> Option<&SessionToken> {
+        match &self.presented {
+            Presented::Token(token) => Some(token),
+            Presented::BoundCookie(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +77,8 @@ pub enum CredentialError {
     /// A cookie and a bearer token that are not the same token.
     Conflicting,
     Invalid(TokenError),
+    /// A bound cookie that is malformed, not ours, or expired.
+    Bound(BoundCookieError),
 }
 
 impl fmt::Display for CredentialError {
@@ -48,6 +90,7 @@ impl fmt::Display for CredentialError {
             CredentialError::NotBearer => f.write_str("Authorization must use the Bearer scheme"),
             CredentialError::Conflicting => f.write_str("the session cookie and the bearer token are different tokens"),
             CredentialError::Invalid(e) => write!(f, "malformed session token: {e}"),
+            CredentialError::Bound(e) => e.fmt(f),
         }
     }
 }
@@ -58,10 +101,15 @@ impl std::error::Error for CredentialError {}
 /// Both may be sent (a frontend that mirrors the cookie); they must then agree. With a
 /// session cookie, an `Authorization` header that is not `Bearer est_…` is someone
 /// else's credential and is left alone.
+///
+/// With `binding` (device-bound sessions on), a session cookie starting `esb_` is a bound
+/// cookie, checked with those keys at `now`; without it, such a value is just malformed.
 pub fn extract_credential(
     cookie_header: Option<&str>,
     authorization_header: Option<&str>,
     cookie_name: &str,
+    binding: Option<&BindingKeys>,
+    now: UnixSeconds,
 ) -> Result<Credential, CredentialError> {
     let from_cookie = match cookie_header {
         Some(h) if h.len() > COOKIE_HEADER_MAX_LEN => return Err(CredentialError::HeaderTooLarge),
@@ -86,8 +134,16 @@ pub fn extract_credential(
         (Some(c), Some(b)) if c == b => (c, CredentialSource::Cookie),
         (Some(_), Some(_)) => return Err(CredentialError::Conflicting),
     };
+    // A bound cookie is only ever a cookie (a bearer equal to it came from the same jar);
+    // as a bearer alone it is a malformed token.
+    if let (Some(keys), CredentialSource::Cookie) = (binding, source) {
+        if raw.starts_with(BOUND_COOKIE_PREFIX) {
+            let cookie = BoundCookie::verify(raw, keys, now).map_err(CredentialError::Bound)?;
+            return Ok(Credential { presented: Presented::BoundCookie(cookie), source });
+        }
+    }
     let token = SessionToken::parse(raw).map_err(CredentialError::Invalid)?;
-    Ok(Credential { token, source })
+    Ok(Credential { presented: Presented::Token(token), source })
 }
 
 /// The credential of `Bearer <credential>`; the scheme is case-insensitive (RFC 9110).

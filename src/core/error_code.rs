@@ -64,11 +64,21 @@ pub enum ErrorCode {
     InvalidAudience,
     /// Session claims that break the rules (size, names, depth).
     InvalidClaims,
+    /// A device-bound session's long-lived token outside the DBSC endpoints.
+    BoundCookieRequired,
+    /// A bound cookie past its expiry: the browser refreshes it with its device key.
+    BoundCookieExpired,
+    /// A bound cookie or proof for another device key than the session's.
+    DeviceKeyMismatch,
+    /// A DBSC proof that is malformed, unsigned by its key, or answers no live challenge.
+    InvalidDeviceProof,
+    /// A second registration for a session that is already bound.
+    SessionAlreadyBound,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -104,6 +114,11 @@ impl ErrorCode {
         ErrorCode::StaleAuthentication,
         ErrorCode::InvalidAudience,
         ErrorCode::InvalidClaims,
+        ErrorCode::BoundCookieRequired,
+        ErrorCode::BoundCookieExpired,
+        ErrorCode::DeviceKeyMismatch,
+        ErrorCode::InvalidDeviceProof,
+        ErrorCode::SessionAlreadyBound,
     ];
 
     /// The code as it appears on the wire.
@@ -143,6 +158,11 @@ impl ErrorCode {
             ErrorCode::StaleAuthentication => "stale_authentication",
             ErrorCode::InvalidAudience => "invalid_audience",
             ErrorCode::InvalidClaims => "invalid_claims",
+            ErrorCode::BoundCookieRequired => "bound_cookie_required",
+            ErrorCode::BoundCookieExpired => "bound_cookie_expired",
+            ErrorCode::DeviceKeyMismatch => "device_key_mismatch",
+            ErrorCode::InvalidDeviceProof => "invalid_device_proof",
+            ErrorCode::SessionAlreadyBound => "session_already_bound",
         }
     }
 
@@ -176,6 +196,9 @@ impl ErrorCode {
             ErrorCode::StaleAuthentication => 409,
             ErrorCode::InvalidAudience => 400,
             ErrorCode::InvalidClaims => 400,
+            ErrorCode::BoundCookieRequired | ErrorCode::BoundCookieExpired | ErrorCode::DeviceKeyMismatch => 401,
+            ErrorCode::InvalidDeviceProof => 400,
+            ErrorCode::SessionAlreadyBound => 409,
 
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
@@ -224,6 +247,11 @@ impl ErrorCode {
             }
             ErrorCode::InvalidAudience => "audience is not one of ASSERTION_AUDIENCES",
             ErrorCode::InvalidClaims => "claims are not valid",
+            ErrorCode::BoundCookieRequired => "this session is bound to a device: present its bound cookie",
+            ErrorCode::BoundCookieExpired => "the bound session cookie has expired; the browser refreshes it",
+            ErrorCode::DeviceKeyMismatch => "the credential is bound to another device key",
+            ErrorCode::InvalidDeviceProof => "the device-bound session proof is not valid",
+            ErrorCode::SessionAlreadyBound => "this session is already bound to a device key",
         }
     }
 

@@ -33,10 +33,13 @@ pub enum RevokeReason {
     AdminRevokeAll,
     /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
     SessionsNotBefore,
+    /// A device-bound session's refresh was signed by another key than its own: the
+    /// session's cookies are in someone else's hands.
+    BindingMismatch,
 }
 
 impl RevokeReason {
-    pub const ALL: [RevokeReason; 7] = [
+    pub const ALL: [RevokeReason; 8] = [
         RevokeReason::Logout,
         RevokeReason::RevokedByUser,
         RevokeReason::LogoutOthers,
@@ -44,6 +47,7 @@ impl RevokeReason {
         RevokeReason::AdminRevoke,
         RevokeReason::AdminRevokeAll,
         RevokeReason::SessionsNotBefore,
+        RevokeReason::BindingMismatch,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl RevokeReason {
             RevokeReason::AdminRevoke => "admin_revoke",
             RevokeReason::AdminRevokeAll => "admin_revoke_all",
             RevokeReason::SessionsNotBefore => "sessions_not_before",
+            RevokeReason::BindingMismatch => "binding_mismatch",
         }
     }
 }
@@ -68,6 +73,7 @@ impl RevokeReason {
             RevokeReason::RevokedByUser => "revoke",
             RevokeReason::LogoutOthers | RevokeReason::LogoutEverywhere => "revoke_all",
             RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll | RevokeReason::SessionsNotBefore => "admin",
+            RevokeReason::BindingMismatch => "binding_mismatch",
         }
     }
 }
@@ -90,6 +96,8 @@ pub enum SessionEvent {
     Reauthenticated,
     /// The origin replaced the session's claims.
     ClaimsUpdated,
+    /// The session was bound to a device key (DBSC registration).
+    Bound,
 }
 
 /// Why a token was rotated.
@@ -103,6 +111,9 @@ pub enum RotationCause {
     HolderRetry,
     /// `POST /v1/admin/accounts/{account_id}/sessions/{session_id}/reauthenticate`.
     Reauthentication,
+    /// `POST /v1/dbsc/register`: binding moves the session off the token a copied
+    /// cookie jar holds.
+    DeviceBinding,
 }
 
 /// The `event` field of an event line.
@@ -117,10 +128,11 @@ pub enum EventType {
     SessionRotated,
     SessionReauthenticated,
     SessionClaimsUpdated,
+    SessionBound,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -129,6 +141,7 @@ impl EventType {
         EventType::SessionRotated,
         EventType::SessionReauthenticated,
         EventType::SessionClaimsUpdated,
+        EventType::SessionBound,
     ];
 
     /// The `event` field of the log line.
@@ -142,6 +155,7 @@ impl EventType {
             EventType::SessionRotated => "session_rotated",
             EventType::SessionReauthenticated => "session_reauthenticated",
             EventType::SessionClaimsUpdated => "session_claims_updated",
+            EventType::SessionBound => "session_bound",
         }
     }
 
@@ -156,6 +170,7 @@ impl EventType {
             EventType::SessionRotated => "session.rotated",
             EventType::SessionReauthenticated => "session.reauthenticated",
             EventType::SessionClaimsUpdated => "session.claims_updated",
+            EventType::SessionBound => "session.bound",
         }
     }
 
@@ -175,6 +190,7 @@ impl SessionEvent {
             SessionEvent::Rotated(_) => EventType::SessionRotated,
             SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
             SessionEvent::ClaimsUpdated => EventType::SessionClaimsUpdated,
+            SessionEvent::Bound => EventType::SessionBound,
         }
     }
 
@@ -191,8 +207,10 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Holder) => "holder",
             SessionEvent::Rotated(RotationCause::HolderRetry) => "holder_retry",
             SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
+            SessionEvent::Rotated(RotationCause::DeviceBinding) => "device_binding",
             SessionEvent::Reauthenticated => "reauthenticated",
             SessionEvent::ClaimsUpdated => "admin",
+            SessionEvent::Bound => "dbsc",
         }
     }
 
@@ -216,8 +234,10 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Holder),
             SessionEvent::Rotated(RotationCause::HolderRetry),
             SessionEvent::Rotated(RotationCause::Reauthentication),
+            SessionEvent::Rotated(RotationCause::DeviceBinding),
             SessionEvent::Reauthenticated,
             SessionEvent::ClaimsUpdated,
+            SessionEvent::Bound,
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
         all

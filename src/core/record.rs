@@ -7,6 +7,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
+use crate::core::device_binding::DeviceBinding;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -16,11 +17,13 @@ use std::fmt;
 ///
 /// - v1: the session's identity, deadlines and device metadata.
 /// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
-pub const RECORD_VERSION: u8 = 2;
+/// - v3: adds `device_binding` (a DBSC-bound session's key thumbprint).
+pub const RECORD_VERSION: u8 = 3;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
-/// created, at level 1, with no methods: what every session was before v2.
-pub const READABLE_VERSIONS: [u8; 2] = [1, 2];
+/// created, at level 1, with no methods: what every session was before v2. A v2 record
+/// has no v3 fields.
+pub const READABLE_VERSIONS: [u8; 3] = [1, 2, 3];
 
 /// Bounds on captured metadata, so a record always fits comfortably in KV metadata
 /// budgets and a listing page stays small.
@@ -120,6 +123,9 @@ pub struct SessionRecord {
     /// What the origin wants every check to carry (roles, tenant, plan). (v2)
     #[serde(default, skip_serializing_if = "SessionClaims::is_empty")]
     pub claims: SessionClaims,
+    /// Set once the session is bound to a device key (`core::device_binding`). (v3)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_binding: Option<DeviceBinding>,
 }
 
 fn default_aal() -> u8 {
@@ -169,6 +175,12 @@ impl SessionRecord {
                 return Err(DecodeError::Inconsistent); // v2 fields in a v1 record
             }
             record.authenticated_at = record.created_at;
+        }
+        if record.v < 3 && record.device_binding.is_some() {
+            return Err(DecodeError::Inconsistent); // a v3 field in an older record
+        }
+        if record.device_binding.as_ref().is_some_and(|b| b.thumbprint().is_none()) {
+            return Err(DecodeError::Inconsistent);
         }
         let ordered = record.created_at <= record.last_seen_at
             && record.idle_expires_at <= record.absolute_expires_at

@@ -7,6 +7,7 @@
 //! `Refusal`, and reaches every path at once.
 
 use crate::core::config::Config;
+use crate::core::device_binding::{self, BindingRefusal, DeviceProof};
 use crate::core::policy::Validity;
 use crate::core::record::SessionRecord;
 use crate::core::step_up::{Freshness, NotFresh};
@@ -28,6 +29,9 @@ pub enum Refusal {
     Fenced,
     /// The last authentication is older or weaker than this request asks.
     NotFresh { authenticated_at: UnixSeconds, aal: u8, failed: NotFresh },
+    /// A device-bound session presented without its bound cookie, or with one for another
+    /// key (`core::device_binding::check_proof`).
+    DeviceBinding(BindingRefusal),
 }
 
 /// Which copy of the record is being judged.
@@ -54,6 +58,9 @@ pub struct Requirement {
     pub role: RecordRole,
     /// A recent or strong enough authentication (step-up). Not required by default.
     pub freshness: Freshness,
+    /// The form of credential presented, for a device-bound session's anti-downgrade
+    /// rule. Not asked by default: the edge states it from the request's credential.
+    pub device: DeviceProof,
 }
 
 impl Requirement {
@@ -76,6 +83,10 @@ impl Requirement {
 
     pub fn fresh(self, freshness: Freshness) -> Self {
         Requirement { freshness, ..self }
+    }
+
+    pub fn presented(self, device: DeviceProof) -> Self {
+        Requirement { device, ..self }
     }
 }
 
@@ -105,6 +116,7 @@ pub fn check(
         Validity::ExpiredIdle if requirement.role == RecordRole::Locating => {}
         Validity::ExpiredIdle => return Err(Refusal::ExpiredIdle),
     }
+    device_binding::check_proof(record.device_binding.as_ref(), requirement.device).map_err(Refusal::DeviceBinding)?;
     requirement.freshness.check(record.authenticated_at, record.aal, now).map_err(|failed| Refusal::NotFresh {
         authenticated_at: record.authenticated_at,
         aal: record.aal,

@@ -7,6 +7,7 @@ use crate::core::account::AccountId;
 use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
+use crate::core::device_binding::DeviceProof;
 use crate::core::error_code::ErrorCode;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
@@ -20,6 +21,7 @@ use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
 use crate::edge::config::admin_key;
 use crate::edge::error::{log_error, ApiError};
+use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
 use crate::edge::request::{CheckKind, IncomingRequest};
 use crate::edge::session_store::{SessionStore, StoreError};
@@ -139,10 +141,10 @@ impl SessionCheck {
             (false, false) => CheckKind::Eventual,
         };
         req.note(|n| n.check = kind);
-        let Credential { token, source } = credential(req, config)?;
-        let hash = token.hash();
+        let presented = credential(req, config)?;
+        let (hash, device, source) = (presented.hash(), presented.device_proof(), presented.source);
         let read = SessionStore::from_env(env).map_err(ApiError::from)?.get(&hash).await;
-        let record = self.judge_read(config, read, now)?;
+        let record = self.judge_read(config, read, now, device)?;
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
         }
@@ -152,7 +154,7 @@ impl SessionCheck {
         let record = if self.strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
             let verified = client.verify(&record.session_id, &hash).await?;
-            let required = Requirement::live().fresh(self.freshness);
+            let required = Requirement::live().fresh(self.freshness).presented(device);
             // A stale hit: KV's copy here would have let the request through, the index
             // did not. Noted with its age, the revocation lag the operator sees.
             let stale_hit = |age: Option<i64>| {
@@ -194,7 +196,9 @@ pub async fn rotation_retry(
     env: &Env,
     config: &Config,
 ) -> Result<Option<RetryingRotation>, ApiError> {
-    let Credential { token, source } = credential(req, config)?;
+    let presented = credential(req, config)?;
+    // A bound cookie never rotates: its session's token rotates at the DBSC endpoints.
+    let (Some(token), source) = (presented.token(), presented.source) else { return Ok(None) };
     let hash = token.hash();
     let store = SessionStore::from_env(env)?;
     let marker = store.rotation_marker(&hash).await.map_err(|e| ApiError::internal("SESSIONS get marker", e))?;
@@ -216,9 +220,13 @@ impl SessionCheck {
         config: &Config,
         read: Result<Option<SessionRecord>, StoreError>,
         now: UnixSeconds,
+        device: DeviceProof,
     ) -> Result<SessionRecord, Denial> {
         let record = readable(read)?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
         let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
+        // The anti-downgrade rule holds on every path, a locating copy's included: the
+        // binding is never undone, so a KV copy that shows it is never out of date.
+        let here = here.presented(device);
         session_check::check(config, &record, &here, now)?;
         Ok(record)
     }
@@ -230,11 +238,13 @@ fn is_safe_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
-/// The request's credential, mapped to the API's error codes.
+/// The request's credential, mapped to the API's error codes. A bound cookie's MAC and
+/// expiry are checked here, against this worker's clock.
 pub fn credential(req: &IncomingRequest, config: &Config) -> Result<Credential, ApiError> {
     let cookie = req.header("Cookie");
     let authorization = req.header("Authorization");
-    extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name).map_err(ApiError::from)
+    let (name, keys) = (&config.cookie_name, config.binding_keys());
+    extract_credential(cookie.as_deref(), authorization.as_deref(), name, keys, platform::now()).map_err(ApiError::from)
 }
 
 /// What a KV read of a session key found, with the fail-closed rule for a record this

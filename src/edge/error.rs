@@ -10,8 +10,10 @@
 //! that is handled on the way up is never logged as a failure.
 
 use crate::core::account::AccountIdError;
+use crate::core::bound_cookie::BoundCookieError;
 use crate::core::claims::ClaimsError;
 use crate::core::credentials::CredentialError;
+use crate::core::device_binding::BindingRefusal;
 use crate::core::error_code::ErrorCode;
 use crate::core::policy::LifetimeError;
 use crate::core::record::MetaError;
@@ -129,6 +131,10 @@ impl From<Refusal> for ApiError {
             Refusal::ExpiredIdle | Refusal::ExpiredAbsolute => ApiError::new(ErrorCode::SessionExpired),
             Refusal::CutOff => ApiError::new(ErrorCode::SessionRevoked),
             Refusal::Fenced => ApiError::new(ErrorCode::StaleAuthentication),
+            Refusal::DeviceBinding(BindingRefusal::BoundCookieRequired) => {
+                ApiError::new(ErrorCode::BoundCookieRequired)
+            }
+            Refusal::DeviceBinding(BindingRefusal::KeyMismatch) => ApiError::new(ErrorCode::DeviceKeyMismatch),
             // Says when and how strongly the user last authenticated, and which
             // requirement failed, so the caller knows what to ask of them.
             Refusal::NotFresh { authenticated_at, aal, failed } => {
@@ -158,6 +164,8 @@ impl From<CredentialError> for ApiError {
             CredentialError::Invalid(_) | CredentialError::NotBearer => ErrorCode::InvalidToken,
             CredentialError::DuplicateCookie | CredentialError::Conflicting => ErrorCode::AmbiguousToken,
             CredentialError::HeaderTooLarge => ErrorCode::HeaderTooLarge,
+            CredentialError::Bound(BoundCookieError::Expired) => ErrorCode::BoundCookieExpired,
+            CredentialError::Bound(_) => ErrorCode::InvalidToken,
         };
         ApiError::with_message(code, e.to_string())
     }

@@ -21,7 +21,8 @@
 //! tests/e2e/fast-path.test.mjs compares them byte for byte.
 
 use crate::core::config::Config;
-use crate::core::credentials::extract_credential;
+use crate::core::credentials::{extract_credential, CredentialSource};
+use crate::core::device_binding::DeviceProof;
 use crate::core::pending_ring::PendingRing;
 use crate::core::record::SessionRecord;
 use crate::core::request_url::RequestUrl;
@@ -30,6 +31,7 @@ use crate::edge::answer::Answer;
 use crate::edge::auth::SessionCheck;
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
+use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
 use crate::edge::error::ApiError;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
@@ -52,6 +54,9 @@ struct Pending {
     env: Env,
     config: Rc<Config>,
     hash: TokenHash,
+    /// The credential's form, for the device-binding rule, and where it came from.
+    device: DeviceProof,
+    source: CredentialSource,
     origin: Option<String>,
     /// The answer's data point, when `METRICS` is bound.
     metrics: Option<Rc<AnswerMetrics>>,
@@ -86,13 +91,14 @@ pub fn plan_request(
     // A configuration error is the full path's to report, as it reports it today.
     let Ok(config) = load_config(&env) else { return FULL_PATH.to_owned() };
     let metrics = AnswerMetrics::for_fast_path(&env, colo).map(Rc::new);
-    let token = match extract_credential(cookie.as_deref(), authorization.as_deref(), &config.cookie_name) {
-        Ok(credential) => credential.token,
+    let (name, keys) = (&config.cookie_name, config.binding_keys());
+    let presented = match extract_credential(cookie.as_deref(), authorization.as_deref(), name, keys, platform::now()) {
+        Ok(credential) => credential,
         Err(e) => return answer_now(ApiError::from(e), &config, origin.as_deref(), metrics.as_deref()),
     };
-    let hash = token.hash();
+    let (hash, device, source) = (presented.hash(), presented.device_proof(), presented.source);
     let key = hash.kv_key();
-    let pending = Pending { env, config, hash, origin, metrics, touch: None };
+    let pending = Pending { env, config, hash, device, source, origin, metrics, touch: None };
     match PENDING.with(|ring| ring.borrow_mut().insert(pending, platform::now())) {
         Some(number) => format!("K{number}\n{SESSIONS_BINDING}\n{key}"),
         None => FULL_PATH.to_owned(),
@@ -108,7 +114,7 @@ pub fn finish_request(number: u32, value: Option<String>) -> String {
     let now = platform::now();
     let config = Rc::clone(&pending.config);
     // `GET /v1/session`'s check, as the full path states it (`handle_validate`).
-    let record = match SessionCheck::new().judge_read(&config, decode_value(value.as_deref()), now) {
+    let record = match SessionCheck::new().judge_read(&config, decode_value(value.as_deref()), now, pending.device) {
         Ok(record) => record,
         Err(denial) => {
             return answer_now(denial.into(), &config, pending.origin.as_deref(), pending.metrics.as_deref())
@@ -116,6 +122,9 @@ pub fn finish_request(number: u32, value: Option<String>) -> String {
     };
     let mut answer = Answer::json(200, &SessionView::from(&record));
     apply_cors_to_answer(&mut answer, &config.allowed_origins, pending.origin.as_deref());
+    if let Some(offer) = registration_offer(&config, &record, pending.source) {
+        answer.set(REGISTRATION_HEADER, &offer);
+    }
     let mut text = String::with_capacity(640);
     let metrics = pending.metrics.clone();
     if touch_due(&config, &record, &pending.hash, now) {

@@ -23,6 +23,7 @@ mod assertion;
 mod auth;
 mod config;
 mod cors;
+mod device_binding;
 mod error;
 mod event_seal;
 mod fast_path;

@@ -9,7 +9,8 @@ use crate::edge::error::ApiError;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::request::IncomingRequest;
 use crate::edge::routes::{
-    account as account_routes, admin as admin_routes, gatekeeper, public, readiness, session as session_routes,
+    account as account_routes, admin as admin_routes, device_binding, gatekeeper, public, readiness,
+    session as session_routes,
 };
 use worker::{Context, Env, Response};
 
@@ -20,6 +21,8 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
     let method = method.as_str();
     let segments: Vec<&str> = path.split('/').collect();
     let is_admin = segments.get(1..3) == Some(&["v1", "admin"][..]);
+    // The browser calls the DBSC endpoints itself: no CORS, no preflight (`routes::device_binding`).
+    let is_dbsc = segments.get(1..3) == Some(&["v1", "dbsc"][..]);
 
     // Public documents, answered before the configuration is read: a deployment with a
     // broken setting still says it is up, what its API is, and (readiness) what is broken.
@@ -64,7 +67,7 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         return answered(response);
     }
 
-    if method == "OPTIONS" && !is_admin {
+    if method == "OPTIONS" && !is_admin && !is_dbsc {
         return preflight(&config.allowed_origins, origin.as_deref());
     }
 
@@ -115,10 +118,15 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
             admin_routes::handle_reauthenticate(req, &env, &config, &account_id, &session_id).await
         }
         (_, ["v1", "admin", "accounts", _, "sessions", _, "reauthenticate"]) => Ok(method_not_allowed("POST")),
+        ("POST", ["v1", "dbsc", "register"]) => device_binding::handle_register(&req, &env, &config).await,
+        ("POST", ["v1", "dbsc", "refresh"]) => device_binding::handle_refresh(&req, &env, &config).await,
+        (_, ["v1", "dbsc", "register" | "refresh"]) => Ok(method_not_allowed("POST")),
         _ => Err(ApiError::not_found()),
     };
     let mut response = answered(result);
-    if !is_admin {
+    if is_dbsc {
+        device_binding::harden(&mut response);
+    } else if !is_admin {
         apply_cors(&mut response, &config.allowed_origins, origin.as_deref());
     }
     response

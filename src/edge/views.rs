@@ -23,6 +23,8 @@ pub struct SessionView<'a> {
     pub amr: &'a [String],
     /// The origin's claims (`{}` when none).
     pub claims: &'a SessionClaims,
+    /// Bound to a device key (DBSC): used only with its short-lived bound cookie.
+    pub device_bound: bool,
 }
 
 impl<'a> From<&'a SessionRecord> for SessionView<'a> {
@@ -37,6 +39,7 @@ impl<'a> From<&'a SessionRecord> for SessionView<'a> {
             aal: r.aal,
             amr: &r.amr,
             claims: &r.claims,
+            device_bound: r.device_binding.is_some(),
         }
     }
 }
@@ -49,6 +52,10 @@ pub struct IssuedToken<'a> {
     pub token: &'a str,
     #[serde(flatten)]
     pub session: SessionView<'a>,
+    /// With device binding on, a `Secure-Session-Registration` value for an unbound
+    /// session: the origin may send it with its login answer to start the binding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_binding_registration: Option<String>,
 }
 
 /// One session in an account's listing (the holder's or the admin's).
@@ -66,6 +73,7 @@ pub struct ListedSession<'a> {
     pub aal: u8,
     pub amr: &'a [String],
     pub claims: &'a SessionClaims,
+    pub device_bound: bool,
     /// Whether this is the caller's own session; only in the holder's listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
@@ -86,6 +94,7 @@ impl<'a> ListedSession<'a> {
             aal: r.aal,
             amr: &r.amr,
             claims: &r.claims,
+            device_bound: r.device_binding.is_some(),
             current,
         }
     }

@@ -107,6 +107,16 @@ async fn import_jwk(jwk_json: &str, curve: Curve, usage: &str) -> Result<(JsValu
     Ok((key, use_algorithm))
 }
 
+/// Imports a public RSA JWK for RS256 (RSASSA-PKCS1-v1_5 with SHA-256): a DBSC device key.
+pub async fn public_rsa_jwk_key(jwk_json: &str) -> Result<VerifyingKey, CryptoError> {
+    let jwk = js_sys::JSON::parse(jwk_json)?;
+    let import_algorithm = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+    let usages = Array::of1(&"verify".into());
+    let promise = subtle()?.import_key("jwk", &jwk, &import_algorithm, false, &usages)?;
+    let key = JsFuture::from(promise).await?;
+    Ok(VerifyingKey { key, algorithm: object(&[("name", "RSASSA-PKCS1-v1_5".into())])? })
+}
+
 /// An imported public key, ready to verify.
 #[derive(Clone)]
 pub struct VerifyingKey {

@@ -2,6 +2,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
+use crate::core::device_binding::DeviceBinding;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
@@ -135,6 +136,34 @@ impl AccountClient {
         let command = AccountCommand::UpdateClaims { session_id: session_id.cloned(), claims: claims.clone() };
         let reply: ClaimsReply = self.call(&command).await?;
         Ok(reply.updated)
+    }
+
+    /// Binds the caller's session to a device key, under a new token.
+    pub async fn bind_device(
+        &self,
+        caller: &Caller,
+        new_hash: &TokenHash,
+        binding: DeviceBinding,
+        jwk: String,
+    ) -> Result<BindReply, ApiError> {
+        let command =
+            AccountCommand::BindDevice { caller: caller.clone(), new_token_hash: new_hash.clone(), binding, jwk };
+        self.call(&command).await
+    }
+
+    /// A bound session's refresh check, taking the challenge issued at `challenge_issued_ms`.
+    pub async fn refresh_binding(
+        &self,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        challenge_issued_ms: UnixMillis,
+    ) -> Result<RefreshReply, ApiError> {
+        let command = AccountCommand::RefreshBinding {
+            session_id: session_id.clone(),
+            token_hash: hash.clone(),
+            challenge_issued_ms,
+        };
+        self.call(&command).await
     }
 
     /// The index's record for a session, if it is indexed under this hash.

@@ -9,6 +9,7 @@
 //! 4. a typed call in `client.rs`, and an end-to-end test through a route.
 
 use crate::core::claims::SessionClaims;
+use crate::core::device_binding::DeviceBinding;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
@@ -17,9 +18,12 @@ use crate::core::rotation_retry::RotatedAway;
 use crate::core::session_check::{check, Requirement};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
+use crate::core::UnixMillis;
 use crate::edge::account::index::{IndexRow, OldToken};
 use crate::edge::account::object::{AccountSessions, CommandContext};
-use crate::edge::account::protocol::{Caller, Reauthentication, RotateReply, TouchReply, VerifyReply};
+use crate::edge::account::protocol::{
+    BindReply, Caller, Reauthentication, RefreshReply, RotateReply, TouchReply, VerifyReply,
+};
 use crate::edge::error::{log_error, ApiError};
 use futures_util::future::join;
 
@@ -275,6 +279,56 @@ impl AccountSessions {
         let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
         let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
         self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication, OldToken::Forget, None).await
+    }
+
+    /// Binds the holder's own session to a device key and moves it to a new token, so a
+    /// cookie jar copied before the binding holds a dead token (`core::device_binding`).
+    pub(super) async fn bind_device(
+        &self,
+        cx: &CommandContext,
+        caller: &Caller,
+        new_hash: &TokenHash,
+        binding: DeviceBinding,
+        jwk: &str,
+    ) -> Result<BindReply, ApiError> {
+        let current = self.index.get(&caller.session_id)?.is_some_and(|row| row.token_hash == caller.token_hash);
+        let Some(record) = self.rotatable(cx, &caller.session_id)?.filter(|_| current) else {
+            return Ok(BindReply::NotFound);
+        };
+        if record.device_binding.is_some() {
+            return Ok(BindReply::AlreadyBound);
+        }
+        let bound = SessionRecord { device_binding: Some(binding), ..record };
+        self.index.set_device_key(&bound.session_id, jwk)?;
+        self.record(SessionEvent::Bound, &bound.account_id, &bound.session_id, cx.now);
+        match self.move_to_token(cx, bound, new_hash, RotationCause::DeviceBinding, OldToken::Forget, None).await? {
+            RotateReply::Rotated { record } => Ok(BindReply::Bound { record }),
+            RotateReply::NotFound => Ok(BindReply::NotFound),
+        }
+    }
+
+    /// A bound session's refresh, asked once per bound cookie: the strong check that
+    /// makes the cookie's lifetime the revocation bound of a bound session.
+    pub(super) fn refresh_binding(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        challenge_issued_ms: UnixMillis,
+    ) -> Result<RefreshReply, ApiError> {
+        let Some(row) = self.index.get(session_id)?.filter(|r| r.token_hash == *hash && !r.is_pending()) else {
+            return Ok(RefreshReply::Ended);
+        };
+        let record = row.record()?;
+        if record.device_binding.is_none() || check(&cx.config, &record, &Requirement::live(), cx.now).is_err() {
+            return Ok(RefreshReply::Ended);
+        }
+        let Some(jwk) = self.index.device_key(session_id)? else { return Ok(RefreshReply::Ended) };
+        if !self.index.accept_challenge(session_id, challenge_issued_ms)? {
+            return Ok(RefreshReply::Replayed);
+        }
+        self.seen_current_token(&row)?;
+        Ok(RefreshReply::Refreshable { record, jwk })
     }
 
     /// The session, if it is indexed, confirmed and may still be used.

@@ -49,7 +49,7 @@ const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
 /// object created by any earlier build (docs/storage.md, "Migrating").
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 6] = [
     // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
     // counts toward nothing and the alarm removes it.
     "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
@@ -59,6 +59,10 @@ const MIGRATIONS: [&str; 4] = [
     // retry the rotation for a short window (core::rotation_retry).
     "ALTER TABLE sessions ADD COLUMN previous_token_hash TEXT",
     "ALTER TABLE sessions ADD COLUMN rotated_at INTEGER",
+    // A device-bound session's public key (JWK JSON), and the issue time of the newest
+    // refresh challenge it answered: an older or equal one is a replay.
+    "ALTER TABLE sessions ADD COLUMN device_jwk TEXT",
+    "ALTER TABLE sessions ADD COLUMN device_challenge_ms INTEGER",
 ];
 
 /// Why the index could not answer.
@@ -123,6 +127,11 @@ pub enum OldToken {
     KeepRemembered,
     /// A reauthentication: no token from before it may retry into the renewed session.
     Forget,
+}
+
+#[derive(Deserialize)]
+struct DeviceKeyRow {
+    device_jwk: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +297,33 @@ impl SessionIndex {
              ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
             vec![name.into(), value.into()],
         )
+    }
+
+    /// The public JWK a session is bound to, if it is bound.
+    pub fn device_key(&self, session_id: &SessionId) -> Result<Option<String>, IndexError> {
+        let rows: Vec<DeviceKeyRow> =
+            self.query("SELECT device_jwk FROM sessions WHERE session_id = ?", vec![session_id.as_str().into()])?;
+        Ok(rows.into_iter().next().and_then(|r| r.device_jwk))
+    }
+
+    /// Binds a session to a device key: once, and never undone (the record says so too).
+    pub fn set_device_key(&self, session_id: &SessionId, jwk: &str) -> Result<(), IndexError> {
+        self.exec(
+            "UPDATE sessions SET device_jwk = ? WHERE session_id = ? AND device_jwk IS NULL",
+            vec![jwk.into(), session_id.as_str().into()],
+        )
+    }
+
+    /// Takes a refresh challenge issued at `issued_ms` if it is newer than every one this
+    /// session answered before; `false` for a replay (or an older challenge).
+    pub fn accept_challenge(&self, session_id: &SessionId, issued_ms: UnixMillis) -> Result<bool, IndexError> {
+        let taken: Vec<DeviceKeyRow> = self.query(
+            "UPDATE sessions SET device_challenge_ms = ?
+             WHERE session_id = ? AND (device_challenge_ms IS NULL OR device_challenge_ms < ?)
+             RETURNING device_jwk",
+            vec![issued_ms.into(), session_id.as_str().into(), issued_ms.into()],
+        )?;
+        Ok(!taken.is_empty())
     }
 
     /// Moves a session to a new token hash: the row now answers to `new_hash` only,

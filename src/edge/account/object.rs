@@ -131,6 +131,12 @@ impl AccountSessions {
             AccountCommand::Verify { session_id, token_hash } => {
                 Ok(json_response(200, &self.verify(&session_id, &token_hash)?))
             }
+            AccountCommand::BindDevice { caller, new_token_hash, binding, jwk } => {
+                Ok(json_response(200, &self.bind_device(&cx, &caller, &new_token_hash, binding, &jwk).await?))
+            }
+            AccountCommand::RefreshBinding { session_id, token_hash, challenge_issued_ms } => {
+                Ok(json_response(200, &self.refresh_binding(&cx, &session_id, &token_hash, challenge_issued_ms)?))
+            }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))

@@ -7,6 +7,7 @@
 //! and nothing downstream parses or compares it as a string again.
 
 use crate::core::claims::SessionClaims;
+use crate::core::device_binding::DeviceBinding;
 use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
@@ -53,6 +54,35 @@ pub enum AccountCommand {
     },
     /// Replaces the claims of one live session, or of every live one (`session_id: None`).
     UpdateClaims { session_id: Option<SessionId>, claims: SessionClaims },
+    /// Binds the caller's own session to a device key (DBSC registration) and moves it to
+    /// a new token. Once per session. `jwk` is the public key, kept for refreshes.
+    BindDevice { caller: Caller, new_token_hash: TokenHash, binding: DeviceBinding, jwk: String },
+    /// A bound session's refresh: the index's record and key, if the session under this
+    /// hash may still be used, taking the refresh challenge issued at `challenge_issued_ms`
+    /// (each is taken once, newest first).
+    RefreshBinding { session_id: SessionId, token_hash: TokenHash, challenge_issued_ms: UnixMillis },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum BindReply {
+    /// Bound, under the new token.
+    Bound { record: SessionRecord },
+    /// The session is bound already: binding is once per session.
+    AlreadyBound,
+    /// No such live session under the caller's token.
+    NotFound,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RefreshReply {
+    /// The session may be used: check the proof with this key.
+    Refreshable { record: SessionRecord, jwk: String },
+    /// This challenge, or a newer one, was answered already.
+    Replayed,
+    /// Revoked, expired, fenced, rotated away or never bound: the browser should stop.
+    Ended,
 }
 
 /// What a claims update did: the sessions as they now are.

@@ -6,10 +6,11 @@ use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
 use crate::core::config::Config;
 use crate::core::cookie::session_cookie;
+use crate::core::credentials::CredentialSource;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::LifetimeOverrides;
-use crate::core::record::SessionMeta;
+use crate::core::record::{SessionMeta, SessionRecord};
 use crate::core::step_up::{check_auth_facts, parse_authenticated_at, AuthFacts, AuthenticatedAt, AAL_MIN};
 use crate::core::token::SessionId;
 use crate::core::whole_number;
@@ -17,6 +18,7 @@ use crate::core::UnixMillis;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Reauthentication;
 use crate::edge::auth::require_admin;
+use crate::edge::device_binding::{registration_offer, session_cookies};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::{limit_param, read_optional_json, IncomingRequest};
@@ -116,13 +118,23 @@ pub async fn handle_create(
         .await?;
 
     let body = CreatedSession {
-        issued: IssuedToken { token: token.expose_secret(), session: SessionView::from(&record) },
+        issued: IssuedToken {
+            token: token.expose_secret(),
+            session: SessionView::from(&record),
+            device_binding_registration: registration_for_origin(config, &record),
+        },
         evicted,
     };
     let mut response = json_response(201, &body);
     let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
     let _ = response.headers_mut().append("Set-Cookie", &cookie);
     Ok(response)
+}
+
+/// A ready `Secure-Session-Registration` value for the origin's own login answer, when
+/// device binding is on and the session is not bound yet.
+fn registration_for_origin(config: &Config, record: &SessionRecord) -> Option<String> {
+    registration_offer(config, record, CredentialSource::Cookie)
 }
 
 /// Default and largest page of an account's listing.
@@ -200,10 +212,17 @@ pub async fn handle_reauthenticate(
         .rotate(&session_id, &token.hash(), None, Some(reauthentication))
         .await?
         .ok_or_else(not_found)?;
-    let mut response =
-        json_response(200, &IssuedToken { token: token.expose_secret(), session: SessionView::from(&record) });
-    let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
-    let _ = response.headers_mut().append("Set-Cookie", &cookie);
+    let issued = IssuedToken {
+        token: token.expose_secret(),
+        session: SessionView::from(&record),
+        device_binding_registration: registration_for_origin(config, &record),
+    };
+    let mut response = json_response(200, &issued);
+    // A bound session keeps its binding: its browser gets a new bound cookie and the new
+    // token in the DBSC endpoints' cookie (the token in the body works at those only).
+    for cookie in session_cookies(config, &token, &record, now) {
+        let _ = response.headers_mut().append("Set-Cookie", &cookie);
+    }
     Ok(response)
 }
 

@@ -14,6 +14,7 @@ use crate::core::session_check::Refusal;
 use crate::core::timestamp::rfc3339;
 use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{Denial, SessionCheck};
+use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
 use crate::edge::platform;
@@ -58,8 +59,22 @@ pub async fn handle_gated(
                     .map(|(jwt, _)| jwt),
                 None => None,
             };
+            // A browser's page load of an unbound session is offered a device key (DBSC):
+            // added to the origin's answer, so the origin changes nothing.
+            let top_level = navigation && req.header("Sec-Fetch-Dest").is_none_or(|dest| dest == "document");
+            let offer = top_level.then(|| registration_offer(config, &auth.record, auth.source)).flatten();
             let identity = Identity { record: &auth.record, assertion: assertion.as_deref() };
-            forward(req, &method, gate, &config.cookie_name, config.public_host.as_deref(), Some(identity)).await
+            let response =
+                forward(req, &method, gate, &config.cookie_name, config.public_host.as_deref(), Some(identity)).await?;
+            Ok(match offer {
+                Some(offer) => {
+                    // The origin's headers are immutable; a copy carries the offer.
+                    let headers = response.headers().clone();
+                    let _ = headers.append(REGISTRATION_HEADER, &offer);
+                    response.with_headers(headers)
+                }
+                None => response,
+            })
         }
         // Too old or too weak for this path: a navigation goes to sign in again, saying
         // which level is needed; anything else gets the JSON.

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod device_binding;
 pub mod gatekeeper;
 pub mod public;
 pub mod readiness;

@@ -3,8 +3,8 @@
 use crate::core::assertion::{AssertionKind, TokenRefusal};
 use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
-use crate::core::cookie::session_cookie;
-use crate::core::credentials::{Credential, CredentialSource};
+use crate::core::credentials::CredentialSource;
+use crate::core::device_binding::clear_refresh_cookie_header;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
@@ -14,6 +14,7 @@ use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::{Caller, TouchReply};
 use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{credential, require_trusted_origin, rotation_retry, RetryingRotation, SessionCheck};
+use crate::edge::device_binding::{registration_offer, session_cookies, REGISTRATION_HEADER};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
@@ -46,7 +47,11 @@ pub async fn handle_validate(
     // one KV read and is not.
     let auth = SessionCheck::new().strong(strong).fresh(freshness).check(req, env, config, now).await?;
     schedule_touch(req, ctx, env, config, &auth, now)?;
-    Ok(json_response(200, &SessionView::from(&auth.record)))
+    let mut response = json_response(200, &SessionView::from(&auth.record));
+    if let Some(offer) = registration_offer(config, &auth.record, auth.source) {
+        let _ = response.headers_mut().set(REGISTRATION_HEADER, &offer);
+    }
+    Ok(response)
 }
 
 /// `GET /v1/session/token?audience=`: an access token (`typ: at+jwt`) of the caller's
@@ -116,11 +121,17 @@ pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) ->
     let view = SessionView::from(&record);
     let mut response = match source {
         CredentialSource::Cookie => json_response(200, &view),
-        CredentialSource::Bearer => json_response(200, &IssuedToken { token: token.expose_secret(), session: view }),
+        CredentialSource::Bearer => json_response(
+            200,
+            &IssuedToken { token: token.expose_secret(), session: view, device_binding_registration: None },
+        ),
     };
     if source == CredentialSource::Cookie {
-        let cookie = session_cookie(&config.cookie_name, token.expose_secret(), record.absolute_expires_at, now);
-        let _ = response.headers_mut().append("Set-Cookie", &cookie);
+        // A bound session's new token goes where its old one was: a fresh bound cookie,
+        // and the token in the cookie only the DBSC endpoints get.
+        for cookie in session_cookies(config, &token, &record, now) {
+            let _ = response.headers_mut().append("Set-Cookie", &cookie);
+        }
     }
     Ok(response)
 }
@@ -147,9 +158,12 @@ pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) ->
     let cleared = || {
         let mut response = no_content();
         let _ = response.headers_mut().append("Set-Cookie", &clear_session_cookie(&config.cookie_name));
+        if config.device_binding.is_some() {
+            let _ = response.headers_mut().append("Set-Cookie", &clear_refresh_cookie_header(&config.cookie_name));
+        }
         response
     };
-    let Credential { token, source } = match credential(req, config) {
+    let presented = match credential(req, config) {
         Ok(credential) => credential,
         Err(e) if e.code() == ErrorCode::HeaderTooLarge => return Err(e),
         Err(_) => {
@@ -161,10 +175,11 @@ pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) ->
             return Ok(cleared());
         }
     };
-    require_trusted_origin(req, config, source)?;
+    require_trusted_origin(req, config, presented.source)?;
     // The owner comes from the record or, if this build cannot read the record, from
-    // the key's metadata: an unreadable record is still revoked, not just forgotten.
-    let hash = token.hash();
+    // the key's metadata: an unreadable record is still revoked, not just forgotten. A
+    // bound cookie names the session's hash, so it logs out as the token would.
+    let hash = presented.hash();
     let owner = SessionStore::from_env(env)?.owner(&hash).await?;
     if let Some((account_id, session_id)) = owner {
         // As the caller: the object revokes only if this token is the session's current one.
