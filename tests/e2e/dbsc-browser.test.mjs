@@ -75,6 +75,8 @@ after(async () => {
   await worker?.dispose();
 });
 
+// The whole jar (a fresh profile holds only this test's cookies): a URL filter would drop the
+// long-lived cookie, whose path is /v1/dbsc.
 const boundCookieIn = (jar) => jar.find((c) => c.name === SESSION_COOKIE)?.value;
 
 /** Reloads the sessions page; resolves to the Cookie header Chromium sent with it and the answer. */
@@ -133,7 +135,7 @@ test("signing in through the example site binds the session to a key in Chromium
   );
   state.sid = session.key.id;
 
-  const jar = await browser.context.cookies(worker.url.origin);
+  const jar = await browser.context.cookies();
   state.firstBoundCookie = boundCookieIn(jar);
   assert.match(state.firstBoundCookie ?? "", /^esb_/, `the browser holds a bound cookie: ${JSON.stringify(jar)}`);
   const longLived = jar.find((c) => c.name === LONG_LIVED_COOKIE);
@@ -166,7 +168,7 @@ test("signing in through the example site binds the session to a key in Chromium
   assert.equal(typeof (await stale.json()).error, "string");
 });
 
-test("Chromium refreshes the bound cookie through the challenge, and the next page load carries the new one", async () => {
+test("Chromium refreshes the bound cookie through the challenge, and the next page load carries the new one", async (t) => {
   assert.ok(state.sid, "needs the bound session of the previous step");
   const created = dbsc.events.find((e) => e.creationEventDetails?.newSession);
   // The proactive refresh is due ~120 s before expiry, i.e. ~30 s after the cookie was set.
@@ -183,6 +185,10 @@ test("Chromium refreshes the bound cookie through the challenge, and the next pa
   assert.equal(refreshed.succeeded, true, `the refresh failed:\n${dbsc.report()}`);
   assert.equal(refreshed.sessionId, state.sid);
   assert.equal(refreshed.refreshEventDetails.refreshResult, "Refreshed", dbsc.report());
+  t.diagnostic(
+    `refreshed ${((refreshed.at - created.at) / 1000).toFixed(1)} s after creation` +
+      ` (fully proactive: ${refreshed.refreshEventDetails.wasFullyProactiveRefresh})`,
+  );
 
   const { sent, response } = await loadSessionsPage();
   assert.equal(response.status(), 200);
@@ -193,7 +199,7 @@ test("Chromium refreshes the bound cookie through the challenge, and the next pa
 
 test("with the bound cookie gone, the next page load is held, refreshed, and arrives with a new bound cookie", async () => {
   assert.ok(state.sid, "needs the bound session of the first step");
-  const before = boundCookieIn(await browser.context.cookies(worker.url.origin));
+  const before = boundCookieIn(await browser.context.cookies());
   const eventsBefore = dbsc.events.length;
   await browser.context.clearCookies({ name: SESSION_COOKIE });
   const visitsBefore = site.received.length;
@@ -212,7 +218,7 @@ test("with the bound cookie gone, the next page load is held, refreshed, and arr
   const visit = lastOriginVisit();
   assert.ok(site.received.indexOf(visit) >= visitsBefore, "the page load reached the origin");
   assert.equal(visit.headers["x-session-id"], state.sid);
-  state.jar = await browser.context.cookies(worker.url.origin);
+  state.jar = await browser.context.cookies();
   assert.equal(boundCookieIn(state.jar), sent[SESSION_COOKIE]);
 });
 
