@@ -40,7 +40,7 @@ before(async () => {
   const sitePort = await unusedPort();
   worker = await startWorker({
     https: tls,
-    scriptPath: fileURLToPath(new URL("./movable-clock-entry.mjs", import.meta.url)),
+    scriptPath: fileURLToPath(new URL("./clock-shift-entry.mjs", import.meta.url)),
     vars: {
       ORIGIN_URL: `http://127.0.0.1:${sitePort}`,
       LOGIN_URL: "/",
@@ -243,7 +243,7 @@ test("the browser's cookies copied into a plain HTTP client work until the bound
   assert.equal(typeof (await tokenOnly.json()).error, "string");
 
   // Past the bound cookie's embedded expiry (the worker's clock moved on; the browser's is not).
-  const moved = await plainFetch(`/__test/clock?advance_secs=${BOUND_COOKIE_TTL_SECS + 10}`, { method: "POST" });
+  const moved = await plainFetch(`/__clock?advance_ms=${(BOUND_COOKIE_TTL_SECS + 10) * 1000}`, { method: "POST" });
   assert.equal(moved.status, 200, await moved.text());
   const expired = await plainFetch("/v1/session", { headers: { Cookie: stolen } });
   assert.equal(expired.status, 401);
