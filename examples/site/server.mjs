@@ -27,16 +27,23 @@ const files = {
 };
 
 /**
- * Starts the site; resolves to { url, received, close }. `publicOrigin` is the origin
- * browsers see it at when it runs behind the gatekeeper (default: its own). `fetch`
- * reaches the worker's admin API (default: the global one). `received` lists every
- * request as { method, path, headers }, for a test to see what reached the origin.
+ * Starts the site; resolves to { url, close }. `publicOrigin` is the origin browsers see
+ * it at when it runs behind the gatekeeper (default: its own). `fetch` reaches the
+ * worker's admin API (default: the global one). `onRequest({ method, path, headers })`
+ * sees every request as it arrives (a test's view of what reached the origin).
  */
-export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0.1", publicOrigin, fetch }) {
-  const received = [];
+export async function startSite({
+  workerUrl,
+  adminKey,
+  port = 0,
+  host = "127.0.0.1",
+  publicOrigin,
+  fetch,
+  onRequest = () => {},
+}) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://site").pathname;
-    received.push({ method: req.method, path, headers: req.headers });
+    onRequest({ method: req.method, path, headers: req.headers });
     try {
       if (req.method === "POST" && path === "/login")
         return await login(req, res, { workerUrl, adminKey, ownOrigin: publicOrigin ?? origin, fetch });
@@ -61,7 +68,6 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
   const origin = `http://${host}:${server.address().port}`;
   return {
     url: origin,
-    received,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -24,6 +24,8 @@ const SESSION_COOKIE = "__Host-session";
 const LONG_LIVED_COOKIE = "__Secure-session-dbsc";
 
 let tls, worker, site, browser, page, dbsc, plainAgent;
+/** Every request that reached the example site, as { method, path, headers }. */
+const originReceived = [];
 
 /** Node's fetch against the HTTPS worker, trusting only the test's certificate: the thief's client. */
 async function plainFetch(path, init = {}) {
@@ -58,6 +60,7 @@ before(async () => {
     port: sitePort,
     publicOrigin: worker.url.origin,
     fetch: (url, init) => undiciFetch(url, { ...init, dispatcher: plainAgent }),
+    onRequest: (request) => originReceived.push(request),
   });
   browser = await launchDbscChromium({ spkiSha256: tls.spkiSha256 });
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -88,11 +91,11 @@ async function loadSessionsPage() {
   return { sent, response };
 }
 
-/** What the origin received for the latest GET /sessions.html. */
 /** Every Secure-Session-Registration header the browser received, with the URL that carried it. */
 const offers = [];
 
-const lastOriginVisit = () => site.received.findLast((r) => r.method === "GET" && r.path === "/sessions.html");
+/** What the origin received for the latest GET /sessions.html. */
+const lastOriginVisit = () => originReceived.findLast((r) => r.method === "GET" && r.path === "/sessions.html");
 
 // Shared by the steps, in order: each test goes on from where the previous one left off.
 const state = {};
@@ -202,7 +205,7 @@ test("with the bound cookie gone, the next page load is held, refreshed, and arr
   const before = boundCookieIn(await browser.context.cookies());
   const eventsBefore = dbsc.events.length;
   await browser.context.clearCookies({ name: SESSION_COOKIE });
-  const visitsBefore = site.received.length;
+  const visitsBefore = originReceived.length;
 
   const { sent, response } = await loadSessionsPage();
   const refreshed = await dbsc.waitFor(
@@ -216,7 +219,7 @@ test("with the bound cookie gone, the next page load is held, refreshed, and arr
   assert.match(sent[SESSION_COOKIE] ?? "", /^esb_/, "the held request went out with a fresh bound cookie");
   assert.notEqual(sent[SESSION_COOKIE], before);
   const visit = lastOriginVisit();
-  assert.ok(site.received.indexOf(visit) >= visitsBefore, "the page load reached the origin");
+  assert.ok(originReceived.indexOf(visit) >= visitsBefore, "the page load reached the origin");
   assert.equal(visit.headers["x-session-id"], state.sid);
   state.jar = await browser.context.cookies();
   assert.equal(boundCookieIn(state.jar), sent[SESSION_COOKIE]);
@@ -248,14 +251,14 @@ test("the browser's cookies copied into a plain HTTP client work until the bound
   const expired = await plainFetch("/v1/session", { headers: { Cookie: stolen } });
   assert.equal(expired.status, 401);
   assert.equal(typeof (await expired.json()).error, "string");
-  const originVisits = site.received.length;
+  const originVisits = originReceived.length;
   const pageLater = await plainFetch("/sessions.html", { headers: { Cookie: stolen, Accept: "text/html" } });
   assert.ok([302, 401].includes(pageLater.status), `a navigation is refused, not served: ${pageLater.status}`);
   await pageLater.arrayBuffer();
   const apiLater = await plainFetch("/sessions.html", { headers: { Cookie: stolen, Accept: "application/json" } });
   assert.equal(apiLater.status, 401);
   assert.equal(typeof (await apiLater.json()).error, "string");
-  assert.equal(site.received.length, originVisits, "the origin saw nothing");
+  assert.equal(originReceived.length, originVisits, "the origin saw nothing");
 
   // Without the key, the refresh endpoint only challenges: no new bound cookie for the thief.
   const refresh = await plainFetch("/v1/dbsc/refresh", {
