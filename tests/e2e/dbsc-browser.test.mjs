@@ -281,3 +281,42 @@ test("the browser's cookies copied into a plain HTTP client work until the bound
   assert.match(sent[SESSION_COOKIE] ?? "", /^esb_/);
   assert.equal(lastOriginVisit().headers["x-session-id"], state.sid);
 });
+
+test("a session revoked elsewhere ends in Chromium at its next refresh, and the page goes to the login", async (t) => {
+  assert.ok(state.sid, "needs the bound session of the first step");
+  const revoked = await plainFetch(`/v1/admin/accounts/dbsc-alice/sessions/${state.sid}`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  assert.ok(revoked.ok, `the admin revoke: ${revoked.status}`);
+  await revoked.arrayBuffer();
+
+  const eventsBefore = dbsc.events.length;
+  await browser.context.clearCookies({ name: SESSION_COOKIE });
+  const visitsBefore = originReceived.length;
+  const url = new URL("/sessions.html", worker.url).href;
+  await page.goto(url);
+  const terminated = await dbsc.waitFor(
+    (e) => dbsc.events.indexOf(e) >= eventsBefore && e.terminationEventDetails,
+    "end of the revoked session",
+    10_000,
+  );
+  const refresh = dbsc.events.slice(eventsBefore).find((e) => e.refreshEventDetails);
+  t.diagnostic(`Chromium's refresh of the revoked session: ${JSON.stringify(refresh?.refreshEventDetails)}`);
+  // Chromium 156 reads {"continue": false} as the server's request only when it names the
+  // session (session_identifier); without it the refresh is a FatalError (InvalidSessionId)
+  // and the session is dropped as InvalidSessionParams.
+  assert.equal(
+    terminated.terminationEventDetails.deletionReason,
+    "ServerRequested",
+    `the worker's continue:false was not read as the server ending the session:\n${dbsc.report()}`,
+  );
+  await page.waitForURL((u) => u.pathname === "/");
+  assert.equal(
+    originReceived.slice(visitsBefore).filter((r) => r.path === "/sessions.html").length,
+    0,
+    "the gated page never reached the origin",
+  );
+  const jar = await browser.context.cookies();
+  assert.equal(boundCookieIn(jar), undefined, `no bound cookie: ${JSON.stringify(jar)}`);
+});
