@@ -37,6 +37,11 @@ export type SessionErrorCode =
   | "stale_authentication"
   | "invalid_audience"
   | "invalid_claims"
+  | "bound_cookie_required"
+  | "bound_cookie_expired"
+  | "device_key_mismatch"
+  | "invalid_device_proof"
+  | "session_already_bound"
   | "unexpected_response"
   | (string & {});
 
@@ -101,6 +106,8 @@ export interface Session {
   amr: string[];
   /** What the origin stored with the session (roles, tenant...); `{}` when nothing. */
   claims: Record<string, unknown>;
+  /** Bound to a device key (DBSC): the browser keeps a short-lived bound cookie alive. */
+  device_bound: boolean;
 }
 
 /** `POST /v1/session/rotate`: the token is present only for bearer callers. */
@@ -130,6 +137,7 @@ export interface ListedSession {
   aal: number;
   amr: string[];
   claims: Record<string, unknown>;
+  device_bound: boolean;
   /** Whether this is the caller's own session. */
   current: boolean;
 }

@@ -4,6 +4,10 @@
 // with `include!`, so it names the crate by its path.
 
 use edge_sessions::core::account::AccountId;
+use edge_sessions::core::bound_cookie::BoundCookie;
+use edge_sessions::core::dbsc_proof::{parse_proof, ProofStep};
+use edge_sessions::core::device_challenge::BindingKeys;
+use edge_sessions::core::structured_field::{read_string_item, string_item};
 use edge_sessions::core::cookie::find_cookie;
 use edge_sessions::core::credentials::extract_credential;
 use edge_sessions::core::gate::strip_cookie;
@@ -56,4 +60,43 @@ pub fn check_account_id(data: &[u8]) {
         assert!(!s.contains('/') && !s.contains('\\') && !s.contains("..") && !s.starts_with('.'));
         assert!(s.bytes().all(|b| b.is_ascii_graphic()));
     }
+}
+
+/// DBSC proof parsing never panics; an accepted proof signs exactly its first two parts,
+/// carries a key only at registration, and that key's algorithm is the proof's.
+pub fn check_dbsc_proof(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else { return };
+    for step in [ProofStep::Registration, ProofStep::Refresh] {
+        if let Ok(proof) = parse_proof(input, step) {
+            assert!(input.contains(&proof.signing_input));
+            assert_eq!(proof.signing_input.matches('.').count(), 1);
+            assert_eq!(proof.key.is_some(), step == ProofStep::Registration);
+            if let Some(key) = &proof.key {
+                assert_eq!(key.alg(), proof.alg);
+                let _: serde_json::Value = serde_json::from_str(&key.thumbprint_input()).expect("thumbprint input is JSON");
+            }
+        }
+    }
+}
+
+/// Structured-field String parsing never panics, and what it reads writes back to a
+/// String that reads the same.
+pub fn check_structured_field(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else { return };
+    if let Some(value) = read_string_item(input) {
+        let written = string_item(&value).expect("a read String holds only printable ASCII");
+        assert_eq!(read_string_item(&written).as_deref(), Some(value.as_str()));
+    }
+}
+
+/// Bound-cookie checking never panics, and only this worker's own encoding of a cookie
+/// verifies: the MAC cannot be met by any other bytes.
+pub fn check_bound_cookie(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else { return };
+    let keys = BindingKeys::derive(&[7; 32]);
+    if let Ok(cookie) = BoundCookie::verify(input, &keys, 0) {
+        assert_eq!(cookie.encode(&keys), input);
+    }
+    let header = format!("__Host-session={input}");
+    let _ = extract_credential(Some(&header), None, "__Host-session", Some(&keys), 0);
 }

@@ -28,6 +28,8 @@ export interface VerifiedSession {
   expiresAt: Date;
   aal: number;
   amr: string[];
+  /** A device-bound session's key thumbprint (the assertion's RFC 7800 `cnf.jkt`); null when unbound. */
+  deviceKeyThumbprint: string | null;
   payload: Record<string, unknown>;
 }
 
@@ -105,6 +107,11 @@ export type AdminErrorCode =
   | "stale_authentication"
   | "invalid_audience"
   | "invalid_claims"
+  | "bound_cookie_required"
+  | "bound_cookie_expired"
+  | "device_key_mismatch"
+  | "invalid_device_proof"
+  | "session_already_bound"
   | "unexpected_response"
   | (string & {});
 
@@ -148,6 +155,8 @@ export interface AdminSession {
   aal: number;
   amr: string[];
   claims: Record<string, unknown>;
+  /** Bound to a device key (DBSC): used only with its short-lived bound cookie. */
+  deviceBound: boolean;
 }
 
 /** One entry of `listSessions`, and the session `updateClaims` returns for one id. */
@@ -159,6 +168,11 @@ export interface ListedAdminSession extends AdminSession {
 }
 
 export interface CreatedSession extends AdminSession {
+  /**
+   * With DEVICE_BOUND_SESSIONS=offer, for an unbound session: a ready
+   * `Secure-Session-Registration` header value to send with the login answer.
+   */
+  deviceBindingRegistration?: string;
   /** The plaintext token: returned here once. */
   token: string;
   accountId: string;
@@ -170,6 +184,11 @@ export interface CreatedSession extends AdminSession {
 
 /** `reauthenticate`: the session under its new token. */
 export interface ReauthenticatedSession extends AdminSession {
+  /**
+   * With DEVICE_BOUND_SESSIONS=offer, for an unbound session: a ready
+   * `Secure-Session-Registration` header value to send with the login answer.
+   */
+  deviceBindingRegistration?: string;
   /** The plaintext token: returned here once. */
   token: string;
   accountId: string;

@@ -122,6 +122,8 @@ export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolera
         expiresAt: new Date(payload.exp * 1000),
         aal: payload.aal,
         amr: payload.amr ?? [],
+        // RFC 7800 `cnf.jkt`: the session is bound to this device key (DBSC).
+        deviceKeyThumbprint: payload.cnf?.jkt ?? null,
         payload,
       };
     },

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# A short libFuzzer run of every fuzz target (FUZZ_SECONDS each, default 60). New
+# A short libFuzzer run of every fuzz target (FUZZ_SECONDS each, default 45). New
 # corpus entries go to fuzz/target/corpus (git-ignored); fuzz/seeds stays as committed.
 # A crash fails the run and leaves its input in fuzz/artifacts/<target>/: copy it into
 # fuzz/regressions/<target>/ and `cargo test` replays it from then on.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-seconds="${FUZZ_SECONDS:-60}"
-for target in token_parse cookie_header record_decode account_id; do
+seconds="${FUZZ_SECONDS:-45}"
+for target in token_parse cookie_header record_decode account_id dbsc_proof structured_field bound_cookie; do
   log "fuzzing $target for ${seconds}s"
   work="fuzz/target/corpus/$target"
   mkdir -p "$work"

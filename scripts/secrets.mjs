@@ -23,6 +23,7 @@ export const SECRETS = [
   "SIGNING_KEY_NEXT",
   "WEBHOOK_SECRET",
   "WEBHOOK_SECRET_PREVIOUS",
+  "DEVICE_BINDING_SECRET",
 ];
 
 /** Each secret named in a [vars] table (top level or an environment's) of this configuration, as `NAME in [table]`. */

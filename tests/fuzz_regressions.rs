@@ -46,3 +46,18 @@ fn record_decode_inputs() {
 fn account_id_inputs() {
     assert!(replay("account_id", checks::check_account_id) > 0);
 }
+
+#[test]
+fn dbsc_proof_inputs() {
+    assert!(replay("dbsc_proof", checks::check_dbsc_proof) > 0);
+}
+
+#[test]
+fn structured_field_inputs() {
+    assert!(replay("structured_field", checks::check_structured_field) > 0);
+}
+
+#[test]
+fn bound_cookie_inputs() {
+    assert!(replay("bound_cookie", checks::check_bound_cookie) > 0);
+}

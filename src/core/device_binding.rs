@@ -61,7 +61,7 @@ impl DeviceBindingConfig {
         if bytes.len() < SECRET_MIN_BYTES {
             return Err(ConfigError::new(
                 "DEVICE_BINDING_SECRET",
-                format!("must hold at least {SECRET_MIN_BYTES} random bytes (npm run keygen makes one)"),
+                format!("must hold at least {SECRET_MIN_BYTES} random bytes (openssl rand -base64 32 makes one)"),
             ));
         }
         Ok(Some(DeviceBindingConfig { keys: BindingKeys::derive(&bytes), cookie_ttl_secs }))

@@ -109,6 +109,7 @@ test("the list of secrets (scripts/secrets.mjs) has every secret docs/configurat
     "SIGNING_KEY_NEXT",
     "WEBHOOK_SECRET",
     "WEBHOOK_SECRET_PREVIOUS",
+    "DEVICE_BINDING_SECRET",
   ]) {
     assert.ok(SECRETS.includes(name), name);
     assert.throws(

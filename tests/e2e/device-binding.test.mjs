@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startWorker, kvKeyOf } from "./harness.mjs";
 import { admin, bearer, json } from "./support/requests.mjs";
+import { startEchoOrigin } from "./support/origin.mjs";
 import { CookieJar, deviceKey, parseChallenge, parseRegistration, proof } from "./support/dbsc-client.mjs";
 
 const SECRET = Buffer.alloc(32, 7).toString("base64");
@@ -290,7 +291,9 @@ describe("device-bound sessions", () => {
       "invalid_device_proof",
     );
     const noId = await post("/v1/dbsc/refresh", {});
-    assert.equal((await json(noId, 400)).error, "invalid_device_proof");
+    assert.equal((await json(noId, 401)).error, "missing_token");
+    const badId = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"unterminated' });
+    assert.equal((await json(badId, 400)).error, "invalid_device_proof");
     const unknown = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"sid_nope"' });
     assert.deepEqual(await json(unknown, 200), { continue: false });
     const preflight = await worker.fetch("/v1/dbsc/refresh", {
@@ -345,5 +348,54 @@ describe("a copied cookie jar", () => {
     assert.equal((await validate(worker, jar)).status, 401);
     assert.equal((await refresh(worker, jar, key, created.session_id)).status, 200);
     assert.equal((await json(await validate(worker, jar), 200)).device_bound, true);
+  });
+});
+
+describe("device binding behind the gatekeeper", () => {
+  let worker, origin;
+  before(async () => {
+    origin = await startEchoOrigin();
+    worker = await startWorker({ vars: { ...VARS, ORIGIN_URL: origin.url } });
+  });
+  after(async () => {
+    await worker?.dispose();
+    await origin?.close();
+  });
+
+  const page = (jar, headers = {}) =>
+    worker.fetch("/dashboard", { headers: { Cookie: jar.header("/dashboard"), Accept: "text/html", ...headers } });
+
+  test("a page load of an unbound session carries the offer on the origin's answer; a fetch does not", async () => {
+    const { created, jar } = await signedIn(worker, "dbsc-gate");
+    const navigation = await page(jar, { "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate" });
+    assert.equal(navigation.status, 200);
+    const offer = parseRegistration(navigation.headers.get("Secure-Session-Registration"));
+    assert.equal(offer?.path, "/v1/dbsc/register");
+    const seen = await navigation.json();
+    assert.equal(seen.headers["x-session-id"], created.session_id);
+    const subresource = await page(jar, { "Sec-Fetch-Dest": "image" });
+    assert.equal(subresource.headers.get("Secure-Session-Registration"), null);
+    const api = await worker.fetch("/api/data", {
+      headers: { Cookie: jar.header("/api/data"), Accept: "application/json" },
+    });
+    assert.equal(api.headers.get("Secure-Session-Registration"), null);
+
+    // Bound: the page passes on the bound cookie, which never reaches the origin, and is
+    // offered nothing more; the long-lived token alone is refused before the origin.
+    await register(worker, jar, offer);
+    const before = origin.received.length;
+    const bound = await page(jar, { "Sec-Fetch-Dest": "document" });
+    assert.equal(bound.status, 200);
+    assert.equal(bound.headers.get("Secure-Session-Registration"), null);
+    const forwarded = origin.received.at(-1);
+    assert.equal(forwarded.headers["x-session-id"], created.session_id);
+    assert.ok(
+      !(forwarded.headers.cookie ?? "").includes("esb_"),
+      "the bound cookie is stripped like the session cookie",
+    );
+    const longLived = jar.get("__Secure-session-dbsc");
+    const downgrade = await worker.fetch("/dashboard", { headers: { Cookie: `__Host-session=${longLived}` } });
+    assert.equal((await json(downgrade, 401)).error, "bound_cookie_required");
+    assert.equal(origin.received.length, before + 1, "the refused request never reached the origin");
   });
 });

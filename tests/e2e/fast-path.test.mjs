@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
 import { admin } from "./support/requests.mjs";
+import { deviceKey, parseRegistration, proof } from "./support/dbsc-client.mjs";
 
 const ALLOWED = "https://app.example";
 
@@ -88,6 +89,82 @@ describe("the fast path answers exactly as the full path", () => {
     assert.equal(res.headers.get("access-control-allow-origin"), ALLOWED);
     assert.equal(res.headers.get("access-control-allow-credentials"), "true");
     assert.equal(res.headers.get("vary"), "Origin");
+  });
+});
+
+describe("with device-bound sessions on, the fast path still answers as the full path", () => {
+  let worker;
+  const corpus = [];
+  before(async () => {
+    const secret = Buffer.alloc(32, 3).toString("base64");
+    worker = await startWorker({
+      vars: { ALLOWED_ORIGINS: ALLOWED, DEVICE_BOUND_SESSIONS: "offer", DEVICE_BINDING_SECRET: secret },
+    });
+    const unbound = await worker.createSession("fast-dbsc");
+    const toBind = await worker.createSession("fast-dbsc");
+    const offered = await worker.fetch("/v1/session", { headers: { Cookie: `__Host-session=${toBind.token}` } });
+    const offer = parseRegistration(offered.headers.get("Secure-Session-Registration"));
+    const key = await deviceKey();
+    const signed = await proof(key, { jti: offer.challenge, authorization: offer.authorization }, { withKey: true });
+    const bound = await worker.fetch(offer.path, {
+      method: "POST",
+      headers: { Cookie: `__Host-session=${toBind.token}`, "Secure-Session-Response": signed },
+    });
+    assert.equal(bound.status, 200, await bound.clone().text());
+    const cookies = Object.fromEntries(bound.headers.getSetCookie().map((c) => c.split(";")[0].split("=")));
+    const boundCookie = cookies["__Host-session"];
+    const longLived = cookies["__Secure-session-dbsc"];
+    const credentials = {
+      "an unbound cookie holder (offered registration)": { Cookie: `__Host-session=${unbound.token}` },
+      "an unbound bearer holder": { Authorization: `Bearer ${unbound.token}` },
+      "a bound cookie": { Cookie: `__Host-session=${boundCookie}` },
+      "a forged bound cookie": { Cookie: `__Host-session=${boundCookie.slice(0, -2)}AA` },
+      "a bound session's long-lived token as a cookie": { Cookie: `__Host-session=${longLived}` },
+      "a bound session's long-lived token as a bearer": { Authorization: `Bearer ${longLived}` },
+      "a bound cookie as a bearer": { Authorization: `Bearer ${boundCookie}` },
+    };
+    for (const [what, headers] of Object.entries(credentials))
+      for (const [where, origin] of Object.entries({ "no Origin": {}, "an allowed Origin": { Origin: ALLOWED } }))
+        corpus.push({ name: `${what}, ${where}`, headers: { ...headers, ...origin } });
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
+
+  test("every request gets the same answer on both paths (the offer's time-bound values aside)", async () => {
+    // A registration offer's challenge and authorization carry their issue time in ms.
+    const masked = async (res) => {
+      const answer = await answerOf(res);
+      answer.headers = answer.headers.map(([name, value]) =>
+        name === "secure-session-registration" ? [name, value.replace(/="[A-Za-z0-9_-]{32}"/g, '="…"')] : [name, value],
+      );
+      return answer;
+    };
+    const seen = new Map();
+    for (const { name, headers } of corpus) {
+      const fast = await masked(await worker.fetch("/v1/session", { headers }));
+      assert.deepEqual(await masked(await worker.fetch("/v1/session?consistency=eventual", { headers })), fast, name);
+      seen.set(name, [
+        fast.status,
+        JSON.parse(fast.body).error ?? null,
+        fast.headers.some(([n]) => n === "secure-session-registration"),
+      ]);
+    }
+    assert.deepEqual(seen.get("an unbound cookie holder (offered registration), no Origin"), [200, null, true]);
+    assert.deepEqual(seen.get("an unbound bearer holder, no Origin"), [200, null, false]);
+    assert.deepEqual(seen.get("a bound cookie, no Origin"), [200, null, false]);
+    assert.deepEqual(seen.get("a forged bound cookie, no Origin"), [401, "invalid_token", false]);
+    assert.deepEqual(seen.get("a bound session's long-lived token as a cookie, no Origin"), [
+      401,
+      "bound_cookie_required",
+      false,
+    ]);
+    assert.deepEqual(seen.get("a bound session's long-lived token as a bearer, no Origin"), [
+      401,
+      "bound_cookie_required",
+      false,
+    ]);
+    assert.deepEqual(seen.get("a bound cookie as a bearer, no Origin"), [401, "invalid_token", false]);
   });
 });
 

@@ -41,7 +41,7 @@ describe("create and validate", () => {
     const key = await kvKeyOf(created.token);
     const { value, metadata } = await worker.kv.getWithMetadata(key);
     const record = JSON.parse(value);
-    assert.equal(record.v, 2);
+    assert.equal(record.v, 3);
     assert.equal(record.authenticated_at, secs(created.created_at));
     assert.equal(record.aal, 1);
     assert.equal(record.account_id, "bob");
@@ -70,6 +70,7 @@ describe("create and validate", () => {
       aal: 1,
       amr: [],
       claims: {},
+      device_bound: false,
     };
     const byBearer = await worker.validate(created.token);
     assert.equal(byBearer.status, 200);

@@ -90,10 +90,11 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
     let binding = enabled(config)?;
     let now_ms = platform::now_millis();
     let now = now_ms.div_euclid(1000);
-    let session_id = req
-        .header(SESSION_ID_HEADER)
-        .and_then(|h| read_string_item(&h))
-        .ok_or_else(|| invalid_proof("Sec-Secure-Session-Id is missing or malformed"))?;
+    // No session named: no credential (a 401, which ends nothing a browser holds).
+    let header = req.header(SESSION_ID_HEADER).ok_or_else(|| {
+        ApiError::with_message(ErrorCode::MissingToken, "Sec-Secure-Session-Id is missing: name the session")
+    })?;
+    let session_id = read_string_item(&header).ok_or_else(|| invalid_proof("Sec-Secure-Session-Id is malformed"))?;
     // An id this worker never gave out, or no long-lived token: nothing to refresh.
     let Some(session_id) = SessionId::parse(&session_id) else { return Ok(ended(config)) };
     let Some(token) = long_lived_token(req, config) else { return Ok(ended(config)) };
