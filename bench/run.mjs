@@ -35,6 +35,9 @@ const ONLY_CPU = process.env.BENCH_ONLY === "cpu";
 // BENCH_ONLY=ab: only this build against BENCH_COMPARE_SCRIPT, CPU per validation, for
 // deciding whether a change helps (no peers, startup or gated runs).
 const ONLY_AB = process.env.BENCH_ONLY === "ab";
+// BENCH_ONLY=dbsc: device-bound sessions (issue 22): validation with DBSC off and on
+// (unbound and bound sessions) and the CPU of one refresh.
+const ONLY_DBSC = process.env.BENCH_ONLY === "dbsc";
 // Another build of this worker (its index.js) measured beside this one in the same
 // run, e.g. the last commit's, for before/after figures.
 const COMPARE_SCRIPT = process.env.BENCH_COMPARE_SCRIPT;
@@ -167,6 +170,12 @@ async function main() {
     js_same_bindings: await startupMs(async () => (await startWorker({ scriptPath: startupPeer })).mf, "/v1/health"),
     baseline: await startupMs(async () => startBaseline(), "/"),
   };
+
+  if (ONLY_DBSC) {
+    results.device_binding = await deviceBindingCpu();
+    console.log(JSON.stringify(results.device_binding, null, 2));
+    return;
+  }
 
   if (ONLY_CPU) {
     results.cpu_per_validation = await validationCpu();
@@ -450,6 +459,101 @@ async function validationCpu({ abOnly = false } = {}) {
     if (compare) await compare.worker.dispose();
     await peer.worker.dispose();
     await floor.worker.dispose();
+  }
+}
+
+/**
+ * Device-bound sessions: CPU per `GET /v1/session` for an unbound session with DBSC off
+ * and on (bearer: no offer), for an unbound cookie holder with DBSC on (the answer
+ * carries a registration offer), and for a bound session (its bound cookie: MAC check
+ * in the isolate, one KV read); and the CPU of one refresh (the 403 challenge, then the
+ * signed proof: the Durable Object check and a WebCrypto verify). Each worker in its own
+ * workerd process; alternating rounds, medians.
+ */
+async function deviceBindingCpu() {
+  const { deviceKey, parseRegistration, parseChallenge, proof } = await import("../tests/e2e/support/dbsc-client.mjs");
+  const vars = { DEVICE_BOUND_SESSIONS: "offer", DEVICE_BINDING_SECRET: Buffer.alloc(32, 5).toString("base64") };
+  const off = await startMeasured({});
+  const on = await startMeasured({ vars });
+  try {
+    // Bind sessions in the measured `on` worker itself (the refresh needs its Durable
+    // Objects to hold the keys), before any measurement; copy the unbound ones to `off`.
+    const unbound = [];
+    const bound = [];
+    for (let i = 0; i < 100; i++) {
+      const s = await on.worker.createSession(`dbsc-${i % 10}`);
+      const key = await kvKeyOf(s.token);
+      if (i % 2 === 0) {
+        unbound.push(s.token);
+        await off.worker.kv.put(key, await on.worker.kv.get(key));
+        continue;
+      }
+      const cookie = { Cookie: `__Host-session=${s.token}` };
+      const offered = await on.worker.fetch("/v1/session", { headers: cookie });
+      const offer = parseRegistration(offered.headers.get("Secure-Session-Registration"));
+      const device = await deviceKey();
+      const signed = await proof(
+        device,
+        { jti: offer.challenge, authorization: offer.authorization },
+        { withKey: true },
+      );
+      const res = await on.worker.fetch(offer.path, {
+        method: "POST",
+        headers: { ...cookie, "Secure-Session-Response": signed },
+      });
+      const jar = Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(";")[0].split("=")));
+      bound.push({
+        sessionId: s.session_id,
+        device,
+        boundCookie: jar["__Host-session"],
+        longLived: jar["__Secure-session-dbsc"],
+      });
+    }
+    const targets = {
+      unbound_dbsc_off: [off, (n) => bearer(unbound[n % unbound.length])],
+      unbound_dbsc_on: [on, (n) => bearer(unbound[n % unbound.length])],
+      unbound_cookie_offered: [on, (n) => ({ Cookie: `__Host-session=${unbound[n % unbound.length]}` })],
+      bound_cookie: [on, (n) => ({ Cookie: `__Host-session=${bound[n % bound.length].boundCookie}` })],
+    };
+    for (const [t, headersFor] of Object.values(targets))
+      await load(new URL("/v1/session", t.worker.url), { concurrency: 16, seconds: 1, headersFor });
+    const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+    const refreshRuns = [];
+    let next = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, [t, headersFor]] of Object.entries(targets))
+        runs[name].push(await measuredLoad(t, "/v1/session", headersFor));
+      // Refreshes, one after another: the proofs are signed in this process, not in workerd.
+      const proofs = [];
+      for (let i = 0; i < 40; i++) {
+        const b = bound[next++ % bound.length];
+        const headers = { Cookie: `__Secure-session-dbsc=${b.longLived}`, "Sec-Secure-Session-Id": `"${b.sessionId}"` };
+        proofs.push({ b, headers });
+      }
+      // The runtime's CPU over the whole loop (/proc's tick is 10 ms, too coarse for one
+      // refresh); while this process signs, workerd is idle.
+      const c0 = cpuSeconds(on.pid);
+      for (const { b, headers } of proofs) {
+        const first = await fetch(new URL("/v1/dbsc/refresh", on.worker.url), { method: "POST", headers });
+        const { challenge } = parseChallenge(first.headers.get("Secure-Session-Challenge"));
+        const signed = await proof(b.device, { jti: challenge });
+        const done = await fetch(new URL("/v1/dbsc/refresh", on.worker.url), {
+          method: "POST",
+          headers: { ...headers, "Secure-Session-Response": signed },
+        });
+        await done.arrayBuffer();
+        if (done.status !== 200) throw new Error(`refresh answered ${done.status}`);
+      }
+      const cpuUs = (cpuSeconds(on.pid) - c0) * 1e6;
+      refreshRuns.push(Math.round(cpuUs / proofs.length));
+    }
+    const out = Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, summarise(r)]));
+    const sorted = [...refreshRuns].sort((a, b) => a - b);
+    out.refresh = { cpu_us_per_refresh: sorted[Math.floor(sorted.length / 2)], cpu_us_per_round: refreshRuns };
+    return out;
+  } finally {
+    await off.worker.dispose();
+    await on.worker.dispose();
   }
 }
 

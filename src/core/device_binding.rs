@@ -151,9 +151,11 @@ pub fn instructions(origin: &str, cookie_name: &str, session: &SessionId) -> Val
     })
 }
 
-/// The answer that ends the session in the browser: it stops refreshing and forgets the key.
-pub fn end_instructions() -> Value {
-    json!({ "continue": false })
+/// The answer that ends the session in the browser: it stops refreshing and forgets the
+/// key. It names the session: Chromium 156 reads `continue: false` as the server's word
+/// only with `session_identifier` (without it, the refresh fails as a malformed answer).
+pub fn end_instructions(session_id: &str) -> Value {
+    json!({ "session_identifier": session_id, "continue": false })
 }
 
 /// The cookie that carries a bound session's long-lived token, sent to the DBSC endpoints

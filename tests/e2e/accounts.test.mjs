@@ -48,6 +48,7 @@ describe("the session holder's account", () => {
       aal: 1,
       amr: [],
       claims: {},
+      device_bound: false,
       current: true,
     });
     for (const token of [a.token, b.token]) {

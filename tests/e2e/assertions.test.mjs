@@ -620,6 +620,7 @@ describe("the admin client", () => {
       "authenticatedAt",
       "claims",
       "createdAt",
+      "deviceBound",
       "evicted",
       "expiresAt",
       "sessionId",

@@ -66,6 +66,7 @@ describe("the JavaScript client", () => {
       aal: 1,
       amr: [],
       claims: {},
+      device_bound: false,
     });
     assert.equal((await client.validate({ strong: true })).session_id, created.session_id);
     const refreshed = await client.refresh();

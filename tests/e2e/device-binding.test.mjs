@@ -258,7 +258,7 @@ describe("device-bound sessions", () => {
         headers: { ...headers, "Secure-Session-Response": await proof(key, { jti: c }) },
       });
     }
-    assert.deepEqual(await json(res, 200), { continue: false });
+    assert.deepEqual(await json(res, 200), { session_identifier: created.session_id, continue: false });
     assert.deepEqual(
       res.headers.getSetCookie().map((c) => c.split(";")[0]),
       ["__Host-session=", "__Secure-session-dbsc="],
@@ -295,7 +295,7 @@ describe("device-bound sessions", () => {
     const badId = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"unterminated' });
     assert.equal((await json(badId, 400)).error, "invalid_device_proof");
     const unknown = await post("/v1/dbsc/refresh", { "Sec-Secure-Session-Id": '"sid_nope"' });
-    assert.deepEqual(await json(unknown, 200), { continue: false });
+    assert.deepEqual(await json(unknown, 200), { session_identifier: "sid_nope", continue: false });
     const preflight = await worker.fetch("/v1/dbsc/refresh", {
       method: "OPTIONS",
       headers: { Origin: "https://evil.example" },
@@ -337,7 +337,7 @@ describe("a copied cookie jar", () => {
       method: "POST",
       headers: { Cookie: jar.header("/v1/dbsc/refresh"), "Sec-Secure-Session-Id": `"${created.session_id}"` },
     });
-    assert.deepEqual(await json(owner, 200), { continue: false });
+    assert.deepEqual(await json(owner, 200), { session_identifier: created.session_id, continue: false });
     assert.ok(key);
   });
 

@@ -94,17 +94,17 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
     let header = req.header(SESSION_ID_HEADER).ok_or_else(|| {
         ApiError::with_message(ErrorCode::MissingToken, "Sec-Secure-Session-Id is missing: name the session")
     })?;
-    let session_id = read_string_item(&header).ok_or_else(|| invalid_proof("Sec-Secure-Session-Id is malformed"))?;
+    let raw_id = read_string_item(&header).ok_or_else(|| invalid_proof("Sec-Secure-Session-Id is malformed"))?;
     // An id this worker never gave out, or no long-lived token: nothing to refresh.
-    let Some(session_id) = SessionId::parse(&session_id) else { return Ok(ended(config)) };
-    let Some(token) = long_lived_token(req, config) else { return Ok(ended(config)) };
+    let Some(session_id) = SessionId::parse(&raw_id) else { return Ok(ended(config, &raw_id)) };
+    let Some(token) = long_lived_token(req, config) else { return Ok(ended(config, &raw_id)) };
     let hash = token.hash();
     // KV's copy locates the account; the Durable Object decides.
     let store = SessionStore::from_env(env)?;
     let located = store.get(&hash).await.ok().flatten().filter(|record| {
         record.session_id == session_id && session_check::check(config, record, &Requirement::locating(), now).is_ok()
     });
-    let Some(located) = located else { return Ok(ended(config)) };
+    let Some(located) = located else { return Ok(ended(config, &raw_id)) };
     limit_session(env, &session_id).await?;
     let Some(header) = req.header(RESPONSE_HEADER) else { return Ok(challenge(binding, &session_id, now_ms)) };
     let proof = parse_proof(&header, ProofStep::Refresh).map_err(proof_error)?;
@@ -119,7 +119,7 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
     let (record, jwk) = match client.refresh_binding(&session_id, &hash, issued).await? {
         RefreshReply::Refreshable { record, jwk } => (record, jwk),
         RefreshReply::Replayed => return Ok(challenge(binding, &session_id, now_ms)),
-        RefreshReply::Ended => return Ok(ended(config)),
+        RefreshReply::Ended => return Ok(ended(config, &raw_id)),
     };
     let key = serde_json::from_str(&jwk)
         .map_err(|_| ProofError::Malformed)
@@ -177,8 +177,8 @@ fn challenge(binding: &DeviceBindingConfig, session_id: &SessionId, now_ms: Unix
 }
 
 /// `{"continue": false}`: the browser ends the session and forgets its key; the cookies go.
-fn ended(config: &Config) -> Response {
-    let mut response = json_response(200, &end_instructions());
+fn ended(config: &Config, session_id: &str) -> Response {
+    let mut response = json_response(200, &end_instructions(session_id));
     clear_cookies(&mut response, config);
     response
 }
