@@ -1,7 +1,9 @@
 // Device Bound Session Credentials (issue 22) in a real browser: Debian's Chromium signs
 // in to the example site behind the gatekeeper on https://localhost, binds the session
 // with a key of its own, refreshes the short-lived bound cookie through the worker's
-// challenge, and a copy of its cookie jar stops working once that cookie expires.
+// challenge (ahead of expiry, and for a page load held while the cookie is missing), a
+// copy of its cookie jar stops working once that cookie expires, and a session revoked
+// elsewhere ends in the browser at its next refresh.
 // Chromium says what it did (and why a step failed) over CDP; every wait below that
 // fails prints those reports. The test fails, never skips, when Chromium is missing or
 // binds nothing.
