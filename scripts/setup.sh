@@ -12,7 +12,8 @@
 # `setup.sh test` also installs what only the test suite needs:
 #   nightly toolchain      rustup (cargo fuzz needs it)
 #   cargo-fuzz             CARGO_FUZZ_VERSION below
-#   chromium               Debian's package (the browser test drives it with playwright-core)
+#   chromium               Debian's package (the browser tests drive it with playwright-core)
+#   openssl                Debian's package (the DBSC browser test makes a localhost certificate)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CARGO_FUZZ_VERSION=0.13.1
@@ -59,11 +60,14 @@ if [ "${1:-}" = "test" ]; then
     rustup toolchain install nightly --profile minimal
   fi
   install_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION"
-  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-    log "installing Debian's chromium (for the browser test)"
+  missing_debs=()
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing_debs+=(chromium)
+  command -v openssl >/dev/null || missing_debs+=(openssl)
+  if [ "${#missing_debs[@]}" -gt 0 ]; then
+    log "installing Debian's ${missing_debs[*]} (for the browser tests)"
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_debs[@]}"
   fi
 fi

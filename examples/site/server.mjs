@@ -6,6 +6,11 @@
 //
 // The worker must list this site's origin in ALLOWED_ORIGINS, e.g.
 //   npm run dev -- --var ALLOWED_ORIGINS:http://127.0.0.1:5173
+//
+// The same site can also be the origin behind the worker in gatekeeper mode: set
+// PUBLIC_ORIGIN (and WORKER_URL) to the worker's URL, start the worker with
+// ORIGIN_URL=<this site>, LOGIN_URL=/ and PUBLIC_PATHS=/,/index.html,/login,/app.js,/client.js,/config.js;
+// then the pages, the login and the worker's /v1/ API share one origin.
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -21,13 +26,27 @@ const files = {
   "/client.js": ["../../client/index.js", "text/javascript; charset=utf-8"],
 };
 
-/** Starts the site; resolves to { url, close }. */
-export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0.1" }) {
+/**
+ * Starts the site; resolves to { url, close }. `publicOrigin` is the origin browsers see
+ * it at when it runs behind the gatekeeper (default: its own). `fetch` reaches the
+ * worker's admin API (default: the global one). `onRequest({ method, path, headers })`
+ * sees every request as it arrives (a test's view of what reached the origin).
+ */
+export async function startSite({
+  workerUrl,
+  adminKey,
+  port = 0,
+  host = "127.0.0.1",
+  publicOrigin,
+  fetch,
+  onRequest = () => {},
+}) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://site").pathname;
+    onRequest({ method: req.method, path, headers: req.headers });
     try {
       if (req.method === "POST" && path === "/login")
-        return await login(req, res, { workerUrl, adminKey, ownOrigin: origin });
+        return await login(req, res, { workerUrl, adminKey, ownOrigin: publicOrigin ?? origin, fetch });
       if (req.method === "GET" && path === "/config.js") {
         res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" });
         return res.end(`export const WORKER_URL = ${JSON.stringify(workerUrl)};\n`);
@@ -60,7 +79,7 @@ export async function startSite({ workerUrl, adminKey, port = 0, host = "127.0.0
 const LOGIN_BODY_MAX = 4096;
 
 /** The fake login: any username is accepted (a real origin checks a password here). */
-async function login(req, res, { workerUrl, adminKey, ownOrigin }) {
+async function login(req, res, { workerUrl, adminKey, ownOrigin, fetch }) {
   // Login CSRF: another site must not be able to sign a visitor in as someone else.
   if (req.headers.origin !== ownOrigin) {
     res.writeHead(403, { "Content-Type": "text/plain" });
@@ -84,7 +103,7 @@ async function login(req, res, { workerUrl, adminKey, ownOrigin }) {
   }
   let created;
   try {
-    created = await createAdminClient({ baseUrl: workerUrl, adminKey }).createSession(username, {
+    created = await createAdminClient({ baseUrl: workerUrl, adminKey, fetch }).createSession(username, {
       userAgent: fitMetadata(req.headers["user-agent"], USER_AGENT_MAX_BYTES),
       ip: req.socket.remoteAddress,
       label: fitMetadata(form.get("device"), LABEL_MAX_BYTES) || "browser",
@@ -103,6 +122,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     workerUrl: process.env.WORKER_URL ?? "http://127.0.0.1:8787",
     adminKey: process.env.ADMIN_KEY ?? "local-dev-admin-key-0123456789abcdef",
     port: Number(process.env.PORT ?? 5173),
+    publicOrigin: process.env.PUBLIC_ORIGIN,
   });
   console.log(`example site on ${site.url}`);
 }

@@ -38,7 +38,9 @@ const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m
  * "edge-sessions"). `scriptPath` replaces the built script (the benchmark wraps it to
  * count binding calls). `ratelimits` replaces wrangler.toml's rate limiters, as
  * `{ NAME: { simple: { limit, period } } }`. `withoutBindings` leaves out the named
- * bindings of wrangler.toml (a deployment that forgot one). Returns helpers bound to it.
+ * bindings of wrangler.toml (a deployment that forgot one). `https: { key, cert }` (PEM)
+ * serves it over TLS as https://localhost:PORT (support/localhost-tls.mjs makes a pair);
+ * `worker.fetch` still reaches it, through Miniflare. Returns helpers bound to it.
  */
 export async function startWorker({
   vars = {},
@@ -49,6 +51,7 @@ export async function startWorker({
   ratelimits,
   inspectorPort,
   withoutBindings = [],
+  https,
 } = {}) {
   const bound = (name) => !withoutBindings.includes(name);
   const logs = [];
@@ -100,6 +103,8 @@ export async function startWorker({
   const mf = new Miniflare({
     workers: [sessionsWorker, ...extraWorkers],
     inspectorPort, // the profiler (bench/profile.mjs) attaches here
+    // A browser holds a certificate for a name, not an address: https is served as localhost.
+    ...(https ? { host: "localhost", httpsKey: https.key, httpsCert: https.cert } : {}),
     kvPersist: persistTo ? `${persistTo}/kv` : false,
     durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
     handleRuntimeStdio(stdout, stderr) {
