@@ -50,6 +50,7 @@ export function createSessionClient({
   // worker would refuse the pair as ambiguous.
   const credentials = token ? "omit" : "include";
 
+  let accountId = null;
   async function call(method, path, expected) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -62,6 +63,9 @@ export function createSessionClient({
     } catch {
       // Not JSON: a proxy or platform error page. Reported below with its status.
     }
+    // Remembered for logout(): a token created or rotated a moment ago elsewhere may not
+    // have reached the KV of the location that receives the logout.
+    if (typeof body?.account_id === "string") accountId = body.account_id;
     if (response.status !== expected) {
       throw new SessionApiError(
         response.status,
@@ -118,8 +122,13 @@ export function createSessionClient({
     },
     /** Extends the idle deadline now (`POST /v1/session/refresh`). */
     refresh: () => call("POST", "/v1/session/refresh", 200),
-    /** Logs this session out and clears the cookie (`DELETE /v1/session`). */
-    logout: () => call("DELETE", "/v1/session", 204),
+    /**
+     * Logs this session out and clears the cookie (`DELETE /v1/session`). Names the
+     * account once a call has shown it, so the logout reaches the account's object even
+     * where KV has not seen the token yet.
+     */
+    logout: () =>
+      call("DELETE", accountId ? `/v1/session?account_id=${encodeURIComponent(accountId)}` : "/v1/session", 204),
     /** The account's live sessions, newest first; `current` marks this one. */
     listSessions: async () => (await call("GET", "/v1/sessions", 200)).sessions,
     /** Revokes one of the account's sessions by id. */

@@ -6,7 +6,7 @@ use crate::core::bound_cookie::{BoundCookie, BoundCookieError, BOUND_COOKIE_PREF
 use crate::core::cookie::find_cookie;
 use crate::core::device_binding::DeviceProof;
 use crate::core::device_challenge::BindingKeys;
-use crate::core::token::{SessionToken, TokenError, TokenHash, TOKEN_PREFIX};
+use crate::core::token::{SessionId, SessionToken, TokenError, TokenHash, TOKEN_PREFIX};
 use crate::core::UnixSeconds;
 use std::fmt;
 
@@ -45,6 +45,14 @@ impl Credential {
         match &self.presented {
             Presented::Token(token) => token.hash(),
             Presented::BoundCookie(cookie) => cookie.hash.clone(),
+        }
+    }
+
+    /// The public id of the session this credential names.
+    pub fn session_id(&self) -> SessionId {
+        match &self.presented {
+            Presented::Token(token) => token.session_id(),
+            Presented::BoundCookie(cookie) => cookie.session_id.clone(),
         }
     }
 

@@ -122,6 +122,38 @@ describe("a stale KV copy", () => {
 });
 
 describe("logout", () => {
+  test("?account_id= reaches the account's object for a token this location's KV does not have yet (issue 24)", async () => {
+    const worker = await startWorker();
+    try {
+      const listed = async (account) =>
+        (await json(await worker.fetch(`/v1/admin/accounts/${account}/sessions`, { headers: admin }), 200)).sessions;
+      const created = await worker.createSession("young");
+      // As at a location KV has not reached: the record is not there, the object has it.
+      await worker.kv.delete(await kvKeyOf(created.token));
+      const logout = (query) => worker.fetch(`/v1/session${query}`, { method: "DELETE", headers: bearer(created.token) });
+      assert.equal((await logout("")).status, 204);
+      assert.equal((await listed("young")).length, 1, "without the hint, nothing to ask: nothing revoked");
+      assert.equal((await json(await logout("?account_id=../x"), 400)).error, "invalid_account_id");
+      assert.equal((await logout("?account_id=someone-else")).status, 204);
+      assert.equal((await listed("young")).length, 1, "a wrong account revokes nothing");
+      const other = await worker.createSession("young");
+      const otherHint = await worker.fetch("/v1/session?account_id=young", {
+        method: "DELETE",
+        headers: bearer(`est_${"B".repeat(43)}`),
+      });
+      assert.equal(otherHint.status, 204);
+      assert.equal((await listed("young")).length, 2, "another token with the right account revokes nothing");
+      assert.equal((await logout("?account_id=young")).status, 204);
+      assert.deepEqual(
+        (await listed("young")).map((s) => s.session_id),
+        [other.session_id],
+        "the hinted account's object revoked this session, and only it",
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   test("revokes a session whose KV record this build cannot read, through the key metadata", async () => {
     const worker = await startWorker();
     try {

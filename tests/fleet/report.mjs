@@ -28,7 +28,7 @@ export function formatReport(r) {
   );
   lines.push(
     `  statuses ${JSON.stringify(r.statuses)}; events expected ${r.events.expected}, delivered ${r.events.delivered} ` +
-      `(${r.events.deliveries} deliveries, ${r.events.unverified} unverified); uncertain tokens ${r.uncertain_tokens}; logouts of a token younger than the bound ${r.early_logouts}`,
+      `(${r.events.deliveries} deliveries, ${r.events.unverified} unverified); uncertain tokens ${r.uncertain_tokens}`,
   );
   if (r.cutoff_redeploy_ms) lines.push(`  fleet cut-off: redeploy took ${r.cutoff_redeploy_ms} ms real`);
   for (const v of r.violations.slice(0, 20)) lines.push(`  VIOLATION ${JSON.stringify(v)}`);
@@ -89,7 +89,6 @@ export function mergeReports(reports) {
       unverified: sum((r) => r.events.unverified),
     },
     uncertain_tokens: sum((r) => r.uncertain_tokens),
-    early_logouts: sum((r) => r.early_logouts),
     violations: reports.flatMap((r) => r.violations.map((v) => ({ seed: r.seed, ...v }))),
   };
 }

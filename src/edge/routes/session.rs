@@ -1,5 +1,6 @@
 //! Endpoints for the session holder: validate, refresh, logout.
 
+use crate::core::account::AccountId;
 use crate::core::assertion::{AssertionKind, TokenRefusal};
 use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
@@ -154,6 +155,11 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
 
 /// `DELETE /v1/session`: logout. Idempotent: an unknown, expired or unreadable session
 /// still gets 204 and a cleared cookie.
+///
+/// `?account_id=` names the account for a token this location's KV does not have yet
+/// (created or rotated seconds ago elsewhere): the account's object is then asked
+/// directly, and it revokes only if this token is the session's current one, so a wrong
+/// or hostile hint revokes nothing.
 pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
     let cleared = || {
         let mut response = no_content();
@@ -179,8 +185,15 @@ pub async fn handle_logout(req: &IncomingRequest, env: &Env, config: &Config) ->
     // The owner comes from the record or, if this build cannot read the record, from
     // the key's metadata: an unreadable record is still revoked, not just forgotten. A
     // bound cookie names the session's hash, so it logs out as the token would.
+    let hinted = match req.query_param("account_id") {
+        Some(raw) => Some(AccountId::parse(&raw).map_err(ApiError::from)?),
+        None => None,
+    };
     let hash = presented.hash();
-    let owner = SessionStore::from_env(env)?.owner(&hash).await?;
+    let owner = match SessionStore::from_env(env)?.owner(&hash).await? {
+        Some(owner) => Some(owner),
+        None => hinted.map(|account_id| (account_id, presented.session_id())),
+    };
     if let Some((account_id, session_id)) = owner {
         // As the caller: the object revokes only if this token is the session's current one.
         let caller = Caller { session_id: session_id.clone(), token_hash: hash };
