@@ -83,6 +83,18 @@ fn proofs_of_the_wrong_shape_are_refused_with_the_reason() {
         reg(json!({"typ": "dbsc+jwt", "alg": "ES256", "jwk": short}), ok_payload.clone()),
         Err(ProofError::Key(_))
     ));
+    let rsa = |n: &str, e: &str| {
+        let jwk = json!({"kty": "RSA", "n": n, "e": e});
+        ProofKey::from_jwk(&jwk).map(|_| ())
+    };
+    let modulus = URL_SAFE_NO_PAD.encode([0xc5u8; 256]);
+    assert_eq!(rsa(&modulus, "AQAB"), Ok(()));
+    assert!(rsa("", "AQAB").is_err(), "an empty modulus");
+    assert!(rsa(&URL_SAFE_NO_PAD.encode([0u8; 257]), "AQAB").is_err(), "a leading zero");
+    for e in ["AQ", "", "Ag", "AAEAAQ", "AQABAQAB"] {
+        assert!(rsa(&modulus, e).is_err(), "exponent {e:?}");
+    }
+    assert_eq!(rsa(&modulus, "Aw"), Ok(()), "e = 3");
     let weak_rsa = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xc5u8; 128]), "e": "AQAB"});
     assert!(matches!(
         reg(json!({"typ": "dbsc+jwt", "alg": "RS256", "jwk": weak_rsa}), ok_payload.clone()),

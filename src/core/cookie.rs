@@ -37,6 +37,20 @@ pub fn find_cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>, D
     Ok(found)
 }
 
+/// Every value of cookie `name` in a `Cookie` header, in the order sent (unquoted as by
+/// [`find_cookie`]). For the one cookie a duplicate must not silence: the DBSC endpoints'
+/// long-lived token, each value of which is tried.
+pub fn all_cookies<'h>(header: &'h str, name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+    header.split(';').filter_map(move |pair| {
+        let (key, value) = pair.split_once('=')?;
+        if key.trim() != name {
+            return None;
+        }
+        let value = value.trim();
+        Some(value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value))
+    })
+}
+
 /// Whether `name` can be a cookie name (an RFC 6265 token, at most 64 bytes).
 pub fn is_valid_cookie_name(name: &str) -> bool {
     !name.is_empty()

@@ -70,12 +70,18 @@ impl ProofKey {
             Some("RSA") => {
                 let (n, nb) = decoded("n")?;
                 let (e, eb) = decoded("e")?;
-                let bits = nb.len() * 8 - nb.first().map_or(8, |b| b.leading_zeros() as usize);
-                if nb.first() == Some(&0) || !RSA_BITS.contains(&bits) {
+                let bits = match nb.first() {
+                    Some(&top) if top != 0 => nb.len() * 8 - top.leading_zeros() as usize,
+                    _ => 0, // empty, or a leading zero byte: not a minimal modulus
+                };
+                if !RSA_BITS.contains(&bits) {
                     return Err(ProofError::Key("RSA modulus must be 2048 to 4096 bits"));
                 }
-                if eb.is_empty() || eb.len() > 4 || eb[0] == 0 || eb.last().is_some_and(|b| b & 1 == 0) {
-                    return Err(ProofError::Key("RSA exponent must be odd and at most 4 bytes"));
+                // Odd, at least 3 (with e = 1 anyone can make a signature), at most 4
+                // bytes, minimal.
+                let exponent = eb.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+                if eb.is_empty() || eb.len() > 4 || eb[0] == 0 || exponent < 3 || exponent % 2 == 0 {
+                    return Err(ProofError::Key("RSA exponent must be odd, at least 3 and at most 4 bytes"));
                 }
                 Ok(ProofKey::Rsa { n, e })
             }

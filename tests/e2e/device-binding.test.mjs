@@ -190,6 +190,13 @@ describe("device-bound sessions", () => {
     assert.match(res.headers.getSetCookie()[0], new RegExp(`^__Host-session=esb_[A-Za-z0-9_-]+; Max-Age=${TTL};`));
     assert.ok(jar.get("__Host-session").startsWith("esb_") && first.startsWith("esb_"));
     assert.equal((await validate(worker, jar)).status, 200);
+    // A same-named cookie tossed in from a sibling subdomain does not end the session.
+    const tossed = jar.copy();
+    const real = tossed.get("__Secure-session-dbsc");
+    tossed.cookies.delete("__Secure-session-dbsc");
+    tossed.cookies.set("__Secure-session-dbsc", { value: `est_${"T".repeat(43)}`, attributes: ["Path=/v1/dbsc"] });
+    tossed.cookies.set("__Secure-session-dbsc ", { value: real, attributes: ["Path=/v1/dbsc"] });
+    assert.equal((await refresh(worker, tossed, key, created.session_id)).status, 200);
   });
 
   test("a proof for the previous challenge is accepted; a replayed or foreign one is refused", async () => {
@@ -324,6 +331,13 @@ describe("a copied cookie jar", () => {
     const { key } = await register(worker, jar, await offerFor(worker, jar));
     const stolen = jar.copy();
     assert.equal((await validate(worker, stolen)).status, 200, "the copy works while its bound cookie lives");
+    // Nor does rotating, with a forged allowed Origin, mint the copy a fresh bound cookie.
+    const rotate = await worker.fetch("/v1/session/rotate", {
+      method: "POST",
+      headers: { Cookie: stolen.header("/v1/session/rotate") },
+    });
+    assert.equal((await json(rotate, 409)).error, "session_already_bound");
+    assert.deepEqual(rotate.headers.getSetCookie(), []);
     await worker.fetch(`/__clock?advance_ms=${(TTL + 1) * 1000}`, { method: "POST" });
     assert.equal((await json(await validate(worker, stolen), 401)).error, "bound_cookie_expired");
     // The thief holds the long-lived token too, but not the key: no refresh, no bearer.

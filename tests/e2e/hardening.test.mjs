@@ -130,7 +130,8 @@ describe("logout", () => {
       const created = await worker.createSession("young");
       // As at a location KV has not reached: the record is not there, the object has it.
       await worker.kv.delete(await kvKeyOf(created.token));
-      const logout = (query) => worker.fetch(`/v1/session${query}`, { method: "DELETE", headers: bearer(created.token) });
+      const logout = (query) =>
+        worker.fetch(`/v1/session${query}`, { method: "DELETE", headers: bearer(created.token) });
       assert.equal((await logout("")).status, 204);
       assert.equal((await listed("young")).length, 1, "without the hint, nothing to ask: nothing revoked");
       assert.equal((await json(await logout("?account_id=../x"), 400)).error, "invalid_account_id");

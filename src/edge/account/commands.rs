@@ -258,6 +258,11 @@ impl AccountSessions {
             return Ok(RotateReply::NotFound);
         };
         let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        // A bound session never rotates for its holder (nor retries one): its browser
+        // renews its cookie with the device key, and a copied cookie must not get a new one.
+        if record.device_binding.is_some() {
+            return Ok(RotateReply::NotFound);
+        }
         let (cause, marker) = match old {
             OldToken::KeepRemembered => (RotationCause::HolderRetry, None),
             OldToken::Remember { .. } => (RotationCause::Holder, Some(&caller.token_hash)),

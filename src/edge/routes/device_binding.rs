@@ -6,7 +6,7 @@
 //! and `X-Frame-Options: DENY`.
 
 use crate::core::config::Config;
-use crate::core::cookie::{clear_session_cookie, find_cookie};
+use crate::core::cookie::{all_cookies, clear_session_cookie};
 use crate::core::credentials::CredentialSource;
 use crate::core::dbsc_proof::{parse_proof, ProofError, ProofKey, ProofStep};
 use crate::core::device_binding::{
@@ -97,14 +97,25 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
     let raw_id = read_string_item(&header).ok_or_else(|| invalid_proof("Sec-Secure-Session-Id is malformed"))?;
     // An id this worker never gave out, or no long-lived token: nothing to refresh.
     let Some(session_id) = SessionId::parse(&raw_id) else { return Ok(ended(config, &raw_id)) };
-    let Some(token) = long_lived_token(req, config) else { return Ok(ended(config, &raw_id)) };
-    let hash = token.hash();
-    // KV's copy locates the account; the Durable Object decides.
+    // KV's copy locates the account; the Durable Object decides. Each value of the
+    // long-lived token's cookie is tried: a sibling subdomain can toss in a cookie of
+    // the same name (`__Secure-` allows a Domain), and that must not end the session.
+    // A KV failure is a 500, which the browser retries: never an ended session.
     let store = SessionStore::from_env(env)?;
-    let located = store.get(&hash).await.ok().flatten().filter(|record| {
-        record.session_id == session_id && session_check::check(config, record, &Requirement::locating(), now).is_ok()
-    });
-    let Some(located) = located else { return Ok(ended(config, &raw_id)) };
+    let mut found = None;
+    for token in long_lived_tokens(req, config) {
+        let hash = token.hash();
+        let read = store.get(&hash).await.map_err(|e| ApiError::internal("dbsc: refresh: SESSIONS get", e))?;
+        let usable = read.filter(|record| {
+            record.session_id == session_id
+                && session_check::check(config, record, &Requirement::locating(), now).is_ok()
+        });
+        if let Some(record) = usable {
+            found = Some((hash, record));
+            break;
+        }
+    }
+    let Some((hash, located)) = found else { return Ok(ended(config, &raw_id)) };
     limit_session(env, &session_id).await?;
     let Some(header) = req.header(RESPONSE_HEADER) else { return Ok(challenge(binding, &session_id, now_ms)) };
     let proof = parse_proof(&header, ProofStep::Refresh).map_err(proof_error)?;
@@ -159,11 +170,12 @@ fn enabled(config: &Config) -> Result<&DeviceBindingConfig, ApiError> {
     })
 }
 
-/// The bound session's long-lived token, from the cookie only the DBSC endpoints get.
-fn long_lived_token(req: &IncomingRequest, config: &Config) -> Option<SessionToken> {
-    let header = req.header("Cookie")?;
-    let raw = find_cookie(&header, &refresh_cookie_name(&config.cookie_name)).ok()??;
-    SessionToken::parse(raw).ok()
+/// The long-lived tokens in the cookie only the DBSC endpoints get: every value of that
+/// name that parses as a token (at most a few; a browser sends the most specific path first).
+fn long_lived_tokens(req: &IncomingRequest, config: &Config) -> Vec<SessionToken> {
+    let Some(header) = req.header("Cookie") else { return Vec::new() };
+    let name = refresh_cookie_name(&config.cookie_name);
+    all_cookies(&header, &name).filter_map(|raw| SessionToken::parse(raw).ok()).take(3).collect()
 }
 
 /// 403 with a refresh challenge: the browser signs it and asks again.

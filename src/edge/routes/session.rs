@@ -104,6 +104,9 @@ pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) ->
     let now = platform::now();
     let (account_id, caller, source) =
         match SessionCheck::new().csrf().rate_limited().check(req, env, config, now).await {
+            // A bound session gets new cookies only by proving its device key at the
+            // DBSC refresh: a rotation would hand a copied bound cookie a fresh one.
+            Ok(auth) if auth.record.device_binding.is_some() => return Err(bound_rotation_refused()),
             Ok(auth) => (auth.record.account_id.clone(), auth.caller(), auth.source),
             Err(denial) if denial.is_session_not_found() && config.rotation_retry_secs > 0 => {
                 match rotation_retry(req, env, config).await? {
@@ -135,6 +138,13 @@ pub async fn handle_rotate(req: &IncomingRequest, env: &Env, config: &Config) ->
         }
     }
     Ok(response)
+}
+
+fn bound_rotation_refused() -> ApiError {
+    ApiError::with_message(
+        ErrorCode::SessionAlreadyBound,
+        "a device-bound session's cookie is renewed only at /v1/dbsc/refresh, with its device key",
+    )
 }
 
 /// `POST /v1/session/refresh`: extend the idle deadline now (clamped to the absolute cap).
