@@ -64,11 +64,13 @@ pub enum ErrorCode {
     InvalidAudience,
     /// Session claims that break the rules (size, names, depth).
     InvalidClaims,
+    /// An impersonation session asked for a method, path or API its rules refuse.
+    ImpersonationForbidden,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -104,6 +106,7 @@ impl ErrorCode {
         ErrorCode::StaleAuthentication,
         ErrorCode::InvalidAudience,
         ErrorCode::InvalidClaims,
+        ErrorCode::ImpersonationForbidden,
     ];
 
     /// The code as it appears on the wire.
@@ -143,6 +146,7 @@ impl ErrorCode {
             ErrorCode::StaleAuthentication => "stale_authentication",
             ErrorCode::InvalidAudience => "invalid_audience",
             ErrorCode::InvalidClaims => "invalid_claims",
+            ErrorCode::ImpersonationForbidden => "impersonation_forbidden",
         }
     }
 
@@ -176,6 +180,7 @@ impl ErrorCode {
             ErrorCode::StaleAuthentication => 409,
             ErrorCode::InvalidAudience => 400,
             ErrorCode::InvalidClaims => 400,
+            ErrorCode::ImpersonationForbidden => 403,
 
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
@@ -224,6 +229,7 @@ impl ErrorCode {
             }
             ErrorCode::InvalidAudience => "audience is not one of ASSERTION_AUDIENCES",
             ErrorCode::InvalidClaims => "claims are not valid",
+            ErrorCode::ImpersonationForbidden => "an impersonation session may not do this",
         }
     }
 

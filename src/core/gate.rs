@@ -2,6 +2,7 @@
 //! unauthenticated browser is sent. Pure functions over strings; the worker layer does
 //! the forwarding.
 
+use crate::core::impersonation::ImpersonationRules;
 use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths, RequirementPaths};
 use crate::core::vars::{self, ConfigError, Vars};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -25,6 +26,9 @@ pub struct GateConfig {
     /// Methods whose requests are checked against the account's Durable Object:
     /// `STRONG_METHODS`.
     pub strong_methods: StrongMethods,
+    /// What an impersonation session may do here: `IMPERSONATION_METHODS` and
+    /// `IMPERSONATION_DENY_PATHS`.
+    pub impersonation: ImpersonationRules,
 }
 
 /// Which methods get a strong check wherever they go.
@@ -286,7 +290,9 @@ impl GateConfig {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        let impersonation = ImpersonationRules::from_vars(var)?;
         Ok(Some(GateConfig {
+            impersonation,
             dropped_headers,
             fresh_paths,
             strong_paths,

@@ -12,6 +12,7 @@ pub mod error_code;
 pub mod event;
 pub mod event_seal;
 pub mod gate;
+pub mod impersonation;
 pub mod jwk;
 pub mod origin;
 pub mod path_patterns;

@@ -7,6 +7,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
+use crate::core::impersonation::Impersonation;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -16,11 +17,12 @@ use std::fmt;
 ///
 /// - v1: the session's identity, deadlines and device metadata.
 /// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
-pub const RECORD_VERSION: u8 = 2;
+/// - v3: adds `impersonation` (who is acting as the user, why, since when), optional.
+pub const RECORD_VERSION: u8 = 3;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
 /// created, at level 1, with no methods: what every session was before v2.
-pub const READABLE_VERSIONS: [u8; 2] = [1, 2];
+pub const READABLE_VERSIONS: [u8; 3] = [1, 2, 3];
 
 /// Bounds on captured metadata, so a record always fits comfortably in KV metadata
 /// budgets and a listing page stays small.
@@ -68,15 +70,23 @@ impl SessionMeta {
         ];
         for (name, value, max) in fields {
             let Some(value) = value else { continue };
-            if value.len() > max {
-                return Err(MetaError::TooLong(name));
-            }
-            if value.chars().any(is_disallowed_in_metadata) {
-                return Err(MetaError::ControlCharacter(name));
-            }
+            check_text(name, value, max)?;
         }
         Ok(())
     }
+}
+
+/// The rule every free-text field a listing shows follows (device metadata, an
+/// impersonation's actor and reason): at most `max` bytes, no control or invisible
+/// formatting characters.
+pub fn check_text(name: &'static str, value: &str, max: usize) -> Result<(), MetaError> {
+    if value.len() > max {
+        return Err(MetaError::TooLong(name));
+    }
+    if value.chars().any(is_disallowed_in_metadata) {
+        return Err(MetaError::ControlCharacter(name));
+    }
+    Ok(())
 }
 
 /// Control characters, plus the invisible and direction-changing characters that would
@@ -120,6 +130,9 @@ pub struct SessionRecord {
     /// What the origin wants every check to carry (roles, tenant, plan). (v2)
     #[serde(default, skip_serializing_if = "SessionClaims::is_empty")]
     pub claims: SessionClaims,
+    /// Set on a session an admin opened to act as the user (support's "view as"). (v3)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonation: Option<Impersonation>,
 }
 
 fn default_aal() -> u8 {
@@ -165,10 +178,14 @@ impl SessionRecord {
             return Err(DecodeError::UnsupportedVersion(record.v));
         }
         if record.v == 1 {
-            if record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty() || !record.claims.is_empty() {
+            let v2_fields = record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty();
+            if v2_fields || !record.claims.is_empty() || record.impersonation.is_some() {
                 return Err(DecodeError::Inconsistent); // v2 fields in a v1 record
             }
             record.authenticated_at = record.created_at;
+        }
+        if record.v < 3 && record.impersonation.is_some() {
+            return Err(DecodeError::Inconsistent); // a v3 field in an older record
         }
         let ordered = record.created_at <= record.last_seen_at
             && record.idle_expires_at <= record.absolute_expires_at
@@ -179,7 +196,7 @@ impl SessionRecord {
         if !ordered || crate::core::step_up::check_auth_facts(record.aal, &record.amr).is_err() {
             return Err(DecodeError::Inconsistent);
         }
-        // Read as the version this build writes: a v1 record rewritten (touched) is v2.
+        // Read as the version this build writes: a v1 or v2 record rewritten (touched) is v3.
         record.v = RECORD_VERSION;
         Ok(record)
     }

@@ -7,6 +7,7 @@
 //! `Refusal`, and reaches every path at once.
 
 use crate::core::config::Config;
+use crate::core::impersonation::{self, ImpersonationAccess};
 use crate::core::policy::Validity;
 use crate::core::record::SessionRecord;
 use crate::core::step_up::{Freshness, NotFresh};
@@ -28,6 +29,9 @@ pub enum Refusal {
     Fenced,
     /// The last authentication is older or weaker than this request asks.
     NotFresh { authenticated_at: UnixSeconds, aal: u8, failed: NotFresh },
+    /// An impersonation session asking for what it may not do: a method or path the
+    /// gatekeeper's impersonation rules refuse, or the account's session-control API.
+    ImpersonationForbidden,
 }
 
 /// Which copy of the record is being judged.
@@ -54,6 +58,8 @@ pub struct Requirement {
     pub role: RecordRole,
     /// A recent or strong enough authentication (step-up). Not required by default.
     pub freshness: Freshness,
+    /// Whether an impersonation session may be used for this. Allowed by default.
+    pub impersonation: ImpersonationAccess,
 }
 
 impl Requirement {
@@ -76,6 +82,10 @@ impl Requirement {
 
     pub fn fresh(self, freshness: Freshness) -> Self {
         Requirement { freshness, ..self }
+    }
+
+    pub fn impersonation(self, impersonation: ImpersonationAccess) -> Self {
+        Requirement { impersonation, ..self }
     }
 }
 
@@ -104,6 +114,9 @@ pub fn check(
         // A locating copy may lag a touch that moved the idle deadline; the index decides.
         Validity::ExpiredIdle if requirement.role == RecordRole::Locating => {}
         Validity::ExpiredIdle => return Err(Refusal::ExpiredIdle),
+    }
+    if impersonation::refuses(requirement.impersonation, record) {
+        return Err(Refusal::ImpersonationForbidden);
     }
     requirement.freshness.check(record.authenticated_at, record.aal, now).map_err(|failed| Refusal::NotFresh {
         authenticated_at: record.authenticated_at,

@@ -1,0 +1,204 @@
+//! Impersonation: a session an admin opens so that support staff can act as a user
+//! ("view as"), under rules the edge enforces on every request, so the app cannot forget
+//! to check a flag.
+//!
+//! - The session is short and capped: `ttl_secs` is at most [`TTL_MAX_SECS`], and its
+//!   absolute deadline is `created_at + ttl`. Touch, refresh, rotation and
+//!   reauthentication keep the absolute deadline of the record they start from
+//!   (`core::policy`), so nothing extends it.
+//! - It does not count toward `MAX_SESSIONS_PER_ACCOUNT` and is not one of the user's
+//!   devices: the account's Durable Object leaves it out of eviction, and listings show it
+//!   apart, as "support (reason) signed in as you".
+//! - It carries an RFC 8693 `act` claim (`{"sub": actor}`) wherever the session is
+//!   described: `GET /v1/session`, assertions, events.
+//! - At the gatekeeper it may use only [`ImpersonationRules`]' methods, never a denied
+//!   path, and never the account's session-control API (`/v1/sessions`): the session
+//!   check's [`ImpersonationAccess`] (`core::session_check`).
+
+use crate::core::account::AccountId;
+use crate::core::path_patterns::RequirementPaths;
+use crate::core::policy::Policy;
+use crate::core::record::{check_text, MetaError, SessionMeta, SessionRecord, RECORD_VERSION};
+use crate::core::token::SessionId;
+use crate::core::vars::{self, ConfigError, Vars};
+use crate::core::UnixSeconds;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest impersonation an admin may open: an hour.
+pub const TTL_MAX_SECS: i64 = 3600;
+pub const ACTOR_MAX_LEN: usize = 128;
+pub const REASON_MAX_LEN: usize = 256;
+
+/// Who is acting as the user, why, and since when. Stored in the session record (v3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Impersonation {
+    pub actor: String,
+    pub reason: String,
+    pub started_at: UnixSeconds,
+}
+
+impl Impersonation {
+    /// What the user's own listing says about it.
+    pub fn notice(&self) -> String {
+        format!("{} ({}) signed in as you", self.actor, self.reason)
+    }
+
+    /// The RFC 8693 actor claim.
+    pub fn act(&self) -> Act<'_> {
+        Act { sub: &self.actor }
+    }
+}
+
+/// RFC 8693 §4.1 `act`: the party acting on the subject's behalf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Act<'a> {
+    pub sub: &'a str,
+}
+
+/// `POST /v1/admin/accounts/{account_id}/impersonations`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpersonationBody {
+    pub actor: Option<String>,
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "crate::core::whole_number::optional")]
+    pub ttl_secs: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImpersonationError {
+    /// `actor` or `reason` missing or blank.
+    Missing(&'static str),
+    /// `actor` or `reason` too long or with control characters.
+    Text(MetaError),
+    /// `ttl_secs` missing or outside 1..=3600.
+    Ttl,
+}
+
+impl fmt::Display for ImpersonationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImpersonationError::Missing(field) => write!(f, "{field} is required"),
+            ImpersonationError::Text(e) => e.fmt(f),
+            ImpersonationError::Ttl => {
+                write!(f, "ttl_secs: must be a whole number of seconds from 1 to {TTL_MAX_SECS}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ImpersonationError {}
+
+/// A checked request to open an impersonation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImpersonationRequest {
+    pub actor: String,
+    pub reason: String,
+    pub ttl_secs: i64,
+}
+
+impl ImpersonationRequest {
+    /// `actor` and `reason` follow the device-metadata rules (bounded, no control or
+    /// invisible characters) and may not be blank; `ttl_secs` is 1 to [`TTL_MAX_SECS`].
+    pub fn parse(body: ImpersonationBody) -> Result<Self, ImpersonationError> {
+        let text = |name: &'static str, value: Option<String>, max: usize| {
+            let value = value.filter(|v| !v.trim().is_empty()).ok_or(ImpersonationError::Missing(name))?;
+            check_text(name, &value, max).map_err(ImpersonationError::Text)?;
+            Ok(value)
+        };
+        let actor = text("actor", body.actor, ACTOR_MAX_LEN)?;
+        let reason = text("reason", body.reason, REASON_MAX_LEN)?;
+        let ttl_secs = body.ttl_secs.filter(|t| (1..=TTL_MAX_SECS).contains(t)).ok_or(ImpersonationError::Ttl)?;
+        Ok(ImpersonationRequest { actor, reason, ttl_secs })
+    }
+
+    /// The session record: created and authenticated now, ending for good at
+    /// `now + ttl_secs` (or sooner, when the policy's lifetimes are shorter), with an idle
+    /// window no longer than that. No device metadata: it is nobody's device.
+    pub fn start(self, policy: &Policy, account_id: AccountId, session_id: SessionId, now: UnixSeconds) -> SessionRecord {
+        let lifetime = self.ttl_secs.min(policy.absolute_lifetime_secs);
+        let absolute_expires_at = now + lifetime;
+        let idle = policy.idle_timeout_secs.min(lifetime);
+        SessionRecord {
+            v: RECORD_VERSION,
+            account_id,
+            session_id,
+            created_at: now,
+            last_seen_at: now,
+            idle_timeout_secs: idle,
+            idle_expires_at: now + idle,
+            absolute_expires_at,
+            meta: SessionMeta::default(),
+            authenticated_at: now,
+            aal: crate::core::step_up::AAL_MIN,
+            amr: Vec::new(),
+            claims: Default::default(),
+            impersonation: Some(Impersonation { actor: self.actor, reason: self.reason, started_at: now }),
+        }
+    }
+}
+
+/// Whether a use of a session is open to an impersonation session. A requirement of the
+/// one session check (`session_check::Requirement::impersonation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ImpersonationAccess {
+    /// Any session may (reading `GET /v1/session`, logging itself out).
+    #[default]
+    Allowed,
+    /// Only the user's own sessions may: the session-control API, and gated requests
+    /// that [`ImpersonationRules`] does not permit.
+    Refused,
+}
+
+/// What an impersonation session may do at the gatekeeper: `IMPERSONATION_METHODS`
+/// (default `GET,HEAD`, read-only) on any path but `IMPERSONATION_DENY_PATHS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImpersonationRules {
+    pub methods: Vec<String>,
+    pub deny_paths: RequirementPaths,
+}
+
+impl Default for ImpersonationRules {
+    fn default() -> Self {
+        ImpersonationRules { methods: vec!["GET".into(), "HEAD".into()], deny_paths: RequirementPaths::default() }
+    }
+}
+
+impl ImpersonationRules {
+    pub fn from_vars(var: &impl Vars) -> Result<Self, ConfigError> {
+        let methods = match var("IMPERSONATION_METHODS") {
+            None => ImpersonationRules::default().methods,
+            // Set but blank: an impersonation session may not reach the origin at all.
+            Some(_) => vars::list(var, "IMPERSONATION_METHODS")
+                .into_iter()
+                .map(|m| {
+                    if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
+                        Ok(m.to_ascii_uppercase())
+                    } else {
+                        Err(ConfigError::new("IMPERSONATION_METHODS", format!("'{}' is not a method", vars::shown(&m))))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let deny_paths = RequirementPaths::parse(&vars::var(var, "IMPERSONATION_DENY_PATHS").unwrap_or_default())
+            .map_err(|reason| ConfigError::new("IMPERSONATION_DENY_PATHS", reason))?;
+        Ok(ImpersonationRules { methods, deny_paths })
+    }
+
+    /// What a gated request asks of an impersonation session.
+    pub fn access(&self, method: &str, path: &str) -> ImpersonationAccess {
+        let method_ok = self.methods.iter().any(|m| m.eq_ignore_ascii_case(method));
+        if method_ok && !self.deny_paths.covers(path) {
+            ImpersonationAccess::Allowed
+        } else {
+            ImpersonationAccess::Refused
+        }
+    }
+}
+
+/// Whether `record` is an impersonation session refused by `access`.
+pub fn refuses(access: ImpersonationAccess, record: &SessionRecord) -> bool {
+    access == ImpersonationAccess::Refused && record.impersonation.is_some()
+}
