@@ -10,6 +10,7 @@
 //! `core::jwk`. It does no cryptography: the worker imports the private JWK into the
 //! platform's WebCrypto, which signs and hashes.
 
+use crate::core::impersonation::{Act, Impersonation};
 use crate::core::jwk::{KeyType, SigningJwk};
 use crate::core::record::SessionRecord;
 use crate::core::vars::{self, ConfigError, Vars};
@@ -169,6 +170,9 @@ struct Claims<'a> {
     aal: u8,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     amr: &'a [String],
+    /// RFC 8693 actor: on an impersonation session, who acts as `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<Act<'a>>,
     #[serde(flatten)]
     custom: &'a Map<String, Value>,
 }
@@ -194,6 +198,7 @@ pub fn signing_input(
         auth_time: record.authenticated_at,
         aal: record.aal,
         amr: &record.amr,
+        act: record.impersonation.as_ref().map(Impersonation::act),
         custom: record.claims.as_map(),
     };
     let encode = |v: &dyn erased::Json| URL_SAFE_NO_PAD.encode(v.json());

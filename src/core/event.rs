@@ -90,6 +90,31 @@ pub enum SessionEvent {
     Reauthenticated,
     /// The origin replaced the session's claims.
     ClaimsUpdated,
+    /// An admin opened an impersonation session (beside its `Created`).
+    ImpersonationStarted,
+    /// An impersonation session ended (beside the event that ended it).
+    ImpersonationEnded(ImpersonationEnd),
+}
+
+/// What ended an impersonation session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImpersonationEnd {
+    /// Revoked: by the user from their listing, by the admin, by a logout.
+    Revoked(RevokeReason),
+    /// Its cap (or idle window) passed.
+    Expired,
+}
+
+impl SessionEvent {
+    /// The `ImpersonationEnded` that goes beside this event when it ends an
+    /// impersonation session, if it ends a session at all.
+    pub const fn ends_impersonation(self) -> Option<SessionEvent> {
+        match self {
+            SessionEvent::Revoked(reason) => Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason))),
+            SessionEvent::Expired(_) => Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired)),
+            _ => None,
+        }
+    }
 }
 
 /// Why a token was rotated.
@@ -117,10 +142,12 @@ pub enum EventType {
     SessionRotated,
     SessionReauthenticated,
     SessionClaimsUpdated,
+    SessionImpersonationStarted,
+    SessionImpersonationEnded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -129,6 +156,8 @@ impl EventType {
         EventType::SessionRotated,
         EventType::SessionReauthenticated,
         EventType::SessionClaimsUpdated,
+        EventType::SessionImpersonationStarted,
+        EventType::SessionImpersonationEnded,
     ];
 
     /// The `event` field of the log line.
@@ -142,6 +171,8 @@ impl EventType {
             EventType::SessionRotated => "session_rotated",
             EventType::SessionReauthenticated => "session_reauthenticated",
             EventType::SessionClaimsUpdated => "session_claims_updated",
+            EventType::SessionImpersonationStarted => "session_impersonation_started",
+            EventType::SessionImpersonationEnded => "session_impersonation_ended",
         }
     }
 
@@ -156,6 +187,8 @@ impl EventType {
             EventType::SessionRotated => "session.rotated",
             EventType::SessionReauthenticated => "session.reauthenticated",
             EventType::SessionClaimsUpdated => "session.claims_updated",
+            EventType::SessionImpersonationStarted => "session.impersonation_started",
+            EventType::SessionImpersonationEnded => "session.impersonation_ended",
         }
     }
 
@@ -175,6 +208,8 @@ impl SessionEvent {
             SessionEvent::Rotated(_) => EventType::SessionRotated,
             SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
             SessionEvent::ClaimsUpdated => EventType::SessionClaimsUpdated,
+            SessionEvent::ImpersonationStarted => EventType::SessionImpersonationStarted,
+            SessionEvent::ImpersonationEnded(_) => EventType::SessionImpersonationEnded,
         }
     }
 
@@ -193,6 +228,9 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
             SessionEvent::Reauthenticated => "reauthenticated",
             SessionEvent::ClaimsUpdated => "admin",
+            SessionEvent::ImpersonationStarted => "admin",
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason)) => reason.as_str(),
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired) => "expired",
         }
     }
 
@@ -200,6 +238,7 @@ impl SessionEvent {
     pub const fn delivered_reason(self) -> &'static str {
         match self {
             SessionEvent::Revoked(reason) => reason.delivered(),
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason)) => reason.delivered(),
             other => other.reason(),
         }
     }
@@ -218,8 +257,11 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Reauthentication),
             SessionEvent::Reauthenticated,
             SessionEvent::ClaimsUpdated,
+            SessionEvent::ImpersonationStarted,
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired),
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
+        all.extend(RevokeReason::ALL.map(|r| SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(r))));
         all
     }
 }

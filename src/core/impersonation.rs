@@ -16,11 +16,13 @@
 //!   check's [`ImpersonationAccess`] (`core::session_check`).
 
 use crate::core::account::AccountId;
+use crate::core::event::SessionEvent;
 use crate::core::path_patterns::RequirementPaths;
 use crate::core::policy::Policy;
 use crate::core::record::{check_text, MetaError, SessionMeta, SessionRecord, RECORD_VERSION};
 use crate::core::token::SessionId;
 use crate::core::vars::{self, ConfigError, Vars};
+use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,6 +31,10 @@ use std::fmt;
 pub const TTL_MAX_SECS: i64 = 3600;
 pub const ACTOR_MAX_LEN: usize = 128;
 pub const REASON_MAX_LEN: usize = 256;
+
+/// The holder's listing shows at most this many impersonations beside the user's
+/// `MAX_SESSIONS_PER_ACCOUNT` devices (newest first).
+pub const IMPERSONATIONS_LISTED_MAX: u32 = 50;
 
 /// Who is acting as the user, why, and since when. Stored in the session record (v3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,4 +207,23 @@ impl ImpersonationRules {
 /// Whether `record` is an impersonation session refused by `access`.
 pub fn refuses(access: ImpersonationAccess, record: &SessionRecord) -> bool {
     access == ImpersonationAccess::Refused && record.impersonation.is_some()
+}
+
+/// The `data` of a delivered event about `record`: for an impersonation session, its
+/// `act`, and on its start and end the whole impersonation (actor, reason, start and
+/// cap); nothing for the user's own sessions.
+pub fn event_data(event: SessionEvent, record: &SessionRecord) -> serde_json::Map<String, serde_json::Value> {
+    let mut data = serde_json::Map::new();
+    let Some(imp) = &record.impersonation else { return data };
+    data.insert("act".into(), serde_json::json!({ "sub": imp.actor }));
+    if matches!(event, SessionEvent::ImpersonationStarted | SessionEvent::ImpersonationEnded(_)) {
+        let described = serde_json::json!({
+            "actor": imp.actor,
+            "reason": imp.reason,
+            "started_at": rfc3339(imp.started_at),
+            "expires_at": rfc3339(record.absolute_expires_at),
+        });
+        data.insert("impersonation".into(), described);
+    }
+    data
 }

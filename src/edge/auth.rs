@@ -8,6 +8,7 @@ use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::error_code::ErrorCode;
+use crate::core::impersonation::ImpersonationAccess;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
 use crate::core::rotation_retry::RotatedAway;
@@ -93,6 +94,7 @@ pub struct SessionCheck {
     csrf: bool,
     rate_limited: bool,
     freshness: Freshness,
+    impersonation: ImpersonationAccess,
 }
 
 impl SessionCheck {
@@ -126,6 +128,18 @@ impl SessionCheck {
         SessionCheck { freshness, ..self }
     }
 
+    /// Whether an impersonation session may be used here (the gatekeeper's
+    /// `IMPERSONATION_METHODS` and `IMPERSONATION_DENY_PATHS`).
+    pub fn impersonation(self, impersonation: ImpersonationAccess) -> Self {
+        SessionCheck { impersonation, ..self }
+    }
+
+    /// The account's session-control API (`/v1/sessions`): never an impersonation
+    /// session's to use.
+    pub fn session_control(self) -> Self {
+        self.impersonation(ImpersonationAccess::Refused)
+    }
+
     pub async fn check(
         &self,
         req: &IncomingRequest,
@@ -152,7 +166,7 @@ impl SessionCheck {
         let record = if self.strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
             let verified = client.verify(&record.session_id, &hash).await?;
-            let required = Requirement::live().fresh(self.freshness);
+            let required = Requirement::live().fresh(self.freshness).impersonation(self.impersonation);
             // A stale hit: KV's copy here would have let the request through, the index
             // did not. Noted with its age, the revocation lag the operator sees.
             let stale_hit = |age: Option<i64>| {
@@ -219,6 +233,7 @@ impl SessionCheck {
     ) -> Result<SessionRecord, Denial> {
         let record = readable(read)?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
         let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
+        let here = here.impersonation(self.impersonation);
         session_check::check(config, &record, &here, now)?;
         Ok(record)
     }

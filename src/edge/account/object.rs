@@ -131,6 +131,10 @@ impl AccountSessions {
             AccountCommand::Verify { session_id, token_hash } => {
                 Ok(json_response(200, &self.verify(&session_id, &token_hash)?))
             }
+            AccountCommand::EndImpersonations { session_id, actor } => {
+                let ended = self.end_impersonations(&cx, session_id.as_ref(), actor.as_deref()).await?;
+                Ok(json_response(200, &EndImpersonationsReply { ended }))
+            }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))

@@ -53,6 +53,14 @@ pub enum AccountCommand {
     },
     /// Replaces the claims of one live session, or of every live one (`session_id: None`).
     UpdateClaims { session_id: Option<SessionId>, claims: SessionClaims },
+    /// Ends the account's impersonation sessions: the one named, or all of them (of one
+    /// actor, when given). The user's own sessions are never touched.
+    EndImpersonations { session_id: Option<SessionId>, actor: Option<String> },
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EndImpersonationsReply {
+    pub ended: Vec<SessionId>,
 }
 
 /// What a claims update did: the sessions as they now are.

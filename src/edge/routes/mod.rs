@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod gatekeeper;
+pub mod impersonation;
 pub mod public;
 pub mod readiness;
 pub mod session;
