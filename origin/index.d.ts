@@ -28,6 +28,12 @@ export interface VerifiedSession {
   expiresAt: Date;
   aal: number;
   amr: string[];
+  /**
+   * RFC 8693 actor: on an impersonation session (support's "view as"), who acts as the
+   * user; `null` on the user's own sessions. The gatekeeper already refused what the
+   * session may not do (docs/impersonation.md); an origin may show a banner or audit it.
+   */
+  act: { sub: string } | null;
   payload: Record<string, unknown>;
 }
 

@@ -122,6 +122,8 @@ export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolera
         expiresAt: new Date(payload.exp * 1000),
         aal: payload.aal,
         amr: payload.amr ?? [],
+        // RFC 8693: set on an impersonation session, naming who acts as the user.
+        act: payload.act ?? null,
         payload,
       };
     },
