@@ -9,8 +9,9 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair } from "jose";
 import { Webhook } from "standardwebhooks";
-import { createAssertionVerifier } from "../../origin/index.js";
-import { startWorker, kvKeyOf, sleep } from "./harness.mjs";
+import { createAdminClient, createAssertionVerifier } from "../../origin/index.js";
+import { createSessionClient } from "../../client/index.js";
+import { startWorker, kvKeyOf, sleep, ADMIN_KEY } from "./harness.mjs";
 import { startEchoOrigin, startLoopbackServer } from "./support/origin.mjs";
 import { webhookProblems } from "./support/openapi-conformance.mjs";
 import { admin, adminJson, bearer, json } from "./support/requests.mjs";
@@ -409,5 +410,34 @@ describe("impersonation", () => {
       listing.impersonations.map((x) => x.session_id),
       [s.session_id],
     );
+  });
+
+  test("the SDKs: the admin client opens, finds and ends one; the browser client lists it for the user", async () => {
+    const fetchImpl = (input, init) => worker.fetch(new URL(input).pathname + new URL(input).search, init);
+    const adminClient = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY, fetch: fetchImpl });
+    const own = await worker.createSession("imp-sdk");
+    const s = await adminClient.createImpersonation("imp-sdk", {
+      actor: "sdk-agent",
+      reason: "ticket 9",
+      ttlSecs: 120,
+    });
+    assert.deepEqual([s.accountId, s.act], ["imp-sdk", { sub: "sdk-agent" }]);
+    const [listed] = await adminClient.listImpersonations("imp-sdk");
+    assert.deepEqual([listed.sessionId, listed.notice], [s.sessionId, "sdk-agent (ticket 9) signed in as you"]);
+    const page = await adminClient.listActorImpersonations("sdk-agent");
+    assert.deepEqual(
+      page.impersonations.map((i) => i.sessionId),
+      [s.sessionId],
+    );
+    const user = createSessionClient({ baseUrl: worker.url.origin, token: own.token, fetch: fetchImpl });
+    assert.deepEqual(
+      (await user.listImpersonations()).map((i) => i.notice),
+      ["sdk-agent (ticket 9) signed in as you"],
+    );
+    assert.equal(await adminClient.endImpersonation("imp-sdk", s.sessionId), true);
+    assert.equal(await adminClient.endImpersonation("imp-sdk", s.sessionId), false);
+    assert.deepEqual(await user.listImpersonations(), []);
+    assert.equal(await adminClient.endActorImpersonations("sdk-agent"), 0);
+    assert.equal(await adminClient.endImpersonations("imp-sdk"), 0);
   });
 });
