@@ -4,8 +4,7 @@
 use edge_sessions::core::account::AccountId;
 use edge_sessions::core::config::Config;
 use edge_sessions::core::impersonation::{
-    ImpersonationAccess, ImpersonationBody, ImpersonationError, ImpersonationRequest, ImpersonationRules,
-    TTL_MAX_SECS,
+    ImpersonationAccess, ImpersonationBody, ImpersonationError, ImpersonationRequest, ImpersonationRules, TTL_MAX_SECS,
 };
 use edge_sessions::core::policy::{Policy, Touch};
 use edge_sessions::core::record::{MetaError, SessionRecord};

@@ -16,15 +16,16 @@
 //!   check's [`ImpersonationAccess`] (`core::session_check`).
 
 use crate::core::account::AccountId;
+pub use crate::core::act::{Act, Impersonation};
 use crate::core::event::SessionEvent;
 use crate::core::path_patterns::RequirementPaths;
 use crate::core::policy::Policy;
 use crate::core::record::{check_text, MetaError, SessionMeta, SessionRecord, RECORD_VERSION};
+use crate::core::timestamp::rfc3339;
 use crate::core::token::SessionId;
 use crate::core::vars::{self, ConfigError, Vars};
-use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fmt;
 
 /// Longest impersonation an admin may open: an hour.
@@ -35,33 +36,6 @@ pub const REASON_MAX_LEN: usize = 256;
 /// The holder's listing shows at most this many impersonations beside the user's
 /// `MAX_SESSIONS_PER_ACCOUNT` devices (newest first).
 pub const IMPERSONATIONS_LISTED_MAX: u32 = 50;
-
-/// Who is acting as the user, why, and since when. Stored in the session record (v3).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Impersonation {
-    pub actor: String,
-    pub reason: String,
-    pub started_at: UnixSeconds,
-}
-
-impl Impersonation {
-    /// What the user's own listing says about it.
-    pub fn notice(&self) -> String {
-        format!("{} ({}) signed in as you", self.actor, self.reason)
-    }
-
-    /// The RFC 8693 actor claim.
-    pub fn act(&self) -> Act<'_> {
-        Act { sub: &self.actor }
-    }
-}
-
-/// RFC 8693 §4.1 `act`: the party acting on the subject's behalf.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Act<'a> {
-    pub sub: &'a str,
-}
 
 /// `POST /v1/admin/accounts/{account_id}/impersonations`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -123,7 +97,13 @@ impl ImpersonationRequest {
     /// The session record: created and authenticated now, ending for good at
     /// `now + ttl_secs` (or sooner, when the policy's lifetimes are shorter), with an idle
     /// window no longer than that. No device metadata: it is nobody's device.
-    pub fn start(self, policy: &Policy, account_id: AccountId, session_id: SessionId, now: UnixSeconds) -> SessionRecord {
+    pub fn start(
+        self,
+        policy: &Policy,
+        account_id: AccountId,
+        session_id: SessionId,
+        now: UnixSeconds,
+    ) -> SessionRecord {
         let lifetime = self.ttl_secs.min(policy.absolute_lifetime_secs);
         let absolute_expires_at = now + lifetime;
         let idle = policy.idle_timeout_secs.min(lifetime);

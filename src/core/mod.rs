@@ -2,6 +2,7 @@
 //! touches a Workers API: callers pass `now` (unix seconds) and random bytes in.
 
 pub mod account;
+pub mod act;
 pub mod admin_key;
 pub mod assertion;
 pub mod claims;

@@ -6,8 +6,8 @@
 //! docs/storage.md has the layout and the steps for raising the version.
 
 use crate::core::account::AccountId;
+use crate::core::act::Impersonation;
 use crate::core::claims::SessionClaims;
-use crate::core::impersonation::Impersonation;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};

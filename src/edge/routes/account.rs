@@ -6,6 +6,7 @@ use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
+use crate::core::impersonation::IMPERSONATIONS_LISTED_MAX;
 use crate::core::token::SessionId;
 use crate::edge::account::client::AccountClient;
 use crate::edge::auth::SessionCheck;
@@ -13,7 +14,6 @@ use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
-use crate::core::impersonation::IMPERSONATIONS_LISTED_MAX;
 use crate::edge::views::{HolderListing, ListedImpersonation, ListedSession, RevokedCount};
 use worker::{Env, Response};
 
