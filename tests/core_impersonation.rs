@@ -57,6 +57,12 @@ fn actor_and_reason_follow_the_listing_text_rules_and_may_not_be_blank() {
         assert_eq!(body(spoof, "b", 60.into()), Err(ImpersonationError::Text(MetaError::ControlCharacter("actor"))));
         assert_eq!(body("a", spoof, 60.into()), Err(ImpersonationError::Text(MetaError::ControlCharacter("reason"))));
     }
+    // The actor travels in a header: printable ASCII only. The reason is shown, not sent.
+    for actor in ["José", "サポート", "tab\there"] {
+        assert!(body(actor, "b", 60.into()).is_err(), "{actor:?}");
+    }
+    assert_eq!(body("José", "b", 60.into()), Err(ImpersonationError::ActorNotAscii));
+    assert_eq!(body("support-7 <s7@example.com>", "Ticket für José", 60.into()).unwrap().reason, "Ticket für José");
     let unknown = serde_json::json!({ "actor": "a", "reason": "b", "ttl_secs": 60, "aal": 3 });
     assert!(serde_json::from_value::<ImpersonationBody>(unknown).is_err());
 }

@@ -53,6 +53,9 @@ pub enum ImpersonationError {
     Missing(&'static str),
     /// `actor` or `reason` too long or with control characters.
     Text(MetaError),
+    /// `actor` outside printable ASCII: it travels in the `X-Session-Actor` header, whose
+    /// value a platform may refuse to set (and the origin would then not be told).
+    ActorNotAscii,
     /// `ttl_secs` missing or outside 1..=3600.
     Ttl,
 }
@@ -62,6 +65,9 @@ impl fmt::Display for ImpersonationError {
         match self {
             ImpersonationError::Missing(field) => write!(f, "{field} is required"),
             ImpersonationError::Text(e) => e.fmt(f),
+            ImpersonationError::ActorNotAscii => {
+                f.write_str("actor must be printable ASCII: it is sent to the origin in X-Session-Actor")
+            }
             ImpersonationError::Ttl => {
                 write!(f, "ttl_secs: must be a whole number of seconds from 1 to {TTL_MAX_SECS}")
             }
@@ -81,7 +87,8 @@ pub struct ImpersonationRequest {
 
 impl ImpersonationRequest {
     /// `actor` and `reason` follow the device-metadata rules (bounded, no control or
-    /// invisible characters) and may not be blank; `ttl_secs` is 1 to [`TTL_MAX_SECS`].
+    /// invisible characters) and may not be blank; `actor` is printable ASCII too (an
+    /// email address or a staff id); `ttl_secs` is 1 to [`TTL_MAX_SECS`].
     pub fn parse(body: ImpersonationBody) -> Result<Self, ImpersonationError> {
         let text = |name: &'static str, value: Option<String>, max: usize| {
             let value = value.filter(|v| !v.trim().is_empty()).ok_or(ImpersonationError::Missing(name))?;
@@ -89,6 +96,9 @@ impl ImpersonationRequest {
             Ok(value)
         };
         let actor = text("actor", body.actor, ACTOR_MAX_LEN)?;
+        if !actor.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return Err(ImpersonationError::ActorNotAscii);
+        }
         let reason = text("reason", body.reason, REASON_MAX_LEN)?;
         let ttl_secs = body.ttl_secs.filter(|t| (1..=TTL_MAX_SECS).contains(t)).ok_or(ImpersonationError::Ttl)?;
         Ok(ImpersonationRequest { actor, reason, ttl_secs })

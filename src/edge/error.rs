@@ -188,7 +188,9 @@ impl From<ImpersonationError> for ApiError {
     fn from(e: ImpersonationError) -> Self {
         let code = match e {
             ImpersonationError::Ttl => ErrorCode::InvalidLifetime,
-            ImpersonationError::Missing(_) | ImpersonationError::Text(_) => ErrorCode::InvalidMetadata,
+            ImpersonationError::Missing(_) | ImpersonationError::Text(_) | ImpersonationError::ActorNotAscii => {
+                ErrorCode::InvalidMetadata
+            }
         };
         ApiError::with_message(code, e.to_string())
     }

@@ -123,6 +123,7 @@ describe("impersonation", () => {
       [{ actor: "", reason: "r", ttl_secs: 60 }, 400, "invalid_metadata"],
       [{ actor: ACTOR, ttl_secs: 60 }, 400, "invalid_metadata"],
       [{ actor: "a".repeat(129), reason: "r", ttl_secs: 60 }, 400, "invalid_metadata"],
+      [{ actor: "サポート", reason: "r", ttl_secs: 60 }, 400, "invalid_metadata"],
       [{ actor: ACTOR, reason: "r", ttl_secs: 60, aal: 3 }, 400, null],
     ];
     for (const [body, status, code] of cases) {

@@ -158,7 +158,10 @@ async fn forward(
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
         if let Some(imp) = &record.impersonation {
-            let _ = headers.set("X-Session-Actor", &imp.actor);
+            // Never forwarded without it: the origin would take the request as the user's.
+            headers
+                .set("X-Session-Actor", &imp.actor)
+                .map_err(|e| ApiError::internal("gatekeeper: X-Session-Actor", e))?;
         }
     }
     // PUBLIC_HOST (or ISSUER's host) when configured: not a Host the client chose.
