@@ -180,3 +180,37 @@ fn the_session_check_refuses_an_impersonation_only_where_asked() {
     // An ended impersonation is reported as ended, not as forbidden.
     assert_eq!(check(&config, &imp, &refused, T0 + 600), Err(Refusal::ExpiredAbsolute));
 }
+
+#[test]
+fn events_of_an_impersonation_carry_act_and_its_start_and_end_describe_it() {
+    use edge_sessions::core::event::{ImpersonationEnd, RevokeReason, SessionEvent};
+    use edge_sessions::core::impersonation::event_data;
+    let imp = opened(600);
+    let refreshed = event_data(SessionEvent::Refreshed(edge_sessions::core::policy::TouchKind::Use), &imp);
+    assert_eq!(serde_json::Value::Object(refreshed), serde_json::json!({ "act": { "sub": "support@example.com" } }));
+    let started = event_data(SessionEvent::ImpersonationStarted, &imp);
+    assert_eq!(
+        started["impersonation"],
+        serde_json::json!({
+            "actor": "support@example.com",
+            "reason": "ticket 4521",
+            "started_at": "2026-09-21T14:13:20Z",
+            "expires_at": "2026-09-21T14:23:20Z",
+        })
+    );
+    // What ends a session ends its impersonation, with the same reason.
+    let ended = SessionEvent::Revoked(RevokeReason::RevokedByUser).ends_impersonation();
+    assert_eq!(ended, Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(RevokeReason::RevokedByUser))));
+    assert_eq!(ended.unwrap().delivered_reason(), "revoke");
+    assert_eq!(
+        SessionEvent::Expired(edge_sessions::core::policy::Validity::ExpiredAbsolute).ends_impersonation(),
+        Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired))
+    );
+    assert_eq!(SessionEvent::Created.ends_impersonation(), None);
+    // The user's own sessions: no data at all.
+    let session_id = SessionToken::from_random_bytes([5; 32]).session_id();
+    let own = policy()
+        .start(AccountId::parse("acct-1").unwrap(), session_id, Default::default(), Default::default(), T0)
+        .unwrap();
+    assert!(event_data(SessionEvent::Created, &own).is_empty());
+}

@@ -248,6 +248,14 @@ describe("impersonation", () => {
     // Refused as expired, or (once the account's alarm has purged it at its deadline) as gone.
     assert.equal(ended.status, 401);
     assert.ok(["session_expired", "session_not_found"].includes(ended.body.error), ended.body.error);
+    // The account's alarm purges it at its cap, and says so.
+    const expired = await until(
+      "session.impersonation_ended (expired)",
+      () => receiver.accepted.find((e) => e.session_id === s.session_id && e.type === "session.impersonation_ended"),
+      15000,
+    );
+    assert.equal(expired.reason, "expired");
+    assert.deepEqual(expired.data.act, { sub: ACTOR });
   });
 
   test("the user's listing shows it apart, as support signed in as them, and the user ends it", async () => {
