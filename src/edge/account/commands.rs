@@ -160,6 +160,8 @@ impl AccountSessions {
         only: Option<&SessionId>,
         actor: Option<&str>,
     ) -> Result<Vec<SessionId>, ApiError> {
+        // Ended ones are housekeeping's, announced as expired, not ended by the admin.
+        self.purge_expired(cx).await?;
         let rows = match only {
             Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
             None => self.index.all()?,
