@@ -25,7 +25,7 @@ fn body(actor: &str, reason: &str, ttl: serde_json::Value) -> Result<Impersonati
 fn opened(ttl: i64) -> SessionRecord {
     let request = body("support@example.com", "ticket 4521", ttl.into()).unwrap();
     let session_id = SessionToken::from_random_bytes([9; 32]).session_id();
-    request.start(&policy(), AccountId::parse("acct-1").unwrap(), session_id, T0)
+    request.start(&policy(), AccountId::parse("acct-1").unwrap(), session_id, T0).unwrap()
 }
 
 #[test]
@@ -83,7 +83,10 @@ fn the_record_ends_for_good_at_creation_plus_ttl_and_carries_act() {
     // A policy shorter than the ttl caps it.
     let short = Policy::new(60, 120, 10, 3).unwrap();
     let session_id = SessionToken::from_random_bytes([3; 32]).session_id();
-    let r = body("a", "b", 3600.into()).unwrap().start(&short, AccountId::parse("acct-1").unwrap(), session_id, T0);
+    let r = body("a", "b", 3600.into())
+        .unwrap()
+        .start(&short, AccountId::parse("acct-1").unwrap(), session_id, T0)
+        .unwrap();
     assert_eq!((r.idle_expires_at, r.absolute_expires_at), (T0 + 60, T0 + 120));
 }
 

@@ -19,8 +19,8 @@ use crate::core::account::AccountId;
 pub use crate::core::act::{Act, Impersonation};
 use crate::core::event::SessionEvent;
 use crate::core::path_patterns::RequirementPaths;
-use crate::core::policy::Policy;
-use crate::core::record::{check_text, MetaError, SessionMeta, SessionRecord, RECORD_VERSION};
+use crate::core::policy::{LifetimeError, LifetimeOverrides, Policy};
+use crate::core::record::{check_text, MetaError, SessionMeta, SessionRecord};
 use crate::core::timestamp::rfc3339;
 use crate::core::token::SessionId;
 use crate::core::vars::{self, ConfigError, Vars};
@@ -106,33 +106,23 @@ impl ImpersonationRequest {
 
     /// The session record: created and authenticated now, ending for good at
     /// `now + ttl_secs` (or sooner, when the policy's lifetimes are shorter), with an idle
-    /// window no longer than that. No device metadata: it is nobody's device.
+    /// window no longer than that. No device metadata: it is nobody's device. Built by the
+    /// policy's own `start`, so it is an ordinary session in every other field.
     pub fn start(
         self,
         policy: &Policy,
         account_id: AccountId,
         session_id: SessionId,
         now: UnixSeconds,
-    ) -> SessionRecord {
+    ) -> Result<SessionRecord, LifetimeError> {
         let lifetime = self.ttl_secs.min(policy.absolute_lifetime_secs);
-        let absolute_expires_at = now + lifetime;
-        let idle = policy.idle_timeout_secs.min(lifetime);
-        SessionRecord {
-            v: RECORD_VERSION,
-            account_id,
-            session_id,
-            created_at: now,
-            last_seen_at: now,
-            idle_timeout_secs: idle,
-            idle_expires_at: now + idle,
-            absolute_expires_at,
-            meta: SessionMeta::default(),
-            authenticated_at: now,
-            aal: crate::core::step_up::AAL_MIN,
-            amr: Vec::new(),
-            claims: Default::default(),
-            impersonation: Some(Impersonation { actor: self.actor, reason: self.reason, started_at: now }),
-        }
+        let overrides = LifetimeOverrides {
+            idle_timeout_secs: Some(policy.idle_timeout_secs.min(lifetime)),
+            absolute_lifetime_secs: Some(lifetime),
+        };
+        let record = policy.start(account_id, session_id, SessionMeta::default(), overrides, now)?;
+        let impersonation = Impersonation { actor: self.actor, reason: self.reason, started_at: now };
+        Ok(SessionRecord { impersonation: Some(impersonation), ..record })
     }
 }
 

@@ -49,7 +49,7 @@ pub async fn handle_create(
     let request = ImpersonationRequest::parse(body)?;
     let now_ms = platform::now_millis();
     let token = platform::new_token()?;
-    let record = request.start(&config.policy, account_id, token.session_id(), now_ms.div_euclid(1000));
+    let record = request.start(&config.policy, account_id, token.session_id(), now_ms.div_euclid(1000))?;
     AccountClient::for_account(env, &record.account_id)?
         .create(&record, &token.hash(), AuthenticatedAt::exact(now_ms).millis)
         .await?;
