@@ -275,20 +275,9 @@ impl GateConfig {
             .map_err(|reason| ConfigError::new("STRONG_PATHS", reason))?;
         // Unset means every method but the safe ones; set but blank turns method-based
         // strong checks off.
-        let strong_methods = match var("STRONG_METHODS") {
+        let strong_methods = match vars::methods(var, "STRONG_METHODS")? {
             None => StrongMethods::AllButSafe,
-            Some(_) => StrongMethods::Listed(
-                vars::list(var, "STRONG_METHODS")
-                    .into_iter()
-                    .map(|m| {
-                        if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
-                            Ok(m.to_ascii_uppercase())
-                        } else {
-                            Err(ConfigError::new("STRONG_METHODS", format!("'{}' is not a method", vars::shown(&m))))
-                        }
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            Some(methods) => StrongMethods::Listed(methods),
         };
         let impersonation = ImpersonationRules::from_vars(var)?;
         Ok(Some(GateConfig {

@@ -154,20 +154,8 @@ impl Default for ImpersonationRules {
 
 impl ImpersonationRules {
     pub fn from_vars(var: &impl Vars) -> Result<Self, ConfigError> {
-        let methods = match var("IMPERSONATION_METHODS") {
-            None => ImpersonationRules::default().methods,
-            // Set but blank: an impersonation session may not reach the origin at all.
-            Some(_) => vars::list(var, "IMPERSONATION_METHODS")
-                .into_iter()
-                .map(|m| {
-                    if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
-                        Ok(m.to_ascii_uppercase())
-                    } else {
-                        Err(ConfigError::new("IMPERSONATION_METHODS", format!("'{}' is not a method", vars::shown(&m))))
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
+        // Set but blank: an impersonation session may not reach the origin at all.
+        let methods = vars::methods(var, "IMPERSONATION_METHODS")?.unwrap_or(ImpersonationRules::default().methods);
         let deny_paths = RequirementPaths::parse(&vars::var(var, "IMPERSONATION_DENY_PATHS").unwrap_or_default())
             .map_err(|reason| ConfigError::new("IMPERSONATION_DENY_PATHS", reason))?;
         Ok(ImpersonationRules { methods, deny_paths })
