@@ -64,6 +64,7 @@ describe("impersonation", () => {
         LOGIN_URL: "https://site.example/login",
         ISSUER,
         SIGNING_KEY: JSON.stringify(await exportJWK(privateKey)),
+        ASSERTION_AUDIENCES: "https://api.example.com",
         IMPERSONATION_DENY_PATHS: "/settings/*,/billing/*",
         MAX_SESSIONS_PER_ACCOUNT: "2",
         WEBHOOK_URL: receiver.url,
@@ -193,6 +194,18 @@ describe("impersonation", () => {
     assert.deepEqual([verified.accountId, verified.sessionId], ["imp-read", s.session_id]);
     assert.deepEqual(verified.payload.act, { sub: ACTOR });
     assert.equal("act" in verified.claims, false, "act is registered, not one of the session's claims");
+    // A page's access token carries it too.
+    const { token } = await json(
+      await worker.fetch("/v1/session/token?audience=https%3A%2F%2Fapi.example.com", { headers: bearer(s.token) }),
+      200,
+    );
+    const api = createAssertionVerifier({
+      jwksUrl: new URL("/v1/jwks.json", worker.url),
+      issuer: ISSUER,
+      audience: "https://api.example.com",
+      kind: "access_token",
+    });
+    assert.deepEqual((await api.verify(token)).act, { sub: ACTOR });
     // The user's own session: no actor, and a client-sent one never gets through.
     const own = await worker.createSession("imp-read");
     const plain = await json(
@@ -217,6 +230,10 @@ describe("impersonation", () => {
     }
     assert.equal((await worker.validate(own.token)).status, 200, "the user's session survived");
     assert.equal((await worker.validate(s.token)).status, 200);
+    // It may log itself out.
+    await json(await worker.fetch("/v1/session", { method: "DELETE", headers: bearer(s.token) }), 204);
+    assert.equal((await worker.validate(s.token)).status, 401);
+    assert.equal((await worker.validate(own.token)).status, 200);
   });
 
   test("touch, refresh and reauthentication never move the cap; it ends at creation + ttl", async () => {
