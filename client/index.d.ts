@@ -42,6 +42,7 @@ export type SessionErrorCode =
   | "device_key_mismatch"
   | "invalid_device_proof"
   | "session_already_bound"
+  | "impersonation_forbidden"
   | "unexpected_response"
   | (string & {});
 
@@ -108,6 +109,8 @@ export interface Session {
   claims: Record<string, unknown>;
   /** Bound to a device key (DBSC): the browser keeps a short-lived bound cookie alive. */
   device_bound: boolean;
+  /** RFC 8693 actor: present when this is an impersonation session (support acting as the user). */
+  act?: { sub: string };
 }
 
 /** `POST /v1/session/rotate`: the token is present only for bearer callers. */
@@ -142,6 +145,21 @@ export interface ListedSession {
   current: boolean;
 }
 
+/** One entry of `GET /v1/sessions`' `impersonations`: someone signed in as the user. */
+export interface ListedImpersonation {
+  account_id: string;
+  session_id: string;
+  actor: string;
+  reason: string;
+  /** `<actor> (<reason>) signed in as you`, ready to show. */
+  notice: string;
+  act: { sub: string };
+  started_at: string;
+  last_seen_at: string;
+  /** When it ends at the latest; nothing extends it. */
+  expires_at: string;
+}
+
 export interface SessionClientOptions {
   /** Where the worker answers. "" (the default) is the page's own origin. */
   baseUrl?: string;
@@ -165,6 +183,8 @@ export interface SessionClient {
   rotate(): Promise<RotatedSession>;
   logout(): Promise<void>;
   listSessions(): Promise<ListedSession[]>;
+  /** Impersonation sessions of the account (support signed in as the user); end one with `revokeSession`. */
+  listImpersonations(): Promise<ListedImpersonation[]>;
   revokeSession(sessionId: string): Promise<void>;
   /** Resolves to the number of sessions revoked. */
   logoutOthers(): Promise<number>;

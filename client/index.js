@@ -131,6 +131,11 @@ export function createSessionClient({
       call("DELETE", accountId ? `/v1/session?account_id=${encodeURIComponent(accountId)}` : "/v1/session", 204),
     /** The account's live sessions, newest first; `current` marks this one. */
     listSessions: async () => (await call("GET", "/v1/sessions", 200)).sessions,
+    /**
+     * Who is signed in as the user right now (support's impersonation sessions), apart
+     * from their devices; end one with `revokeSession(session_id)`.
+     */
+    listImpersonations: async () => (await call("GET", "/v1/sessions", 200)).impersonations ?? [],
     /** Revokes one of the account's sessions by id. */
     revokeSession: (sessionId) => call("DELETE", `/v1/sessions/${encodeURIComponent(sessionId)}`, 204),
     /** Revokes every session but this one; resolves to how many. */

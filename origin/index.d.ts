@@ -5,6 +5,7 @@ export type AssertionErrorCode =
   | "invalid_signature"
   | "expired"
   | "invalid_claims"
+  | "impersonation_forbidden"
   | "unknown_key"
   | "jwks_unavailable";
 
@@ -30,6 +31,12 @@ export interface VerifiedSession {
   amr: string[];
   /** A device-bound session's key thumbprint (the assertion's RFC 7800 `cnf.jkt`); null when unbound. */
   deviceKeyThumbprint: string | null;
+  /**
+   * RFC 8693 actor: on an impersonation session (support's "view as"), who acts as the
+   * user; `null` on the user's own sessions. The gatekeeper already refused what the
+   * session may not do (docs/impersonation.md); an origin may show a banner or audit it.
+   */
+  act: { sub: string } | null;
   payload: Record<string, unknown>;
 }
 
@@ -112,6 +119,7 @@ export type AdminErrorCode =
   | "device_key_mismatch"
   | "invalid_device_proof"
   | "session_already_bound"
+  | "impersonation_forbidden"
   | "unexpected_response"
   | (string & {});
 
@@ -194,6 +202,45 @@ export interface ReauthenticatedSession extends AdminSession {
   accountId: string;
   /** A ready `Set-Cookie` value for the browser. */
   setCookie: string | null;
+  /** RFC 8693 actor, when the session is an impersonation. */
+  act?: { sub: string };
+}
+
+/** `createImpersonation`: the token, once, for the support tool (no cookie). */
+export interface ImpersonationSession extends AdminSession {
+  token: string;
+  accountId: string;
+  /** RFC 8693 actor: who acts as the user. */
+  act?: { sub: string };
+}
+
+/** One entry of `listImpersonations` (and of the user's own listing, snake_case there). */
+export interface ListedImpersonation {
+  accountId: string;
+  sessionId: string;
+  actor: string;
+  reason: string;
+  /** `<actor> (<reason>) signed in as you`. */
+  notice: string;
+  act: { sub: string };
+  startedAt: string;
+  lastSeenAt: string;
+  /** Its cap, or its idle deadline if sooner; nothing extends the cap. */
+  expiresAt: string;
+}
+
+/** One entry of `listActorImpersonations`: what KV's key metadata holds. */
+export interface FleetImpersonation {
+  accountId: string;
+  sessionId: string;
+  actor: string;
+  expiresAt: string;
+}
+
+export interface FleetImpersonationPage {
+  impersonations: FleetImpersonation[];
+  /** `false` when the namespace was too large to scan in one request. */
+  complete: boolean;
 }
 
 /** One entry of `listAllSessions`: what KV's key metadata holds. */
@@ -230,6 +277,21 @@ export interface AdminClient {
   /** `PATCH .../sessions/{sid}` (one session) or `PATCH .../sessions` (`sessionId` null: all, a count). */
   updateClaims(accountId: string, sessionId: string, claims: Record<string, unknown>): Promise<ListedAdminSession>;
   updateClaims(accountId: string, sessionId: null, claims: Record<string, unknown>): Promise<number>;
+  /** `POST .../impersonations`: `ttlSecs` 1 to 3600, never extended (docs/impersonation.md). */
+  createImpersonation(
+    accountId: string,
+    options: { actor: string; reason: string; ttlSecs: number },
+  ): Promise<ImpersonationSession>;
+  /** `GET .../impersonations`, newest first. */
+  listImpersonations(accountId: string): Promise<ListedImpersonation[]>;
+  /** `DELETE .../impersonations/{sid}`; `false` when it is not an impersonation of this account. */
+  endImpersonation(accountId: string, sessionId: string): Promise<boolean>;
+  /** `DELETE .../impersonations`; resolves to how many were ended. */
+  endImpersonations(accountId: string): Promise<number>;
+  /** `GET /v1/admin/impersonations?actor=`: across accounts, eventually consistent. */
+  listActorImpersonations(actor: string): Promise<FleetImpersonationPage>;
+  /** `DELETE /v1/admin/impersonations?actor=`; resolves to how many were ended. */
+  endActorImpersonations(actor: string): Promise<number>;
   /** `POST .../sessions/{sid}/reauthenticate`. */
   reauthenticate(
     accountId: string,

@@ -124,6 +124,8 @@ export function createAssertionVerifier({ jwksUrl, issuer, audience, clockTolera
         amr: payload.amr ?? [],
         // RFC 7800 `cnf.jkt`: the session is bound to this device key (DBSC).
         deviceKeyThumbprint: payload.cnf?.jkt ?? null,
+        // RFC 8693: set on an impersonation session, naming who acts as the user.
+        act: payload.act ?? null,
         payload,
       };
     },
@@ -169,6 +171,7 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
   // anything else the worker's id rule refuses is encoded, and refused there.
   const acct = (id) => encodeURIComponent(id).replace(/%40/g, "@").replace(/%3A/g, ":");
   const sessions = (accountId) => `/v1/admin/accounts/${acct(accountId)}/sessions`;
+  const impersonations = (accountId) => `/v1/admin/accounts/${acct(accountId)}/impersonations`;
   async function call(method, path, { body, expect = [200] } = {}) {
     const headers = { Authorization: `Bearer ${adminKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -240,6 +243,35 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       const path = sessionId ? `${sessions(accountId)}/${seg(sessionId)}` : sessions(accountId);
       const { json } = await call("PATCH", path, { body: { claims } });
       return sessionId ? camelKeys(json) : json.updated;
+    },
+    /**
+     * `POST /v1/admin/accounts/{id}/impersonations`: a session for `actor` to act as the
+     * user, for at most `ttlSecs` (1 to 3600), never extended (docs/impersonation.md).
+     */
+    async createImpersonation(accountId, { actor, reason, ttlSecs } = {}) {
+      const body = { actor, reason, ttl_secs: ttlSecs };
+      return camelKeys((await call("POST", impersonations(accountId), { body, expect: [201] })).json);
+    },
+    async listImpersonations(accountId) {
+      return (await call("GET", impersonations(accountId))).json.impersonations.map(camelKeys);
+    },
+    /** `false` when it is not an impersonation session of this account. */
+    async endImpersonation(accountId, sessionId) {
+      const path = `${impersonations(accountId)}/${seg(sessionId)}`;
+      const { res } = await call("DELETE", path, { expect: [204, 404] });
+      return res.status === 204;
+    },
+    /** Every impersonation of the account; resolves to how many were ended. */
+    async endImpersonations(accountId) {
+      return (await call("DELETE", impersonations(accountId))).json.ended;
+    },
+    /** One actor's impersonations across accounts (from KV, eventually consistent). */
+    async listActorImpersonations(actor) {
+      const { json } = await call("GET", `/v1/admin/impersonations?actor=${seg(actor)}`);
+      return { impersonations: json.impersonations.map(camelKeys), complete: json.complete };
+    },
+    async endActorImpersonations(actor) {
+      return (await call("DELETE", `/v1/admin/impersonations?actor=${seg(actor)}`)).json.ended;
     },
     async reauthenticate(accountId, sessionId, { aal, amr } = {}) {
       const { res, json } = await call("POST", `${sessions(accountId)}/${seg(sessionId)}/reauthenticate`, {

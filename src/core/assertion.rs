@@ -10,6 +10,7 @@
 //! `core::jwk`. It does no cryptography: the worker imports the private JWK into the
 //! platform's WebCrypto, which signs and hashes.
 
+use crate::core::impersonation::{Act, Impersonation};
 use crate::core::jwk::{KeyType, SigningJwk};
 use crate::core::record::SessionRecord;
 use crate::core::vars::{self, ConfigError, Vars};
@@ -173,6 +174,9 @@ struct Claims<'a> {
     /// origin can require a binding.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    /// RFC 8693 actor: on an impersonation session, who acts as `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<Act<'a>>,
     #[serde(flatten)]
     custom: &'a Map<String, Value>,
 }
@@ -204,6 +208,7 @@ pub fn signing_input(
         aal: record.aal,
         amr: &record.amr,
         cnf: record.device_binding.as_ref().map(|b| Confirmation { jkt: &b.jkt }),
+        act: record.impersonation.as_ref().map(Impersonation::act),
         custom: record.claims.as_map(),
     };
     let encode = |v: &dyn erased::Json| URL_SAFE_NO_PAD.encode(v.json());

@@ -74,11 +74,13 @@ pub enum ErrorCode {
     InvalidDeviceProof,
     /// A second registration for a session that is already bound.
     SessionAlreadyBound,
+    /// An impersonation session asked for a method, path or API its rules refuse.
+    ImpersonationForbidden,
 }
 
 impl ErrorCode {
     /// Every code, in the order the API documentation lists them.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::SessionNotFound,
@@ -119,6 +121,7 @@ impl ErrorCode {
         ErrorCode::DeviceKeyMismatch,
         ErrorCode::InvalidDeviceProof,
         ErrorCode::SessionAlreadyBound,
+        ErrorCode::ImpersonationForbidden,
     ];
 
     /// The code as it appears on the wire.
@@ -163,6 +166,7 @@ impl ErrorCode {
             ErrorCode::DeviceKeyMismatch => "device_key_mismatch",
             ErrorCode::InvalidDeviceProof => "invalid_device_proof",
             ErrorCode::SessionAlreadyBound => "session_already_bound",
+            ErrorCode::ImpersonationForbidden => "impersonation_forbidden",
         }
     }
 
@@ -199,6 +203,7 @@ impl ErrorCode {
             ErrorCode::BoundCookieRequired | ErrorCode::BoundCookieExpired | ErrorCode::DeviceKeyMismatch => 401,
             ErrorCode::InvalidDeviceProof => 400,
             ErrorCode::SessionAlreadyBound => 409,
+            ErrorCode::ImpersonationForbidden => 403,
 
             ErrorCode::HeaderTooLarge => 431,
             ErrorCode::InvalidConfig | ErrorCode::InternalError => 500,
@@ -252,6 +257,7 @@ impl ErrorCode {
             ErrorCode::DeviceKeyMismatch => "the credential is bound to another device key",
             ErrorCode::InvalidDeviceProof => "the device-bound session proof is not valid",
             ErrorCode::SessionAlreadyBound => "this session is already bound to a device key",
+            ErrorCode::ImpersonationForbidden => "an impersonation session may not do this",
         }
     }
 

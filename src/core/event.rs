@@ -98,6 +98,31 @@ pub enum SessionEvent {
     ClaimsUpdated,
     /// The session was bound to a device key (DBSC registration).
     Bound,
+    /// An admin opened an impersonation session (beside its `Created`).
+    ImpersonationStarted,
+    /// An impersonation session ended (beside the event that ended it).
+    ImpersonationEnded(ImpersonationEnd),
+}
+
+/// What ended an impersonation session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImpersonationEnd {
+    /// Revoked: by the user from their listing, by the admin, by a logout.
+    Revoked(RevokeReason),
+    /// Its cap (or idle window) passed.
+    Expired,
+}
+
+impl SessionEvent {
+    /// The `ImpersonationEnded` that goes beside this event when it ends an
+    /// impersonation session, if it ends a session at all.
+    pub const fn ends_impersonation(self) -> Option<SessionEvent> {
+        match self {
+            SessionEvent::Revoked(reason) => Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason))),
+            SessionEvent::Expired(_) => Some(SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired)),
+            _ => None,
+        }
+    }
 }
 
 /// Why a token was rotated.
@@ -129,10 +154,12 @@ pub enum EventType {
     SessionReauthenticated,
     SessionClaimsUpdated,
     SessionBound,
+    SessionImpersonationStarted,
+    SessionImpersonationEnded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -142,6 +169,8 @@ impl EventType {
         EventType::SessionReauthenticated,
         EventType::SessionClaimsUpdated,
         EventType::SessionBound,
+        EventType::SessionImpersonationStarted,
+        EventType::SessionImpersonationEnded,
     ];
 
     /// The `event` field of the log line.
@@ -156,6 +185,8 @@ impl EventType {
             EventType::SessionReauthenticated => "session_reauthenticated",
             EventType::SessionClaimsUpdated => "session_claims_updated",
             EventType::SessionBound => "session_bound",
+            EventType::SessionImpersonationStarted => "session_impersonation_started",
+            EventType::SessionImpersonationEnded => "session_impersonation_ended",
         }
     }
 
@@ -171,6 +202,8 @@ impl EventType {
             EventType::SessionReauthenticated => "session.reauthenticated",
             EventType::SessionClaimsUpdated => "session.claims_updated",
             EventType::SessionBound => "session.bound",
+            EventType::SessionImpersonationStarted => "session.impersonation_started",
+            EventType::SessionImpersonationEnded => "session.impersonation_ended",
         }
     }
 
@@ -191,6 +224,8 @@ impl SessionEvent {
             SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
             SessionEvent::ClaimsUpdated => EventType::SessionClaimsUpdated,
             SessionEvent::Bound => EventType::SessionBound,
+            SessionEvent::ImpersonationStarted => EventType::SessionImpersonationStarted,
+            SessionEvent::ImpersonationEnded(_) => EventType::SessionImpersonationEnded,
         }
     }
 
@@ -211,6 +246,9 @@ impl SessionEvent {
             SessionEvent::Reauthenticated => "reauthenticated",
             SessionEvent::ClaimsUpdated => "admin",
             SessionEvent::Bound => "dbsc",
+            SessionEvent::ImpersonationStarted => "admin",
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason)) => reason.as_str(),
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired) => "expired",
         }
     }
 
@@ -218,6 +256,7 @@ impl SessionEvent {
     pub const fn delivered_reason(self) -> &'static str {
         match self {
             SessionEvent::Revoked(reason) => reason.delivered(),
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason)) => reason.delivered(),
             other => other.reason(),
         }
     }
@@ -238,8 +277,11 @@ impl SessionEvent {
             SessionEvent::Reauthenticated,
             SessionEvent::ClaimsUpdated,
             SessionEvent::Bound,
+            SessionEvent::ImpersonationStarted,
+            SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired),
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
+        all.extend(RevokeReason::ALL.map(|r| SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(r))));
         all
     }
 }

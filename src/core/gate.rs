@@ -2,6 +2,7 @@
 //! unauthenticated browser is sent. Pure functions over strings; the worker layer does
 //! the forwarding.
 
+use crate::core::impersonation::ImpersonationRules;
 use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths, RequirementPaths};
 use crate::core::vars::{self, ConfigError, Vars};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -25,6 +26,9 @@ pub struct GateConfig {
     /// Methods whose requests are checked against the account's Durable Object:
     /// `STRONG_METHODS`.
     pub strong_methods: StrongMethods,
+    /// What an impersonation session may do here: `IMPERSONATION_METHODS` and
+    /// `IMPERSONATION_DENY_PATHS`.
+    pub impersonation: ImpersonationRules,
 }
 
 /// Which methods get a strong check wherever they go.
@@ -271,22 +275,13 @@ impl GateConfig {
             .map_err(|reason| ConfigError::new("STRONG_PATHS", reason))?;
         // Unset means every method but the safe ones; set but blank turns method-based
         // strong checks off.
-        let strong_methods = match var("STRONG_METHODS") {
+        let strong_methods = match vars::methods(var, "STRONG_METHODS")? {
             None => StrongMethods::AllButSafe,
-            Some(_) => StrongMethods::Listed(
-                vars::list(var, "STRONG_METHODS")
-                    .into_iter()
-                    .map(|m| {
-                        if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
-                            Ok(m.to_ascii_uppercase())
-                        } else {
-                            Err(ConfigError::new("STRONG_METHODS", format!("'{}' is not a method", vars::shown(&m))))
-                        }
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            Some(methods) => StrongMethods::Listed(methods),
         };
+        let impersonation = ImpersonationRules::from_vars(var)?;
         Ok(Some(GateConfig {
+            impersonation,
             dropped_headers,
             fresh_paths,
             strong_paths,

@@ -2,6 +2,7 @@
 //! touches a Workers API: callers pass `now` (unix seconds) and random bytes in.
 
 pub mod account;
+pub mod act;
 pub mod admin_key;
 pub mod assertion;
 pub mod bound_cookie;
@@ -16,6 +17,7 @@ pub mod error_code;
 pub mod event;
 pub mod event_seal;
 pub mod gate;
+pub mod impersonation;
 pub mod jwk;
 pub mod origin;
 pub mod path_patterns;

@@ -172,6 +172,7 @@ impl Policy {
             amr: Vec::new(),
             claims: Default::default(),
             device_binding: None,
+            impersonation: None,
         })
     }
 

@@ -6,6 +6,7 @@
 //! docs/storage.md has the layout and the steps for raising the version.
 
 use crate::core::account::AccountId;
+use crate::core::act::Impersonation;
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
 use crate::core::token::SessionId;
@@ -17,7 +18,8 @@ use std::fmt;
 ///
 /// - v1: the session's identity, deadlines and device metadata.
 /// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
-/// - v3: adds `device_binding` (a DBSC-bound session's key thumbprint).
+/// - v3: adds optional `device_binding` (a DBSC-bound session's key thumbprint) and
+///   `impersonation` (who is acting as the user, why, since when).
 pub const RECORD_VERSION: u8 = 3;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
@@ -71,15 +73,23 @@ impl SessionMeta {
         ];
         for (name, value, max) in fields {
             let Some(value) = value else { continue };
-            if value.len() > max {
-                return Err(MetaError::TooLong(name));
-            }
-            if value.chars().any(is_disallowed_in_metadata) {
-                return Err(MetaError::ControlCharacter(name));
-            }
+            check_text(name, value, max)?;
         }
         Ok(())
     }
+}
+
+/// The rule every free-text field a listing shows follows (device metadata, an
+/// impersonation's actor and reason): at most `max` bytes, no control or invisible
+/// formatting characters.
+pub fn check_text(name: &'static str, value: &str, max: usize) -> Result<(), MetaError> {
+    if value.len() > max {
+        return Err(MetaError::TooLong(name));
+    }
+    if value.chars().any(is_disallowed_in_metadata) {
+        return Err(MetaError::ControlCharacter(name));
+    }
+    Ok(())
 }
 
 /// Control characters, plus the invisible and direction-changing characters that would
@@ -126,6 +136,9 @@ pub struct SessionRecord {
     /// Set once the session is bound to a device key (`core::device_binding`). (v3)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_binding: Option<DeviceBinding>,
+    /// Set on a session an admin opened to act as the user (support's "view as"). (v3)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonation: Option<Impersonation>,
 }
 
 fn default_aal() -> u8 {
@@ -171,7 +184,8 @@ impl SessionRecord {
             return Err(DecodeError::UnsupportedVersion(record.v));
         }
         if record.v == 1 {
-            if record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty() || !record.claims.is_empty() {
+            let v2_fields = record.authenticated_at != 0 || record.aal != 1 || !record.amr.is_empty();
+            if v2_fields || !record.claims.is_empty() || record.impersonation.is_some() {
                 return Err(DecodeError::Inconsistent); // v2 fields in a v1 record
             }
             record.authenticated_at = record.created_at;
@@ -182,6 +196,9 @@ impl SessionRecord {
         if record.device_binding.as_ref().is_some_and(|b| b.thumbprint().is_none()) {
             return Err(DecodeError::Inconsistent);
         }
+        if record.v < 3 && record.impersonation.is_some() {
+            return Err(DecodeError::Inconsistent); // a v3 field in an older record
+        }
         let ordered = record.created_at <= record.last_seen_at
             && record.idle_expires_at <= record.absolute_expires_at
             && record.created_at < record.absolute_expires_at
@@ -191,7 +208,7 @@ impl SessionRecord {
         if !ordered || crate::core::step_up::check_auth_facts(record.aal, &record.amr).is_err() {
             return Err(DecodeError::Inconsistent);
         }
-        // Read as the version this build writes: a v1 record rewritten (touched) is v2.
+        // Read as the version this build writes: a v1 or v2 record rewritten (touched) is v3.
         record.v = RECORD_VERSION;
         Ok(record)
     }

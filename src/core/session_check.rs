@@ -8,6 +8,7 @@
 
 use crate::core::config::Config;
 use crate::core::device_binding::{self, BindingRefusal, DeviceProof};
+use crate::core::impersonation::{self, ImpersonationAccess};
 use crate::core::policy::Validity;
 use crate::core::record::SessionRecord;
 use crate::core::step_up::{Freshness, NotFresh};
@@ -32,6 +33,9 @@ pub enum Refusal {
     /// A device-bound session presented without its bound cookie, or with one for another
     /// key (`core::device_binding::check_proof`).
     DeviceBinding(BindingRefusal),
+    /// An impersonation session asking for what it may not do: a method or path the
+    /// gatekeeper's impersonation rules refuse, or the account's session-control API.
+    ImpersonationForbidden,
 }
 
 /// Which copy of the record is being judged.
@@ -61,6 +65,8 @@ pub struct Requirement {
     /// The form of credential presented, for a device-bound session's anti-downgrade
     /// rule. Not asked by default: the edge states it from the request's credential.
     pub device: DeviceProof,
+    /// Whether an impersonation session may be used for this. Allowed by default.
+    pub impersonation: ImpersonationAccess,
 }
 
 impl Requirement {
@@ -87,6 +93,10 @@ impl Requirement {
 
     pub fn presented(self, device: DeviceProof) -> Self {
         Requirement { device, ..self }
+    }
+
+    pub fn impersonation(self, impersonation: ImpersonationAccess) -> Self {
+        Requirement { impersonation, ..self }
     }
 }
 
@@ -117,6 +127,9 @@ pub fn check(
         Validity::ExpiredIdle => return Err(Refusal::ExpiredIdle),
     }
     device_binding::check_proof(record.device_binding.as_ref(), requirement.device).map_err(Refusal::DeviceBinding)?;
+    if impersonation::refuses(requirement.impersonation, record) {
+        return Err(Refusal::ImpersonationForbidden);
+    }
     requirement.freshness.check(record.authenticated_at, record.aal, now).map_err(|failed| Refusal::NotFresh {
         authenticated_at: record.authenticated_at,
         aal: record.aal,

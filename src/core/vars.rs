@@ -92,6 +92,25 @@ pub fn list(vars: &impl Vars, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// A comma-separated list of HTTP method names (letters only, at most 32 each), upper
+/// case; `None` when unset, and empty when set but blank.
+pub fn methods(vars: &impl Vars, name: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+    if vars(name).is_none() {
+        return Ok(None);
+    }
+    list(vars, name)
+        .into_iter()
+        .map(|m| {
+            if m.bytes().all(|c| c.is_ascii_alphabetic()) && m.len() <= 32 {
+                Ok(m.to_ascii_uppercase())
+            } else {
+                Err(ConfigError::new(name, format!("'{}' is not a method", shown(&m))))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// `true`/`false`, or `default` when unset.
 pub fn boolean(vars: &impl Vars, name: &'static str, default: bool) -> Result<bool, ConfigError> {
     match var(vars, name).as_deref() {

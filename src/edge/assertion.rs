@@ -122,6 +122,9 @@ pub async fn assertion_for(
     id.update(&record.authenticated_at.to_le_bytes()).update(&[record.aal]);
     id.update(record.amr.join(",").as_bytes()).update(&[0]);
     id.update(serde_json::to_string(&record.claims).unwrap_or_default().as_bytes());
+    if let Some(imp) = &record.impersonation {
+        id.update(&[0]).update(imp.actor.as_bytes());
+    }
     let id = *id.finalize().as_bytes();
     let reused = ISSUED.with(|issued| {
         issued.borrow().get(&id).filter(|a| (a.exp - now) * 2 > a.exp - a.iat).map(|a| (a.jwt.clone(), a.exp))

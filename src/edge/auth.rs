@@ -9,6 +9,7 @@ use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::device_binding::DeviceProof;
 use crate::core::error_code::ErrorCode;
+use crate::core::impersonation::ImpersonationAccess;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
 use crate::core::rotation_retry::RotatedAway;
@@ -95,6 +96,7 @@ pub struct SessionCheck {
     csrf: bool,
     rate_limited: bool,
     freshness: Freshness,
+    impersonation: ImpersonationAccess,
 }
 
 impl SessionCheck {
@@ -128,6 +130,18 @@ impl SessionCheck {
         SessionCheck { freshness, ..self }
     }
 
+    /// Whether an impersonation session may be used here (the gatekeeper's
+    /// `IMPERSONATION_METHODS` and `IMPERSONATION_DENY_PATHS`).
+    pub fn impersonation(self, impersonation: ImpersonationAccess) -> Self {
+        SessionCheck { impersonation, ..self }
+    }
+
+    /// The account's session-control API (`/v1/sessions`): never an impersonation
+    /// session's to use.
+    pub fn session_control(self) -> Self {
+        self.impersonation(ImpersonationAccess::Refused)
+    }
+
     pub async fn check(
         &self,
         req: &IncomingRequest,
@@ -154,7 +168,8 @@ impl SessionCheck {
         let record = if self.strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
             let verified = client.verify(&record.session_id, &hash).await?;
-            let required = Requirement::live().fresh(self.freshness).presented(device);
+            let required =
+                Requirement::live().fresh(self.freshness).presented(device).impersonation(self.impersonation);
             // A stale hit: KV's copy here would have let the request through, the index
             // did not. Noted with its age, the revocation lag the operator sees.
             let stale_hit = |age: Option<i64>| {
@@ -226,7 +241,7 @@ impl SessionCheck {
         let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
         // The anti-downgrade rule holds on every path, a locating copy's included: the
         // binding is never undone, so a KV copy that shows it is never out of date.
-        let here = here.presented(device);
+        let here = here.presented(device).impersonation(self.impersonation);
         session_check::check(config, &record, &here, now)?;
         Ok(record)
     }

@@ -15,6 +15,7 @@ use crate::core::claims::ClaimsError;
 use crate::core::credentials::CredentialError;
 use crate::core::device_binding::BindingRefusal;
 use crate::core::error_code::ErrorCode;
+use crate::core::impersonation::ImpersonationError;
 use crate::core::policy::LifetimeError;
 use crate::core::record::MetaError;
 use crate::core::session_check::Refusal;
@@ -135,6 +136,7 @@ impl From<Refusal> for ApiError {
                 ApiError::new(ErrorCode::BoundCookieRequired)
             }
             Refusal::DeviceBinding(BindingRefusal::KeyMismatch) => ApiError::new(ErrorCode::DeviceKeyMismatch),
+            Refusal::ImpersonationForbidden => ApiError::new(ErrorCode::ImpersonationForbidden),
             // Says when and how strongly the user last authenticated, and which
             // requirement failed, so the caller knows what to ask of them.
             Refusal::NotFresh { authenticated_at, aal, failed } => {
@@ -187,6 +189,18 @@ impl From<ClaimsError> for ApiError {
 impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         ApiError::with_message(ErrorCode::InvalidMetadata, e.to_string())
+    }
+}
+
+impl From<ImpersonationError> for ApiError {
+    fn from(e: ImpersonationError) -> Self {
+        let code = match e {
+            ImpersonationError::Ttl => ErrorCode::InvalidLifetime,
+            ImpersonationError::Missing(_) | ImpersonationError::Text(_) | ImpersonationError::ActorNotAscii => {
+                ErrorCode::InvalidMetadata
+            }
+        };
+        ApiError::with_message(code, e.to_string())
     }
 }
 

@@ -9,8 +9,8 @@ use crate::edge::error::ApiError;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::request::IncomingRequest;
 use crate::edge::routes::{
-    account as account_routes, admin as admin_routes, device_binding, gatekeeper, public, readiness,
-    session as session_routes,
+    account as account_routes, admin as admin_routes, device_binding, gatekeeper,
+    impersonation as impersonation_routes, public, readiness, session as session_routes,
 };
 use worker::{Context, Env, Response};
 
@@ -90,6 +90,24 @@ pub async fn route(req: IncomingRequest, env: Env, ctx: Context) -> Response {
         (_, ["v1", "sessions", _]) => Ok(method_not_allowed("DELETE")),
         ("GET", ["v1", "admin", "sessions"]) => admin_routes::handle_list_fleet(&req, &env).await,
         (_, ["v1", "admin", "sessions"]) => Ok(method_not_allowed("GET")),
+        ("GET", ["v1", "admin", "impersonations"]) => impersonation_routes::handle_list_actor(&req, &env).await,
+        ("DELETE", ["v1", "admin", "impersonations"]) => impersonation_routes::handle_end_actor(&req, &env).await,
+        (_, ["v1", "admin", "impersonations"]) => Ok(method_not_allowed("GET, DELETE")),
+        ("POST", ["v1", "admin", "accounts", account_id, "impersonations"]) => {
+            let account_id = account_id.to_string();
+            impersonation_routes::handle_create(req, &env, &config, &account_id).await
+        }
+        ("GET", ["v1", "admin", "accounts", account_id, "impersonations"]) => {
+            impersonation_routes::handle_list_account(&req, &env, account_id).await
+        }
+        ("DELETE", ["v1", "admin", "accounts", account_id, "impersonations"]) => {
+            impersonation_routes::handle_end_account(&req, &env, account_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "impersonations"]) => Ok(method_not_allowed("GET, POST, DELETE")),
+        ("DELETE", ["v1", "admin", "accounts", account_id, "impersonations", session_id]) => {
+            impersonation_routes::handle_end_one(&req, &env, account_id, session_id).await
+        }
+        (_, ["v1", "admin", "accounts", _, "impersonations", _]) => Ok(method_not_allowed("DELETE")),
         ("POST", ["v1", "admin", "accounts", account_id, "sessions"]) => {
             let account_id = account_id.to_string();
             admin_routes::handle_create(req, &env, &config, &account_id).await

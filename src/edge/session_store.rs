@@ -42,6 +42,10 @@ pub struct KeyMetadata {
     pub session_id: String,
     pub expires_at: UnixSeconds,
     pub absolute_expires_at: UnixSeconds,
+    /// Who acts as the user, on an impersonation session: what the admin's listing by
+    /// actor across accounts filters on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// A record that is stored but cannot be read: corrupt, or from a newer build.
@@ -118,6 +122,7 @@ impl SessionStore {
             session_id: record.session_id.as_str().to_owned(),
             expires_at: record.idle_expires_at,
             absolute_expires_at: record.absolute_expires_at,
+            actor: record.impersonation.as_ref().map(|imp| imp.actor.clone()),
         };
         let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
         self.kv()?

@@ -3,6 +3,7 @@
 //! token or a token hash.
 
 use crate::core::claims::SessionClaims;
+use crate::core::impersonation::{Act, Impersonation};
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
 use crate::core::UnixSeconds;
@@ -25,6 +26,9 @@ pub struct SessionView<'a> {
     pub claims: &'a SessionClaims,
     /// Bound to a device key (DBSC): used only with its short-lived bound cookie.
     pub device_bound: bool,
+    /// RFC 8693 actor, on an impersonation session: who is acting as the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act<'a>>,
 }
 
 impl<'a> From<&'a SessionRecord> for SessionView<'a> {
@@ -40,6 +44,7 @@ impl<'a> From<&'a SessionRecord> for SessionView<'a> {
             amr: &r.amr,
             claims: &r.claims,
             device_bound: r.device_binding.is_some(),
+            act: r.impersonation.as_ref().map(Impersonation::act),
         }
     }
 }
@@ -103,6 +108,74 @@ impl<'a> ListedSession<'a> {
 #[derive(Serialize)]
 pub struct Listing<'a> {
     pub sessions: Vec<ListedSession<'a>>,
+}
+
+/// An impersonation session, as the user and the admin see it: apart from the user's
+/// devices.
+#[derive(Serialize)]
+pub struct ListedImpersonation<'a> {
+    pub account_id: &'a str,
+    pub session_id: &'a str,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    /// "support@example.com (ticket 4521) signed in as you".
+    pub notice: String,
+    pub act: Act<'a>,
+    pub started_at: String,
+    pub last_seen_at: String,
+    /// Its cap: no use, refresh or reauthentication moves it.
+    pub expires_at: String,
+}
+
+impl<'a> ListedImpersonation<'a> {
+    /// `None` for the user's own sessions.
+    pub fn of(r: &'a SessionRecord) -> Option<Self> {
+        let imp = r.impersonation.as_ref()?;
+        Some(ListedImpersonation {
+            account_id: r.account_id.as_str(),
+            session_id: r.session_id.as_str(),
+            actor: &imp.actor,
+            reason: &imp.reason,
+            notice: imp.notice(),
+            act: imp.act(),
+            started_at: rfc3339(imp.started_at),
+            last_seen_at: rfc3339(r.last_seen_at),
+            expires_at: rfc3339(r.absolute_expires_at.min(r.idle_expires_at)),
+        })
+    }
+}
+
+/// The holder's listing: their devices, and apart from them whoever is signed in as them.
+#[derive(Serialize)]
+pub struct HolderListing<'a> {
+    pub sessions: Vec<ListedSession<'a>>,
+    pub impersonations: Vec<ListedImpersonation<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ImpersonationListing<'a> {
+    pub impersonations: Vec<ListedImpersonation<'a>>,
+}
+
+/// An impersonation found by actor across accounts, from KV key metadata.
+#[derive(Serialize)]
+pub struct FleetImpersonation<'a> {
+    pub account_id: &'a str,
+    pub session_id: &'a str,
+    pub actor: &'a str,
+    pub expires_at: String,
+}
+
+#[derive(Serialize)]
+pub struct FleetImpersonationListing<'a> {
+    pub impersonations: Vec<FleetImpersonation<'a>>,
+    /// `false` when the namespace was too large to scan in one request.
+    pub complete: bool,
+}
+
+#[derive(Serialize)]
+pub struct EndedCount {
+    pub ended: u32,
 }
 
 #[derive(Serialize)]

@@ -100,6 +100,12 @@ const PINS = [
     required: { current: "the holder's listing marks every entry" },
   },
   {
+    sdk: "client",
+    name: "ListedImpersonation",
+    schema: "ListedImpersonation",
+    why: "GET /v1/sessions impersonations",
+  },
+  {
     sdk: "origin",
     casing: "camel",
     name: "CreatedSession",
@@ -125,6 +131,28 @@ const PINS = [
   },
   { sdk: "origin", casing: "camel", name: "FleetSession", schema: "FleetSession", why: "listAllSessions" },
   { sdk: "origin", casing: "camel", name: "FleetPage", schema: "FleetList", why: "listAllSessions" },
+  { sdk: "origin", casing: "camel", name: "ImpersonationSession", schema: "IssuedToken", why: "createImpersonation" },
+  {
+    sdk: "origin",
+    casing: "camel",
+    name: "ListedImpersonation",
+    schema: "ListedImpersonation",
+    why: "listImpersonations",
+  },
+  {
+    sdk: "origin",
+    casing: "camel",
+    name: "FleetImpersonation",
+    schema: "FleetImpersonation",
+    why: "listActorImpersonations",
+  },
+  {
+    sdk: "origin",
+    casing: "camel",
+    name: "FleetImpersonationPage",
+    schema: "FleetImpersonationList",
+    why: "listActorImpersonations",
+  },
 ];
 
 for (const pin of PINS) {
@@ -216,6 +244,12 @@ const ADMIN_METHODS = {
   updateSessionClaims: "updateClaims",
   listAllSessions: "listAllSessions",
   reauthenticateSession: "reauthenticate",
+  createImpersonation: "createImpersonation",
+  listAccountImpersonations: "listImpersonations",
+  endAccountImpersonations: "endImpersonations",
+  endImpersonation: "endImpersonation",
+  listActorImpersonations: "listActorImpersonations",
+  endActorImpersonations: "endActorImpersonations",
 };
 
 test("the admin client has a method for every admin operation in openapi.json", () => {

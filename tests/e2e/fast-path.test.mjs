@@ -30,12 +30,20 @@ describe("the fast path answers exactly as the full path", () => {
     await worker.fetch(`/v1/admin/accounts/fast/sessions/${revoked.session_id}`, { method: "DELETE", headers: admin });
     const unreadable = await worker.createSession("fast");
     await worker.kv.put(await kvKeyOf(unreadable.token), '{"v":99,"junk":true}');
+    const impersonation = await (
+      await worker.fetch("/v1/admin/accounts/fast/impersonations", {
+        method: "POST",
+        headers: { ...admin, "Content-Type": "application/json" },
+        body: JSON.stringify({ actor: "support@example.com", reason: "ticket 7", ttl_secs: 600 }),
+      })
+    ).json();
     await sleep(1100); // `short` is now idle-expired
     const cookie = (token) => `__Host-session=${token}`;
     const credentials = {
       "a live bearer token": { Authorization: `Bearer ${live.token}` },
       "a live cookie": { Cookie: cookie(live.token) },
       "a live cookie among others": { Cookie: `theme=dark; ${cookie(live.token)}; lang=en` },
+      "an impersonation session (act)": { Authorization: `Bearer ${impersonation.token}` },
       "an idle-expired session": { Authorization: `Bearer ${short.token}` },
       "a revoked session": { Cookie: cookie(revoked.token) },
       "an unreadable record": { Authorization: `Bearer ${unreadable.token}` },
@@ -61,7 +69,7 @@ describe("the fast path answers exactly as the full path", () => {
   });
 
   test("every request of the corpus gets the same answer on both paths", async () => {
-    assert.equal(corpus.length, 39);
+    assert.equal(corpus.length, 42);
     const statuses = new Set();
     for (const { name, headers } of corpus) {
       const fast = await answerOf(await worker.fetch("/v1/session", { headers }));
@@ -71,6 +79,9 @@ describe("the fast path answers exactly as the full path", () => {
       statuses.add(fast.status);
     }
     for (const status of [200, 400, 401]) assert.ok(statuses.has(status), `the corpus reaches a ${status}`);
+    const acting = corpus.find((c) => c.name === "an impersonation session (act), no Origin");
+    const answered = await (await worker.fetch("/v1/session", { headers: acting.headers })).json();
+    assert.deepEqual(answered.act, { sub: "support@example.com" }, "the fast path carries act");
     // 3 origins, each asked on 3 paths: the fail-closed read logs on every one.
     assert.equal(worker.logs.filter((l) => l.includes("undecodable session record")).length, 9);
   });

@@ -172,6 +172,19 @@ impl AccountClient {
         self.call(&command).await
     }
 
+    /// Ends the account's impersonation sessions (the one named, or all, of one actor
+    /// when given); the ids ended.
+    pub async fn end_impersonations(
+        &self,
+        session_id: Option<&SessionId>,
+        actor: Option<&str>,
+    ) -> Result<Vec<SessionId>, ApiError> {
+        let command =
+            AccountCommand::EndImpersonations { session_id: session_id.cloned(), actor: actor.map(str::to_owned) };
+        let reply: EndImpersonationsReply = self.call(&command).await?;
+        Ok(reply.ended)
+    }
+
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {
         self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.decode()
     }

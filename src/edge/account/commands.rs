@@ -60,7 +60,9 @@ impl AccountSessions {
         // new session is published, so a failed create evicts nobody.
         self.index.remove_ghosts(Some(&record.session_id))?;
         self.purge_expired(cx).await?;
-        let evicted = config.policy.evict(&self.index.entries()?);
+        // An impersonation session counts toward no limit, so it makes room for nothing.
+        let evicted =
+            if record.impersonation.is_some() { Vec::new() } else { config.policy.evict(&self.index.entries()?) };
         self.schedule_housekeeping(*now).await;
 
         if let Err(e) = store.put(hash, &record, config.policy.kv_ttl(&record, *now)).await {
@@ -75,7 +77,10 @@ impl AccountSessions {
             self.index.remove(session_id)?;
         }
         self.index.confirm(&record.session_id, &evicted)?;
-        self.record(SessionEvent::Created, &record.account_id, &record.session_id, *now);
+        self.record_session(SessionEvent::Created, &record, *now);
+        if record.impersonation.is_some() {
+            self.record_session(SessionEvent::ImpersonationStarted, &record, *now);
+        }
         for session_id in &evicted {
             self.record(SessionEvent::Evicted, &record.account_id, session_id, *now);
         }
@@ -110,7 +115,7 @@ impl AccountSessions {
                     .await
                     .map_err(|e| ApiError::internal("account: publish touch", e))?;
                 self.index.update(&extended)?;
-                self.record(SessionEvent::Refreshed(kind), &extended.account_id, session_id, *now);
+                self.record_session(SessionEvent::Refreshed(kind), &extended, *now);
                 self.settle(cx).await;
                 Ok(TouchReply::Extended { record: extended })
             }
@@ -128,7 +133,7 @@ impl AccountSessions {
         self.index.remove(session_id)?;
         // An unreadable row is still revoked; it only goes unannounced.
         if let Ok(record) = row.record() {
-            self.record(SessionEvent::Revoked(reason), &record.account_id, session_id, cx.now);
+            self.record_session(SessionEvent::Revoked(reason), &record, cx.now);
         }
         self.settle(cx).await;
         Ok(true)
@@ -148,6 +153,37 @@ impl AccountSessions {
             return Ok(false);
         }
         self.revoke(cx, &caller.session_id, reason).await
+    }
+
+    /// Ends the account's impersonation sessions: the one named, or every one (of one
+    /// actor, when given). The user's own sessions are never touched. Returns the ids
+    /// ended.
+    pub(super) async fn end_impersonations(
+        &self,
+        cx: &CommandContext,
+        only: Option<&SessionId>,
+        actor: Option<&str>,
+    ) -> Result<Vec<SessionId>, ApiError> {
+        // Ended ones are housekeeping's, announced as expired, not ended by the admin.
+        self.purge_expired(cx).await?;
+        let rows = match only {
+            Some(session_id) => self.index.get(session_id)?.into_iter().filter(|r| !r.is_pending()).collect(),
+            None => self.index.all()?,
+        };
+        let mut ended = Vec::new();
+        for row in rows {
+            let Ok(record) = row.record() else { continue };
+            let Some(imp) = &record.impersonation else { continue };
+            if actor.is_some_and(|a| a != imp.actor) {
+                continue;
+            }
+            self.index.remember_revoked(&row.session_id, cx.now)?;
+            self.index.remove(&row.session_id)?;
+            self.record_session(SessionEvent::Revoked(RevokeReason::AdminRevoke), &record, cx.now);
+            ended.push(row.session_id);
+        }
+        self.settle(cx).await;
+        Ok(ended)
     }
 
     /// Revokes every session of the account except `except`; returns how many. Records
@@ -175,7 +211,7 @@ impl AccountSessions {
             self.index.remove(&row.session_id)?;
             revoked += 1;
             if let Ok(record) = row.record() {
-                self.record(SessionEvent::Revoked(reason), &record.account_id, &row.session_id, cx.now);
+                self.record_session(SessionEvent::Revoked(reason), &record, cx.now);
             }
         }
         self.settle(cx).await;
@@ -227,7 +263,7 @@ impl AccountSessions {
                 .await
                 .map_err(|e| ApiError::internal("account: publish claims", e))?;
             self.index.update(&changed)?;
-            self.record(SessionEvent::ClaimsUpdated, &changed.account_id, &changed.session_id, *now);
+            self.record_session(SessionEvent::ClaimsUpdated, &changed, *now);
             updated.push(changed);
         }
         self.settle(cx).await;
@@ -307,7 +343,7 @@ impl AccountSessions {
         self.index.set_device_key(&bound.session_id, jwk)?;
         self.record(SessionEvent::Bound, &bound.account_id, &bound.session_id, cx.now);
         match self.move_to_token(cx, bound, new_hash, RotationCause::DeviceBinding, OldToken::Forget, None).await? {
-            RotateReply::Rotated { record } => Ok(BindReply::Bound { record }),
+            RotateReply::Rotated { record } => Ok(BindReply::Bound { record: Box::new(record) }),
             RotateReply::NotFound => Ok(BindReply::NotFound),
         }
     }
@@ -333,7 +369,7 @@ impl AccountSessions {
             return Ok(RefreshReply::Replayed);
         }
         self.seen_current_token(&row)?;
-        Ok(RefreshReply::Refreshable { record, jwk })
+        Ok(RefreshReply::Refreshable { record: Box::new(record), jwk })
     }
 
     /// The session, if it is indexed, confirmed and may still be used.
@@ -369,9 +405,9 @@ impl AccountSessions {
         self.index.rekey(&record, new_hash, old)?;
         // The events commit with the rekey, in the same synchronous step.
         if matches!(cause, RotationCause::Reauthentication) {
-            self.record(SessionEvent::Reauthenticated, &record.account_id, &record.session_id, cx.now);
+            self.record_session(SessionEvent::Reauthenticated, &record, cx.now);
         }
-        self.record(SessionEvent::Rotated(cause), &record.account_id, &record.session_id, cx.now);
+        self.record_session(SessionEvent::Rotated(cause), &record, cx.now);
         self.schedule_housekeeping(cx.now).await;
         let publish = cx.store.put(new_hash, &record, cx.config.policy.kv_ttl(&record, cx.now));
         let (published, marked) = match marker_for {

@@ -8,6 +8,8 @@
 
 use crate::core::account::AccountId;
 use crate::core::event::{EventEnvelope, RevokeReason, SessionEvent};
+use crate::core::impersonation;
+use crate::core::record::SessionRecord;
 use crate::core::session_check::{check, Refusal, Requirement};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
@@ -53,7 +55,7 @@ impl AccountSessions {
         for row in self.index.expired(now)? {
             if let Ok(record) = row.record() {
                 let validity = config.policy.check(&record, now);
-                self.record(SessionEvent::Expired(validity), &record.account_id, &row.session_id, now);
+                self.record_session(SessionEvent::Expired(validity), &record, now);
             }
             self.index.remove(&row.session_id)?;
         }
@@ -65,7 +67,7 @@ impl AccountSessions {
                 let Ok(record) = row.record() else { continue };
                 if check(config, &record, &Requirement::locating(), now) == Err(Refusal::CutOff) {
                     let event = SessionEvent::Revoked(RevokeReason::SessionsNotBefore);
-                    self.record(event, &record.account_id, &row.session_id, now);
+                    self.record_session(event, &record, now);
                     self.index.remove(&row.session_id)?;
                 }
             }
@@ -77,6 +79,30 @@ impl AccountSessions {
     /// outbox row in the same synchronous step as the change it describes (callers do
     /// not await between the two). [`AccountSessions::settle`] sends it.
     pub(super) fn record(&self, event: SessionEvent, account_id: &AccountId, session_id: &SessionId, now: UnixSeconds) {
+        self.record_with(event, account_id, session_id, now, serde_json::Map::new());
+    }
+
+    /// [`AccountSessions::record`] for a session whose record is at hand: an
+    /// impersonation session's events carry its `act`, and an event that ends one is
+    /// followed by `session.impersonation_ended`.
+    pub(super) fn record_session(&self, event: SessionEvent, record: &SessionRecord, now: UnixSeconds) {
+        let (account_id, session_id) = (&record.account_id, &record.session_id);
+        self.record_with(event, account_id, session_id, now, impersonation::event_data(event, record));
+        if record.impersonation.is_some() {
+            if let Some(ended) = event.ends_impersonation() {
+                self.record_with(ended, account_id, session_id, now, impersonation::event_data(ended, record));
+            }
+        }
+    }
+
+    fn record_with(
+        &self,
+        event: SessionEvent,
+        account_id: &AccountId,
+        session_id: &SessionId,
+        now: UnixSeconds,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) {
         log_event(event, account_id, session_id, now);
         if self.env.queue(EVENTS_BINDING).is_err() {
             return;
@@ -86,7 +112,7 @@ impl AccountSessions {
             log_error("error", "account: event id", &e);
             return;
         }
-        let envelope = EventEnvelope::new(event, account_id, session_id, now, random);
+        let envelope = EventEnvelope { data, ..EventEnvelope::new(event, account_id, session_id, now, random) };
         if let Err(e) = self.events.push(&envelope) {
             log_error("error", "account: event outbox", &e);
         }

@@ -49,7 +49,7 @@ const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
 /// object created by any earlier build (docs/storage.md, "Migrating").
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
     // counts toward nothing and the alarm removes it.
     "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
@@ -63,6 +63,10 @@ const MIGRATIONS: [&str; 6] = [
     // refresh challenge it answered: an older or equal one is a replay.
     "ALTER TABLE sessions ADD COLUMN device_jwk TEXT",
     "ALTER TABLE sessions ADD COLUMN device_challenge_ms INTEGER",
+    // Who acts as the user in an impersonation session (its record says so too); NULL
+    // for the user's own sessions, and for every row older than the column, which were
+    // all the user's own. Only the user's own count toward the session limit.
+    "ALTER TABLE sessions ADD COLUMN actor TEXT",
 ];
 
 /// Why the index could not answer.
@@ -214,9 +218,12 @@ impl SessionIndex {
 
     /// Every confirmed row as eviction sees it, with its insertion order. Pending rows
     /// are not here: a ghost never counts toward the limit, so it never evicts anyone.
+    /// Nor are impersonation sessions: they are not the user's devices.
     pub fn entries(&self) -> Result<Vec<IndexEntry>, IndexError> {
-        let rows: Vec<EntryRow> =
-            self.query("SELECT session_id, created_at, rowid AS seq FROM sessions WHERE pending = 0", vec![])?;
+        let rows: Vec<EntryRow> = self.query(
+            "SELECT session_id, created_at, rowid AS seq FROM sessions WHERE pending = 0 AND actor IS NULL",
+            vec![],
+        )?;
         Ok(rows
             .into_iter()
             .map(|e| IndexEntry { session_id: e.session_id, created_at: e.created_at, seq: e.seq })
@@ -229,8 +236,9 @@ impl SessionIndex {
     pub fn insert(&self, record: &SessionRecord, hash: &TokenHash) -> Result<(), IndexError> {
         self.exec("DELETE FROM pending_kv_deletes WHERE kv_key = ?", vec![hash.kv_key().into()])?;
         self.exec(
-            "INSERT INTO sessions (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record, pending)
-             VALUES (?, ?, ?, ?, ?, ?, 1)",
+            "INSERT INTO sessions
+                 (session_id, token_hash, created_at, idle_expires_at, absolute_expires_at, record, pending, actor)
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             vec![
                 record.session_id.as_str().into(),
                 hash.as_str().into(),
@@ -238,6 +246,10 @@ impl SessionIndex {
                 record.idle_expires_at.into(),
                 record.absolute_expires_at.into(),
                 record.encode().into(),
+                match &record.impersonation {
+                    Some(imp) => imp.actor.as_str().into(),
+                    None => SqlStorageValue::Null,
+                },
             ],
         )
     }

@@ -137,6 +137,10 @@ impl AccountSessions {
             AccountCommand::RefreshBinding { session_id, token_hash, challenge_issued_ms } => {
                 Ok(json_response(200, &self.refresh_binding(&cx, &session_id, &token_hash, challenge_issued_ms)?))
             }
+            AccountCommand::EndImpersonations { session_id, actor } => {
+                let ended = self.end_impersonations(&cx, session_id.as_ref(), actor.as_deref()).await?;
+                Ok(json_response(200, &EndImpersonationsReply { ended }))
+            }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))

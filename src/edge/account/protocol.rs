@@ -61,13 +61,21 @@ pub enum AccountCommand {
     /// hash may still be used, taking the refresh challenge issued at `challenge_issued_ms`
     /// (each is taken once, newest first).
     RefreshBinding { session_id: SessionId, token_hash: TokenHash, challenge_issued_ms: UnixMillis },
+    /// Ends the account's impersonation sessions: the one named, or all of them (of one
+    /// actor, when given). The user's own sessions are never touched.
+    EndImpersonations { session_id: Option<SessionId>, actor: Option<String> },
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EndImpersonationsReply {
+    pub ended: Vec<SessionId>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum BindReply {
     /// Bound, under the new token.
-    Bound { record: SessionRecord },
+    Bound { record: Box<SessionRecord> },
     /// The session is bound already: binding is once per session.
     AlreadyBound,
     /// No such live session under the caller's token.
@@ -78,7 +86,7 @@ pub enum BindReply {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RefreshReply {
     /// The session may be used: check the proof with this key.
-    Refreshable { record: SessionRecord, jwk: String },
+    Refreshable { record: Box<SessionRecord>, jwk: String },
     /// This challenge, or a newer one, was answered already.
     Replayed,
     /// Revoked, expired, fenced, rotated away or never bound: the browser should stop.

@@ -6,6 +6,7 @@ use crate::core::config::Config;
 use crate::core::cookie::clear_session_cookie;
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
+use crate::core::impersonation::IMPERSONATIONS_LISTED_MAX;
 use crate::core::token::SessionId;
 use crate::edge::account::client::AccountClient;
 use crate::edge::auth::SessionCheck;
@@ -13,17 +14,20 @@ use crate::edge::error::ApiError;
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
 use crate::edge::response::{json_response, no_content};
-use crate::edge::views::{ListedSession, Listing, RevokedCount};
+use crate::edge::views::{HolderListing, ListedImpersonation, ListedSession, RevokedCount};
 use worker::{Env, Response};
 
 /// `GET /v1/sessions`: the caller's account's live sessions, newest first.
 pub async fn handle_list(req: &IncomingRequest, env: &Env, config: &Config) -> Result<Response, ApiError> {
-    let auth = SessionCheck::new().rate_limited().check(req, env, config, platform::now()).await?;
+    let auth = SessionCheck::new().rate_limited().session_control().check(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
-    let records = client.list(config.policy.max_sessions, Some(&auth.caller())).await?;
-    let sessions = records.iter().map(|r| ListedSession::new(r, Some(&r.session_id == own))).collect();
-    Ok(json_response(200, &Listing { sessions }))
+    let limit = config.policy.max_sessions.saturating_add(IMPERSONATIONS_LISTED_MAX);
+    let records = client.list(limit, Some(&auth.caller())).await?;
+    let (impersonations, own_devices): (Vec<_>, Vec<_>) = records.iter().partition(|r| r.impersonation.is_some());
+    let sessions = own_devices.into_iter().map(|r| ListedSession::new(r, Some(&r.session_id == own))).collect();
+    let impersonations = impersonations.into_iter().filter_map(ListedImpersonation::of).collect();
+    Ok(json_response(200, &HolderListing { sessions, impersonations }))
 }
 
 /// `DELETE /v1/sessions/{session_id}`: revoke one of the caller's own account's
@@ -34,7 +38,8 @@ pub async fn handle_revoke_one(
     config: &Config,
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
-    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, platform::now()).await?;
+    let auth =
+        SessionCheck::new().csrf().rate_limited().session_control().check(req, env, config, platform::now()).await?;
     let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
     let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
@@ -52,7 +57,8 @@ pub async fn handle_revoke_all(req: &IncomingRequest, env: &Env, config: &Config
         Some("others") => true,
         Some(_) => return Err(ApiError::new(ErrorCode::InvalidScope)),
     };
-    let auth = SessionCheck::new().csrf().rate_limited().check(req, env, config, platform::now()).await?;
+    let auth =
+        SessionCheck::new().csrf().rate_limited().session_control().check(req, env, config, platform::now()).await?;
     let own = &auth.record.session_id;
     let client = AccountClient::for_account(env, &auth.record.account_id)?;
     let (except, reason) =

@@ -151,7 +151,8 @@ pub async fn handle_list_account(req: &IncomingRequest, env: &Env, raw_account_i
     let account_id = parse_account_id(raw_account_id)?;
     let limit = limit_param(req, ACCOUNT_LIST_DEFAULT, ACCOUNT_LIST_CAP)?;
     let records = AccountClient::for_account(env, &account_id)?.list(limit, None).await?;
-    let sessions = records.iter().map(|r| ListedSession::new(r, None)).collect();
+    // Impersonation sessions are not the user's devices: `…/impersonations` lists them.
+    let sessions = records.iter().filter(|r| r.impersonation.is_none()).map(|r| ListedSession::new(r, None)).collect();
     Ok(json_response(200, &Listing { sessions }))
 }
 

@@ -69,7 +69,7 @@ pub async fn handle_register(req: &IncomingRequest, env: &Env, config: &Config) 
     let (caller, new_hash) = (auth.caller(), token.hash());
     let binding_fact = DeviceBinding::new(thumbprint, now);
     let record = match client.bind_device(&caller, &new_hash, binding_fact, key.jwk_json()).await? {
-        BindReply::Bound { record } => record,
+        BindReply::Bound { record } => *record,
         BindReply::AlreadyBound => return Err(ApiError::new(ErrorCode::SessionAlreadyBound)),
         BindReply::NotFound => return Err(ApiError::new(ErrorCode::SessionNotFound)),
     };
@@ -128,7 +128,7 @@ pub async fn handle_refresh(req: &IncomingRequest, env: &Env, config: &Config) -
         };
     let client = AccountClient::for_account(env, &located.account_id)?;
     let (record, jwk) = match client.refresh_binding(&session_id, &hash, issued).await? {
-        RefreshReply::Refreshable { record, jwk } => (record, jwk),
+        RefreshReply::Refreshable { record, jwk } => (*record, jwk),
         RefreshReply::Replayed => return Ok(challenge(binding, &session_id, now_ms)),
         RefreshReply::Ended => return Ok(ended(config, &raw_id)),
     };

@@ -46,8 +46,11 @@ pub async fn handle_gated(
     // A cookie rides along on cross-site requests too: anything but a safe method must
     // come from this site or an allowed origin (CSRF), as on the API.
     // A strong check counts against the session's rate limit (SessionCheck::strong).
-    let check =
-        SessionCheck::new().strong(gate.needs_strong_check(&method, path)).csrf().fresh(freshness.unwrap_or_default());
+    let check = SessionCheck::new()
+        .strong(gate.needs_strong_check(&method, path))
+        .csrf()
+        .fresh(freshness.unwrap_or_default())
+        .impersonation(gate.impersonation.access(&method, path));
     match check.check(&req, env, config, now).await {
         Ok(auth) => {
             schedule_touch(&req, ctx, env, config, &auth, now)?;
@@ -93,8 +96,13 @@ pub async fn handle_gated(
         Err(denial) => {
             let refused = ApiError::from(denial);
             match &gate.login_url {
-                // Sent to sign in only when signing in could help: not for a rate limit.
-                Some(login) if navigation && refused.status() < 500 && refused.code() != ErrorCode::RateLimited => {
+                // Sent to sign in only when signing in could help: not for a rate limit,
+                // nor for an impersonation session asking for what it may not do.
+                Some(login)
+                    if navigation
+                        && refused.status() < 500
+                        && !matches!(refused.code(), ErrorCode::RateLimited | ErrorCode::ImpersonationForbidden) =>
+                {
                     if login_would_loop(login, &req.origin(), &gate.public_paths) {
                         // Redirecting would land on a gated page and redirect again, forever.
                         log_error(
@@ -128,7 +136,8 @@ struct Identity<'a> {
 ///   removed, on public paths too, unless `FORWARD_SESSION_COOKIE=true`: the origin
 ///   never needs the token.
 /// - With a session, `X-Session-Account`, `X-Session-Id` and `X-Session-Expires` are
-///   added, and the request may not be answered from a cache (it is per user).
+///   added (and `X-Session-Actor` for an impersonation session), and the request may
+///   not be answered from a cache (it is per user).
 /// - Method (any, not only the common ones), query, body and all other headers pass
 ///   through; redirects from the origin are returned to the client, not followed.
 async fn forward(
@@ -163,6 +172,12 @@ async fn forward(
         let _ = headers.set("X-Session-Account", record.account_id.as_str());
         let _ = headers.set("X-Session-Id", record.session_id.as_str());
         let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
+        if let Some(imp) = &record.impersonation {
+            // Never forwarded without it: the origin would take the request as the user's.
+            headers
+                .set("X-Session-Actor", &imp.actor)
+                .map_err(|e| ApiError::internal("gatekeeper: X-Session-Actor", e))?;
+        }
     }
     // PUBLIC_HOST (or ISSUER's host) when configured: not a Host the client chose.
     let _ = headers.set("X-Forwarded-Host", public_host.unwrap_or(req.authority()));

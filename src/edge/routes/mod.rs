@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod device_binding;
 pub mod gatekeeper;
+pub mod impersonation;
 pub mod public;
 pub mod readiness;
 pub mod session;
