@@ -212,6 +212,8 @@ export interface ImpersonationSession extends AdminSession {
   accountId: string;
   /** RFC 8693 actor: who acts as the user. */
   act?: { sub: string };
+  /** Never set: an impersonation session is not offered device binding. */
+  deviceBindingRegistration?: string;
 }
 
 /** One entry of `listImpersonations` (and of the user's own listing, snake_case there). */

@@ -23,10 +23,11 @@ pub const SESSION_ID_HEADER: &str = "Sec-Secure-Session-Id";
 
 /// The `Secure-Session-Registration` value an answer to this session's holder carries:
 /// offered to a browser (a cookie holder) whose session is not bound yet, when device
-/// binding is on. Browsers without DBSC ignore it.
+/// binding is on, unless it is an impersonation session. Browsers without DBSC ignore it.
 pub fn registration_offer(config: &Config, record: &SessionRecord, source: CredentialSource) -> Option<String> {
     let binding = config.device_binding.as_ref()?;
-    if source != CredentialSource::Cookie || record.device_binding.is_some() {
+    // An impersonation session is support's, for an hour at most: never bound.
+    if source != CredentialSource::Cookie || record.device_binding.is_some() || record.impersonation.is_some() {
         return None;
     }
     Some(binding.registration_header(&record.session_id, platform::now_millis()))

@@ -274,6 +274,26 @@ describe("device-bound sessions", () => {
     );
   });
 
+  test("an impersonation session is never offered binding, nor bound", async () => {
+    const opened = await worker.fetch("/v1/admin/accounts/dbsc-imp/impersonations", {
+      method: "POST",
+      headers: { ...admin, "Content-Type": "application/json" },
+      body: JSON.stringify({ actor: "support@example.com", reason: "ticket 1", ttl_secs: 600 }),
+    });
+    const { token } = await json(opened, 201);
+    const cookie = { Cookie: `__Host-session=${token}` };
+    const res = await worker.fetch("/v1/session", { headers: cookie });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("Secure-Session-Registration"), null);
+    const key = await deviceKey();
+    const signed = await proof(key, { jti: "x".repeat(32), authorization: "y".repeat(32) }, { withKey: true });
+    const register = await worker.fetch("/v1/dbsc/register", {
+      method: "POST",
+      headers: { ...cookie, "Secure-Session-Response": signed },
+    });
+    assert.equal((await json(register, 403)).error, "impersonation_forbidden");
+  });
+
   test("bad DBSC input gets a 4xx JSON error and changes nothing", async () => {
     const { created, jar } = await signedIn(worker, "dbsc-junk");
     const offer = await offerFor(worker, jar);

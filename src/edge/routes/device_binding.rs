@@ -47,6 +47,12 @@ pub async fn handle_register(req: &IncomingRequest, env: &Env, config: &Config) 
     if auth.record.device_binding.is_some() {
         return Err(ApiError::new(ErrorCode::SessionAlreadyBound));
     }
+    if auth.record.impersonation.is_some() {
+        return Err(ApiError::with_message(
+            ErrorCode::ImpersonationForbidden,
+            "an impersonation session is not bound to a device",
+        ));
+    }
     if auth.source != CredentialSource::Cookie {
         return Err(invalid_proof("registration comes from a browser, with the session cookie"));
     }
