@@ -1,6 +1,7 @@
 //! The session record and the lifecycle policy.
 
 use edge_sessions::core::account::AccountId;
+use edge_sessions::core::drift::{Baseline, BaselineStamp, DriftHold};
 use edge_sessions::core::policy::*;
 use edge_sessions::core::record::*;
 use edge_sessions::core::token::SessionId;
@@ -236,16 +237,29 @@ fn policy_rejects_settings_that_cannot_work() {
 }
 
 #[test]
-fn the_v2_encoding_is_pinned() {
+fn the_v3_encoding_is_pinned() {
     let mut r = record_at(T0);
     r.session_id = SessionId::parse("sid_0123456789abcdef0123456789abcdef").unwrap();
     r.meta = SessionMeta { ip: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()), label: None };
     r.authenticated_at = T0 - 30;
     r.aal = 2;
     r.amr = vec!["pwd".into(), "otp".into()];
-    let golden = r#"{"v":2,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"]}"#;
+    let baseline = Baseline { country: Some("DE".into()), asn: Some(3320), ..Baseline::default() };
+    r.baseline = Some(BaselineStamp::of(&baseline, Some(DriftHold::StepUp)));
+    let golden = r#"{"v":3,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"],"baseline":{"digest":"DIGEST","country":"DE","hold":"step_up"}}"#;
+    let golden = golden.replace("DIGEST", baseline.digest().as_str());
     assert_eq!(r.encode(), golden);
     assert_eq!(SessionRecord::decode(golden.as_bytes()).unwrap(), r);
+    // The digest itself is pinned too: changing how it is computed makes every stored
+    // session look drifted once.
+    assert_eq!(baseline.digest().as_str(), "91378a98305dea9a");
+}
+
+#[test]
+fn v2_records_still_read_with_no_baseline() {
+    let v2 = r#"{"v":2,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"]}"#;
+    let r = SessionRecord::decode(v2.as_bytes()).unwrap();
+    assert_eq!((r.v, r.aal, r.baseline), (3, 2, None));
 }
 
 #[test]
@@ -253,7 +267,7 @@ fn v1_records_still_read_as_authenticated_at_creation_at_level_1() {
     // The v1 golden record, exactly as builds before v2 wrote it (and KV may still hold).
     let v1 = r#"{"v":1,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"}}"#;
     let r = SessionRecord::decode(v1.as_bytes()).unwrap();
-    assert_eq!((r.v, r.authenticated_at, r.aal, r.amr.len()), (2, T0, 1, 0));
+    assert_eq!((r.v, r.authenticated_at, r.aal, r.amr.len()), (3, T0, 1, 0));
     assert_eq!(r.meta.user_agent.as_deref(), Some("Firefox"));
     // A v1 record cannot carry v2 fields.
     let forged = v1.replacen('}', r#"},"aal":3"#, 1);
@@ -266,8 +280,8 @@ fn v1_records_still_read_as_authenticated_at_creation_at_level_1() {
 fn decode_refuses_other_versions_junk_and_inconsistent_deadlines() {
     let good = record_at(T0).encode();
     assert!(matches!(
-        SessionRecord::decode(good.replace("\"v\":2", "\"v\":3").as_bytes()),
-        Err(DecodeError::UnsupportedVersion(3))
+        SessionRecord::decode(good.replace("\"v\":3", "\"v\":4").as_bytes()),
+        Err(DecodeError::UnsupportedVersion(4))
     ));
     for junk in ["", "null", "{}", "[]", "{\"v\":1}", "\u{0}\u{1}", "{\"v\":1,"] {
         assert!(matches!(SessionRecord::decode(junk.as_bytes()), Err(DecodeError::Malformed(_))), "{junk:?}");

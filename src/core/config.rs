@@ -6,6 +6,7 @@
 
 use crate::core::assertion::AssertionConfig;
 use crate::core::cookie::is_valid_cookie_name;
+use crate::core::drift::DriftPolicy;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::{Policy, LIFETIME_RANGE, MAX_SESSIONS_RANGE};
@@ -36,6 +37,8 @@ pub struct Config {
     /// How long after a holder rotation the old token may retry it
     /// (`core::rotation_retry`); 0 turns retries off.
     pub rotation_retry_secs: i64,
+    /// What each kind of drift from a session's baseline does (`DRIFT_POLICY`).
+    pub drift_policy: DriftPolicy,
 }
 
 impl Config {
@@ -103,6 +106,8 @@ impl Config {
             rotation_retry::WINDOW_RANGE,
         )?;
 
+        let drift_policy = DriftPolicy::from_vars(&var)?;
+
         Ok(Config {
             policy,
             cookie_name,
@@ -113,6 +118,7 @@ impl Config {
             assertions,
             public_host,
             rotation_retry_secs,
+            drift_policy,
         })
     }
 }

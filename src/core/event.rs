@@ -8,6 +8,7 @@
 //! ([`EventEnvelope`]: `session.revoked`, the webhook reasons), which consumers act on.
 
 use crate::core::account::AccountId;
+use crate::core::drift::DriftAction;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::timestamp::rfc3339;
 use crate::core::token::SessionId;
@@ -33,10 +34,12 @@ pub enum RevokeReason {
     AdminRevokeAll,
     /// Authenticated before `SESSIONS_NOT_BEFORE`, the fleet-wide cut-off.
     SessionsNotBefore,
+    /// Used from a client that drifted from its baseline, under `DRIFT_POLICY` `revoke`.
+    Drift,
 }
 
 impl RevokeReason {
-    pub const ALL: [RevokeReason; 7] = [
+    pub const ALL: [RevokeReason; 8] = [
         RevokeReason::Logout,
         RevokeReason::RevokedByUser,
         RevokeReason::LogoutOthers,
@@ -44,6 +47,7 @@ impl RevokeReason {
         RevokeReason::AdminRevoke,
         RevokeReason::AdminRevokeAll,
         RevokeReason::SessionsNotBefore,
+        RevokeReason::Drift,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl RevokeReason {
             RevokeReason::AdminRevoke => "admin_revoke",
             RevokeReason::AdminRevokeAll => "admin_revoke_all",
             RevokeReason::SessionsNotBefore => "sessions_not_before",
+            RevokeReason::Drift => "drift",
         }
     }
 }
@@ -68,6 +73,7 @@ impl RevokeReason {
             RevokeReason::RevokedByUser => "revoke",
             RevokeReason::LogoutOthers | RevokeReason::LogoutEverywhere => "revoke_all",
             RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll | RevokeReason::SessionsNotBefore => "admin",
+            RevokeReason::Drift => "drift",
         }
     }
 }
@@ -90,6 +96,9 @@ pub enum SessionEvent {
     Reauthenticated,
     /// The origin replaced the session's claims.
     ClaimsUpdated,
+    /// The session was used from a client that drifted from its baseline; carries what
+    /// `DRIFT_POLICY` did about it (`core::drift`).
+    Anomaly(DriftAction),
 }
 
 /// Why a token was rotated.
@@ -117,10 +126,11 @@ pub enum EventType {
     SessionRotated,
     SessionReauthenticated,
     SessionClaimsUpdated,
+    SessionAnomaly,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -129,6 +139,7 @@ impl EventType {
         EventType::SessionRotated,
         EventType::SessionReauthenticated,
         EventType::SessionClaimsUpdated,
+        EventType::SessionAnomaly,
     ];
 
     /// The `event` field of the log line.
@@ -142,6 +153,7 @@ impl EventType {
             EventType::SessionRotated => "session_rotated",
             EventType::SessionReauthenticated => "session_reauthenticated",
             EventType::SessionClaimsUpdated => "session_claims_updated",
+            EventType::SessionAnomaly => "session_anomaly",
         }
     }
 
@@ -156,6 +168,7 @@ impl EventType {
             EventType::SessionRotated => "session.rotated",
             EventType::SessionReauthenticated => "session.reauthenticated",
             EventType::SessionClaimsUpdated => "session.claims_updated",
+            EventType::SessionAnomaly => "session.anomaly",
         }
     }
 
@@ -175,6 +188,7 @@ impl SessionEvent {
             SessionEvent::Rotated(_) => EventType::SessionRotated,
             SessionEvent::Reauthenticated => EventType::SessionReauthenticated,
             SessionEvent::ClaimsUpdated => EventType::SessionClaimsUpdated,
+            SessionEvent::Anomaly(_) => EventType::SessionAnomaly,
         }
     }
 
@@ -193,6 +207,7 @@ impl SessionEvent {
             SessionEvent::Rotated(RotationCause::Reauthentication) => "reauthentication",
             SessionEvent::Reauthenticated => "reauthenticated",
             SessionEvent::ClaimsUpdated => "admin",
+            SessionEvent::Anomaly(action) => action.as_str(),
         }
     }
 
@@ -220,6 +235,7 @@ impl SessionEvent {
             SessionEvent::ClaimsUpdated,
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
+        all.extend(DriftAction::ALL.map(SessionEvent::Anomaly));
         all
     }
 }

@@ -171,6 +171,7 @@ impl Policy {
             aal: crate::core::step_up::AAL_MIN,
             amr: Vec::new(),
             claims: Default::default(),
+            baseline: None,
         })
     }
 

@@ -7,6 +7,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
+use crate::core::drift::BaselineStamp;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -16,11 +17,14 @@ use std::fmt;
 ///
 /// - v1: the session's identity, deadlines and device metadata.
 /// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
-pub const RECORD_VERSION: u8 = 2;
+/// - v3: adds `baseline`, the digest of the client the session was first used by, and a
+///   drift hold (`core::drift`).
+pub const RECORD_VERSION: u8 = 3;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
-/// created, at level 1, with no methods: what every session was before v2.
-pub const READABLE_VERSIONS: [u8; 2] = [1, 2];
+/// created, at level 1, with no methods: what every session was before v2. A v1 or v2
+/// record has no baseline yet: its next use by a client takes one.
+pub const READABLE_VERSIONS: [u8; 3] = [1, 2, 3];
 
 /// Bounds on captured metadata, so a record always fits comfortably in KV metadata
 /// budgets and a listing page stays small.
@@ -120,6 +124,10 @@ pub struct SessionRecord {
     /// What the origin wants every check to carry (roles, tenant, plan). (v2)
     #[serde(default, skip_serializing_if = "SessionClaims::is_empty")]
     pub claims: SessionClaims,
+    /// The digest of the client the session was first used by, and any hold a drift
+    /// placed on it (`core::drift`). `None` until the first use by a client. (v3)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineStamp>,
 }
 
 fn default_aal() -> u8 {

@@ -5,6 +5,7 @@
 use crate::core::claims::SessionClaims;
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
+use crate::core::user_agent::UserAgent;
 use crate::core::UnixSeconds;
 use serde::Serialize;
 
@@ -66,6 +67,10 @@ pub struct ListedSession<'a> {
     pub aal: u8,
     pub amr: &'a [String],
     pub claims: &'a SessionClaims,
+    /// Where and on what it was last used, as its baseline says ("Chrome on Windows",
+    /// `DE`); before its first use, the device its user agent names, and no country.
+    pub device: String,
+    pub country: Option<&'a str>,
     /// Whether this is the caller's own session; only in the holder's listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
@@ -86,8 +91,17 @@ impl<'a> ListedSession<'a> {
             aal: r.aal,
             amr: &r.amr,
             claims: &r.claims,
+            device: listed_device(r),
+            country: r.baseline.as_ref().and_then(|b| b.country.as_deref()),
             current,
         }
+    }
+}
+
+fn listed_device(r: &SessionRecord) -> String {
+    match r.baseline.as_ref().and_then(|b| b.device.clone()) {
+        Some(device) => device,
+        None => UserAgent::parse(r.meta.user_agent.as_deref(), None).device_name(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
+use crate::core::drift::{Baseline, DriftVerdict};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
@@ -135,6 +136,22 @@ impl AccountClient {
         let command = AccountCommand::UpdateClaims { session_id: session_id.cloned(), claims: claims.clone() };
         let reply: ClaimsReply = self.call(&command).await?;
         Ok(reply.updated)
+    }
+
+    /// Asks the object to classify a client's signals; `None`: no such live session.
+    pub async fn observe(
+        &self,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        observed: &Baseline,
+    ) -> Result<Option<DriftVerdict>, ApiError> {
+        let command = AccountCommand::Observe {
+            session_id: session_id.clone(),
+            token_hash: hash.clone(),
+            observed: observed.clone(),
+        };
+        let reply: ObserveReply = self.call(&command).await?;
+        Ok(reply.verdict)
     }
 
     /// The index's record for a session, if it is indexed under this hash.

@@ -9,12 +9,13 @@
 //! 4. a typed call in `client.rs`, and an end-to-end test through a route.
 
 use crate::core::claims::SessionClaims;
+use crate::core::drift::{classify, Anomaly, Baseline, BaselineStamp, DriftAction, DriftHold, DriftVerdict};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
 use crate::core::record::SessionRecord;
 use crate::core::rotation_retry::RotatedAway;
-use crate::core::session_check::{check, Requirement};
+use crate::core::session_check::{check, DriftRule, Requirement};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
 use crate::edge::account::index::{IndexRow, OldToken};
@@ -49,6 +50,13 @@ impl AccountSessions {
             let fence = Requirement::opening(self.index.revoked_all_at()?, authenticated_at.millis);
             check(config, &record, &fence, *now)?;
             self.index.insert(&record, hash)?;
+            // What the create knows of the client: the user agent the origin passed.
+            // Its `request.cf` is the origin's server's, so the network signals wait for
+            // the first use (trust on first use).
+            let known = Baseline::from_user_agent(record.meta.user_agent.as_deref());
+            if !known.is_empty() {
+                self.index.set_baseline(&record.session_id, Some(&known))?;
+            }
         }
         // Index first (pending), then KV, then confirm: a KV record the index does not
         // know could never be revoked, and a pending row that a reset leaves behind
@@ -183,7 +191,9 @@ impl AccountSessions {
     pub(super) fn list(&self, cx: &CommandContext, limit: u32) -> Result<Vec<SessionRecord>, ApiError> {
         let records: Vec<SessionRecord> =
             self.index.live(limit, cx.now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
-        Ok(records.into_iter().filter(|r| check(&cx.config, r, &Requirement::live(), cx.now).is_ok()).collect())
+        // A session under a drift hold is still listed: the holder and the admin see it.
+        let listed = Requirement::live().drift(DriftRule::Ignored);
+        Ok(records.into_iter().filter(|r| check(&cx.config, r, &listed, cx.now).is_ok()).collect())
     }
 
     /// Strong validation: the index's own view of one session, if `hash` is its
@@ -214,7 +224,7 @@ impl AccountSessions {
         let mut updated = Vec::new();
         for row in rows {
             let record = row.record()?;
-            if check(config, &record, &Requirement::live(), *now).is_err() {
+            if check(config, &record, &Requirement::live().drift(DriftRule::Ignored), *now).is_err() {
                 continue;
             }
             let changed = SessionRecord { claims: claims.clone(), ..record };
@@ -253,7 +263,9 @@ impl AccountSessions {
         } else {
             return Ok(RotateReply::NotFound);
         };
-        let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let Some(record) = self.rotatable(cx, &caller.session_id, DriftRule::HoldsOnly)? else {
+            return Ok(RotateReply::NotFound);
+        };
         let (cause, marker) = match old {
             OldToken::KeepRemembered => (RotationCause::HolderRetry, None),
             OldToken::Remember { .. } => (RotationCause::Holder, Some(&caller.token_hash)),
@@ -272,16 +284,27 @@ impl AccountSessions {
         new_hash: &TokenHash,
         facts: Reauthentication,
     ) -> Result<RotateReply, ApiError> {
-        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
+        // A reauthentication is what lifts a drift hold, and it renews the baseline: the
+        // next use by a client takes a new one.
+        let Some(record) = self.rotatable(cx, session_id, DriftRule::Ignored)? else {
+            return Ok(RotateReply::NotFound);
+        };
         let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
+        let renewed = SessionRecord { baseline: None, ..renewed };
+        self.index.set_baseline(session_id, None)?;
         self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication, OldToken::Forget, None).await
     }
 
     /// The session, if it is indexed, confirmed and may still be used.
-    fn rotatable(&self, cx: &CommandContext, session_id: &SessionId) -> Result<Option<SessionRecord>, ApiError> {
+    fn rotatable(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        drift: DriftRule,
+    ) -> Result<Option<SessionRecord>, ApiError> {
         let Some(row) = self.index.get(session_id)? else { return Ok(None) };
         let record = row.record()?;
-        if row.is_pending() || check(&cx.config, &record, &Requirement::live(), cx.now).is_err() {
+        if row.is_pending() || check(&cx.config, &record, &Requirement::live().drift(drift), cx.now).is_err() {
             return Ok(None);
         }
         Ok(Some(record))
@@ -332,6 +355,78 @@ impl AccountSessions {
         self.settle(cx).await;
         published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
         Ok(RotateReply::Rotated { record })
+    }
+
+    /// A client's signals that the edge found different from the session's baseline, or
+    /// the first use of a session with none: classifies the drift against the full
+    /// baseline kept here, applies `DRIFT_POLICY`, and publishes what changed.
+    ///
+    /// - no drift (the first use, a browser update, nothing the request could show):
+    ///   the observation becomes the baseline, laid over what it did not show;
+    /// - `log`: the same, with a `session.anomaly` event;
+    /// - `strong` or `step_up`: the old baseline stays, with a hold on the record until
+    ///   the origin reauthenticates the session;
+    /// - `revoke`: the session ends (reason `drift`).
+    ///
+    /// A session already held answers with its hold, and nothing is recorded again.
+    pub(super) async fn observe(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        observed: Baseline,
+    ) -> Result<Option<DriftVerdict>, ApiError> {
+        let CommandContext { config, store, now, .. } = cx;
+        let Some(row) = self.index.get(session_id)? else { return Ok(None) };
+        if row.token_hash != *hash || row.is_pending() {
+            return Ok(None);
+        }
+        let record = row.record()?;
+        check(config, &record, &Requirement::live().drift(DriftRule::Ignored), *now)?;
+        match record.baseline.as_ref().and_then(|stamp| stamp.hold) {
+            Some(DriftHold::StepUp) => return Ok(Some(DriftVerdict::StepUp)),
+            Some(DriftHold::Strong) => return Ok(Some(DriftVerdict::Strong)),
+            None => {}
+        }
+        let stored = row.baseline().unwrap_or_default();
+        let classes = classify(&stored, &observed);
+        // A DBSC-bound session lowers each class one step (`DriftAction::lowered`). No
+        // session is device-bound until the record's `device_binding` (issue 22) exists.
+        let device_bound = false;
+        let action = config.drift_policy.decide(&classes, device_bound);
+        let (verdict, hold) = match action {
+            None | Some(DriftAction::Log) => (DriftVerdict::Accepted, None),
+            Some(DriftAction::Strong) => (DriftVerdict::Strong, Some(DriftHold::Strong)),
+            Some(DriftAction::StepUp) => (DriftVerdict::StepUp, Some(DriftHold::StepUp)),
+            Some(DriftAction::Revoke) => (DriftVerdict::Revoked, None),
+        };
+        if let Some(action) = action {
+            let anomaly = Anomaly::new(&stored, &observed, classes, action);
+            self.record_with_data(SessionEvent::Anomaly(action), &record.account_id, session_id, *now, anomaly.data());
+        }
+        if verdict == DriftVerdict::Revoked {
+            self.revoke(cx, session_id, RevokeReason::Drift).await?;
+            return Ok(Some(verdict));
+        }
+        let renewed = hold.is_none().then(|| observed.over(&stored));
+        let stamp = match &renewed {
+            Some(baseline) => BaselineStamp::of(baseline, None),
+            None => BaselineStamp { hold, ..BaselineStamp::of(&stored, None) },
+        };
+        if record.baseline.as_ref() != Some(&stamp) {
+            let stamped = SessionRecord { baseline: Some(stamp), ..record };
+            let published = store.put(hash, &stamped, config.policy.kv_ttl(&stamped, *now)).await;
+            if let Err(e) = published {
+                self.settle(cx).await;
+                return Err(ApiError::internal("account: publish baseline", e));
+            }
+            self.index.update(&stamped)?;
+        }
+        if let Some(baseline) = &renewed {
+            self.index.set_baseline(session_id, Some(baseline))?;
+        }
+        self.settle(cx).await;
+        Ok(Some(verdict))
     }
 
     /// Account-scoped commands from a session holder run only while the caller's own

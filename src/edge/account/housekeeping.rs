@@ -8,7 +8,7 @@
 
 use crate::core::account::AccountId;
 use crate::core::event::{EventEnvelope, RevokeReason, SessionEvent};
-use crate::core::session_check::{check, Refusal, Requirement};
+use crate::core::session_check::{check, DriftRule, Refusal, Requirement};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use crate::edge::account::event_outbox::{log_event, BATCH_LIMIT};
@@ -44,7 +44,7 @@ impl AccountSessions {
             // A failed read adopts nothing: the row is purged as its deadline says.
             let Ok(Some(published)) = store.get(&row.token_hash).await else { continue };
             let newer = row.record().map_or(true, |indexed| published.idle_expires_at > indexed.idle_expires_at);
-            let usable = check(config, &published, &Requirement::live(), now).is_ok();
+            let usable = check(config, &published, &Requirement::live().drift(DriftRule::Ignored), now).is_ok();
             if published.session_id == row.session_id && newer && usable {
                 self.index.update(&published)?;
             }
@@ -77,6 +77,18 @@ impl AccountSessions {
     /// outbox row in the same synchronous step as the change it describes (callers do
     /// not await between the two). [`AccountSessions::settle`] sends it.
     pub(super) fn record(&self, event: SessionEvent, account_id: &AccountId, session_id: &SessionId, now: UnixSeconds) {
+        self.record_with_data(event, account_id, session_id, now, serde_json::Map::new());
+    }
+
+    /// [`AccountSessions::record`] with the delivered event's type-specific `data`.
+    pub(super) fn record_with_data(
+        &self,
+        event: SessionEvent,
+        account_id: &AccountId,
+        session_id: &SessionId,
+        now: UnixSeconds,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) {
         log_event(event, account_id, session_id, now);
         if self.env.queue(EVENTS_BINDING).is_err() {
             return;
@@ -86,7 +98,7 @@ impl AccountSessions {
             log_error("error", "account: event id", &e);
             return;
         }
-        let envelope = EventEnvelope::new(event, account_id, session_id, now, random);
+        let envelope = EventEnvelope { data, ..EventEnvelope::new(event, account_id, session_id, now, random) };
         if let Err(e) = self.events.push(&envelope) {
             log_error("error", "account: event outbox", &e);
         }

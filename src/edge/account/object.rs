@@ -131,6 +131,10 @@ impl AccountSessions {
             AccountCommand::Verify { session_id, token_hash } => {
                 Ok(json_response(200, &self.verify(&session_id, &token_hash)?))
             }
+            AccountCommand::Observe { session_id, token_hash, observed } => {
+                let verdict = self.observe(&cx, &session_id, &token_hash, observed).await?;
+                Ok(json_response(200, &ObserveReply { verdict }))
+            }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))

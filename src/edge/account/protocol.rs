@@ -7,6 +7,7 @@
 //! and nothing downstream parses or compares it as a string again.
 
 use crate::core::claims::SessionClaims;
+use crate::core::drift::{Baseline, DriftVerdict};
 use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
@@ -53,6 +54,16 @@ pub enum AccountCommand {
     },
     /// Replaces the claims of one live session, or of every live one (`session_id: None`).
     UpdateClaims { session_id: Option<SessionId>, claims: SessionClaims },
+    /// A client whose signals the edge found different from the session's baseline (or
+    /// the session has none yet): classify the drift and apply `DRIFT_POLICY`.
+    Observe { session_id: SessionId, token_hash: TokenHash, observed: Baseline },
+}
+
+/// What the object decided about an observation; `None`: no such live session under
+/// that token.
+#[derive(Serialize, Deserialize)]
+pub struct ObserveReply {
+    pub verdict: Option<DriftVerdict>,
 }
 
 /// What a claims update did: the sessions as they now are.
