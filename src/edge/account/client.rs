@@ -211,6 +211,7 @@ fn passed_through_error(bytes: &[u8]) -> ApiError {
                     | ErrorCode::SessionExpired
                     | ErrorCode::SessionRevoked
                     | ErrorCode::StaleAuthentication
+                    | ErrorCode::ReauthenticationRequired
                     | ErrorCode::InvalidConfig
             ) =>
         {
