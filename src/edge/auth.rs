@@ -158,12 +158,18 @@ impl SessionCheck {
         if let (DriftNext::Ask, Some(digest)) = (drift, &digest) {
             // Once per isolate, session and change (`edge::drift`).
             let client = AccountClient::for_account(env, &record.account_id)?;
-            let verdict = client
-                .observe(&record.session_id, &hash, &observed)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
-            remember(&hash, digest, verdict);
-            strong |= settle_verdict(verdict)? == DriftNext::Strong;
+            match client.observe(&record.session_id, &hash, &observed).await {
+                Ok(Some(verdict)) => {
+                    remember(&hash, digest, verdict);
+                    strong |= settle_verdict(verdict)? == DriftNext::Strong;
+                }
+                Ok(None) => return Err(ApiError::new(ErrorCode::SessionNotFound).into()),
+                // The object could not be asked (or its reply was lost): the session is
+                // used as KV's copy allows, as it would be without theft signals, and the
+                // next request asks again. Validation never depends on the object being up.
+                Err(e) if e.status() >= 500 => e.log_if_internal(),
+                Err(e) => return Err(e.into()),
+            }
         }
         let record = if strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
