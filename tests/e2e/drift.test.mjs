@@ -342,3 +342,27 @@ describe("the Durable Object is asked once per isolate, session and change", () 
     }
   });
 });
+
+describe("when the account's object cannot answer", () => {
+  test("the request is answered as KV's copy allows, and the next one asks again", async () => {
+    const scriptPath = fileURLToPath(new URL("./lost-observe-reply-entry.mjs", import.meta.url));
+    const worker = await startWorker({ scriptPath, vars: { DRIFT_POLICY: "country=revoke" } });
+    try {
+      const created = await worker.createSession("unreachable");
+      // The first use: the reply is lost, the request still succeeds...
+      assert.equal((await use(worker, created.token, HOME)).status, 200);
+      // ...and the object did take the baseline.
+      assert.equal((await storedRecord(worker, created.token)).baseline.country, "DE");
+      // A drift it revokes for: the edge never hears, so this request goes through as
+      // KV allowed it; the object ended the session, so the next one is refused.
+      assert.equal((await use(worker, created.token, DRIFTS.country)).status, 200);
+      assert.equal((await use(worker, created.token, DRIFTS.country)).status, 401);
+      assert.ok(
+        worker.logs.some((l) => l.includes("observe reply lost")),
+        "the failure is logged",
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
