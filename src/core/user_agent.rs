@@ -71,25 +71,27 @@ pub struct UserAgent {
     pub platform: Platform,
 }
 
-/// Browser tokens, most specific first: Edge, Opera and Samsung Internet also say
-/// `Chrome/`, and everything Chromium-based and Safari say `Safari/`.
-const BROWSERS: [(&str, BrowserFamily); 11] = [
-    ("Edg/", BrowserFamily::Edge),
-    ("EdgA/", BrowserFamily::Edge),
-    ("EdgiOS/", BrowserFamily::Edge),
-    ("OPR/", BrowserFamily::Opera),
-    ("SamsungBrowser/", BrowserFamily::SamsungInternet),
-    ("Firefox/", BrowserFamily::Firefox),
-    ("FxiOS/", BrowserFamily::Firefox),
-    ("CriOS/", BrowserFamily::Chrome),
-    ("Chrome/", BrowserFamily::Chrome),
-    // Safari's version is in `Version/`; `Safari/` alone is the WebKit build.
-    ("Version/", BrowserFamily::Safari),
-    ("Safari/", BrowserFamily::Safari),
+/// Product names (the part before `/` in `Name/version`), most specific first: Edge,
+/// Opera and Samsung Internet also say `Chrome/`, and everything Chromium-based and
+/// Safari say `Safari/`. Safari's own version is in `Version/`; `Safari/` alone (an
+/// embedded web view) carries the WebKit build, no version worth keeping.
+const BROWSERS: [(&str, BrowserFamily); 12] = [
+    ("Edg", BrowserFamily::Edge),
+    ("EdgA", BrowserFamily::Edge),
+    ("EdgiOS", BrowserFamily::Edge),
+    ("OPR", BrowserFamily::Opera),
+    ("SamsungBrowser", BrowserFamily::SamsungInternet),
+    ("Firefox", BrowserFamily::Firefox),
+    ("FxiOS", BrowserFamily::Firefox),
+    ("CriOS", BrowserFamily::Chrome),
+    ("Chrome", BrowserFamily::Chrome),
+    ("HeadlessChrome", BrowserFamily::Chrome),
+    ("Version", BrowserFamily::Safari),
+    ("Safari", BrowserFamily::Safari),
 ];
 
-/// Platform tokens, most specific first: iOS says "like Mac OS X", Android says
-/// "Linux", ChromeOS says "X11; CrOS".
+/// Platform words of the comment in parentheses, most specific first: iOS says "like
+/// Mac OS X", Android says "Linux", ChromeOS says "X11; CrOS".
 const PLATFORMS: [(&str, Platform); 8] = [
     ("iPhone", Platform::IOs),
     ("iPad", Platform::IOs),
@@ -102,21 +104,40 @@ const PLATFORMS: [(&str, Platform); 8] = [
 ];
 
 impl UserAgent {
-    /// Reads the two headers. `Sec-CH-UA-Platform` (a quoted string such as
-    /// `"Windows"`) wins over the user agent's platform when it names a known one.
+    /// Reads the two headers, in one pass over the user agent's words. `Sec-CH-UA-Platform`
+    /// (a quoted string such as `"Windows"`) wins over the user agent's platform when it
+    /// names a known one.
     pub fn parse(user_agent: Option<&str>, ch_platform: Option<&str>) -> UserAgent {
         let ua = user_agent.unwrap_or("");
-        let (family, major) = BROWSERS
-            .iter()
-            .find_map(|(token, family)| {
-                let at = ua.find(token)?;
-                // Safari's `Safari/` without a `Version/` (an embedded web view) has no
-                // version worth keeping.
-                let major = if *token == "Safari/" { None } else { major_after(&ua[at + token.len()..]) };
-                Some((*family, major))
-            })
-            .unwrap_or((BrowserFamily::Unknown, None));
-        let from_ua = PLATFORMS.iter().find(|(token, _)| ua.contains(token)).map_or(Platform::Unknown, |(_, p)| *p);
+        let mut browser: Option<(usize, &str)> = None; // (rank in BROWSERS, version)
+        let mut platform: Option<usize> = None; // rank in PLATFORMS
+        for word in ua.split(' ') {
+            let word = word.trim_matches(|c| matches!(c, '(' | ')' | ';' | ','));
+            match word.split_once('/') {
+                Some((name, version)) => {
+                    if let Some(rank) = BROWSERS.iter().position(|(token, _)| *token == name) {
+                        if browser.is_none_or(|(best, _)| rank < best) {
+                            browser = Some((rank, version));
+                        }
+                    }
+                }
+                None => {
+                    if let Some(rank) = PLATFORMS.iter().position(|(token, _)| *token == word) {
+                        if platform.is_none_or(|best| rank < best) {
+                            platform = Some(rank);
+                        }
+                    }
+                }
+            }
+        }
+        let (family, major) = match browser {
+            Some((rank, version)) => {
+                let (token, family) = BROWSERS[rank];
+                (family, if token == "Safari" { None } else { major_after(version) })
+            }
+            None => (BrowserFamily::Unknown, None),
+        };
+        let from_ua = platform.map_or(Platform::Unknown, |rank| PLATFORMS[rank].1);
         let platform = ch_platform.and_then(client_hint_platform).unwrap_or(from_ua);
         UserAgent { family, major, platform }
     }
