@@ -7,7 +7,8 @@
 //! Every decision is made here; the shim only moves bytes. [`plan_request`] answers:
 //! - `A` + an encoded answer ([`Answer::encode`]): send it now;
 //! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
-//!   [`finish_request`] with the number and the text;
+//!   [`finish_request`] with the number, the text and the request's theft signals
+//!   (`request.cf` and two headers as lines: `core::drift::ClientSignals::from_lines`);
 //! - `F`: take the full path (the `fetch` export), as for every other request.
 //!
 //! [`finish_request`] answers `A` + answer; `T` + number + `\n` + answer when the
