@@ -82,6 +82,9 @@ fn missing_evidence_never_counts() {
     // ...unless the first use shows another browser than the one the origin reported.
     let firefox = Baseline::observe(&client(3320, "DE", "tls-a", FIREFOX_WIN));
     assert_eq!(classify(&at_create, &firefox), vec![DriftClass::Browser]);
+    // A user agent the table does not know, passed at create, is no evidence either.
+    assert!(Baseline::from_user_agent(Some("Firefox")).is_empty());
+    assert!(Baseline::from_user_agent(None).is_empty());
     // An observation without a field keeps the stored one.
     assert_eq!(Baseline::observe(&no_cf).over(&home()), home());
 }

@@ -104,10 +104,19 @@ impl Baseline {
     }
 
     /// What a create can know: the user agent the origin passed (`request.cf` at a
-    /// create describes the origin's server, never the user).
+    /// create describes the origin's server, never the user). Only what the table
+    /// recognises is kept: a user agent the origin shortened or made up is no evidence
+    /// against the browser that then uses the session.
     pub fn from_user_agent(user_agent: Option<&str>) -> Baseline {
         let mut baseline = Baseline::default();
         baseline.set_user_agent(user_agent, None);
+        if baseline.browser == Some(BrowserFamily::Unknown) {
+            baseline.browser = None;
+            baseline.major = None;
+        }
+        if baseline.platform == Some(Platform::Unknown) {
+            baseline.platform = None;
+        }
         baseline
     }
 
