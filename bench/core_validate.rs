@@ -5,10 +5,12 @@
 
 use edge_sessions::core::account::AccountId;
 use edge_sessions::core::credentials::extract_credential;
+use edge_sessions::core::drift::{Baseline, BaselineStamp, ClientSignals};
 use edge_sessions::core::policy::{LifetimeOverrides, Policy};
 use edge_sessions::core::record::{SessionMeta, SessionRecord};
 use edge_sessions::core::timestamp::rfc3339;
 use edge_sessions::core::token::SessionToken;
+use edge_sessions::core::user_agent::UserAgent;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -71,6 +73,24 @@ fn main() {
         black_box(rfc3339(black_box(record.created_at)));
         black_box(rfc3339(black_box(record.idle_expires_at)));
         black_box(rfc3339(black_box(record.absolute_expires_at)));
+    });
+    // Theft signals (docs/theft-signals.md): the request's baseline from the lines the
+    // entry shim passes, its digest, and the compare with the record's stamp.
+    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
+    let lines = format!(
+        "3320\nDE\n0123456789abcdef0123456789abcdef01234567\n76543210fedcba9876543210fedcba9876543210\nTLSv1.3\n\n{ua}\n\"Linux\""
+    );
+    let stamp = BaselineStamp::of(&Baseline::observe(&ClientSignals::from_lines(&lines)), None);
+    measure("  of which: the user-agent table", || {
+        black_box(UserAgent::parse(Some(black_box(ua)), Some("\"Linux\"")));
+    });
+    let observed = Baseline::observe(&ClientSignals::from_lines(&lines));
+    measure("  of which: the digest", || {
+        black_box(black_box(&observed).digest());
+    });
+    measure("theft signals: baseline from request.cf and headers, digest, compare", || {
+        let observed = Baseline::observe(&ClientSignals::from_lines(black_box(&lines)));
+        black_box(observed.digest() == black_box(&stamp).digest);
     });
     measure("encode the response body (JSON)", || {
         let body = serde_json::json!({

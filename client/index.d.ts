@@ -141,6 +141,10 @@ export interface ListedSession {
   amr: string[];
   claims: Record<string, unknown>;
   device_bound: boolean;
+  /** Where and on what it was last used: a device name such as "Chrome on Windows", or "Unknown". */
+  device: string;
+  /** The country it was last used from (ISO 3166 alpha-2); null before its first use. */
+  country: string | null;
   /** Whether this is the caller's own session. */
   current: boolean;
 }

@@ -173,6 +173,10 @@ export interface ListedAdminSession extends AdminSession {
   ip: string | null;
   userAgent: string | null;
   label: string | null;
+  /** Where and on what it was last used: a device name such as "Chrome on Windows", or "Unknown". */
+  device: string;
+  /** The country it was last used from (ISO 3166 alpha-2); null before its first use. */
+  country: string | null;
 }
 
 export interface CreatedSession extends AdminSession {

@@ -2,6 +2,7 @@
 
 use edge_sessions::core::account::AccountId;
 use edge_sessions::core::device_binding::DeviceBinding;
+use edge_sessions::core::drift::{Baseline, BaselineStamp, DriftHold};
 use edge_sessions::core::policy::*;
 use edge_sessions::core::record::*;
 use edge_sessions::core::token::SessionId;
@@ -256,6 +257,32 @@ fn the_v3_encoding_is_pinned_and_v2_records_still_read() {
     // A v2 record cannot carry a v3 field, nor a v3 one a thumbprint that is not one.
     assert!(SessionRecord::decode(golden.replace(r#"{"v":3"#, r#"{"v":2"#).as_bytes()).is_err());
     assert!(SessionRecord::decode(golden.replace("NzbLsXh8", "short").as_bytes()).is_err());
+}
+
+#[test]
+fn the_v3_baseline_is_pinned() {
+    let mut r = record_at(T0);
+    r.session_id = SessionId::parse("sid_0123456789abcdef0123456789abcdef").unwrap();
+    r.meta = SessionMeta { ip: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()), label: None };
+    r.authenticated_at = T0 - 30;
+    r.aal = 2;
+    r.amr = vec!["pwd".into(), "otp".into()];
+    let baseline = Baseline { country: Some("DE".into()), asn: Some(3320), ..Baseline::default() };
+    r.baseline = Some(BaselineStamp::of(&baseline, Some(DriftHold::StepUp)));
+    let golden = r#"{"v":3,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"],"baseline":{"digest":"DIGEST","country":"DE","hold":"step_up"}}"#;
+    let golden = golden.replace("DIGEST", baseline.digest().as_str());
+    assert_eq!(r.encode(), golden);
+    assert_eq!(SessionRecord::decode(golden.as_bytes()).unwrap(), r);
+    // The digest itself is pinned too: changing how it is computed makes every stored
+    // session look drifted once.
+    assert_eq!(baseline.digest().as_str(), "27eba3c9a2a3ce7c");
+}
+
+#[test]
+fn v2_records_still_read_with_no_baseline() {
+    let v2 = r#"{"v":2,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"]}"#;
+    let r = SessionRecord::decode(v2.as_bytes()).unwrap();
+    assert_eq!((r.v, r.aal, r.baseline), (3, 2, None));
 }
 
 #[test]

@@ -34,10 +34,13 @@ async function render() {
       tr.dataset.sessionId = s.session_id;
       const device = document.createElement("td");
       device.textContent = s.label ?? "Unnamed device";
-      const agent = document.createElement("div");
-      agent.className = "muted";
-      agent.textContent = s.user_agent ?? "";
-      device.append(agent);
+      // Where and on what it was last used, as the worker parsed it ("Chrome on Linux ·
+      // DE", like GitHub's sessions page); the full user agent on hover.
+      const where = document.createElement("div");
+      where.className = "muted where";
+      where.textContent = s.country ? `${s.device} · ${s.country}` : s.device;
+      where.title = s.user_agent ?? "";
+      device.append(where);
       const created = document.createElement("td");
       created.textContent = when(s.created_at);
       const seen = document.createElement("td");

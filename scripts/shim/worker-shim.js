@@ -80,9 +80,22 @@ function respond(text, start) {
   return new Response(body, { status, headers });
 }
 
+/** The theft signals `ClientSignals::from_lines` reads (src/core/drift.rs): eight lines,
+ * empty for a value the request does not have. Read only once a session was found, so
+ * other requests never build `request.cf`. */
+function signalsOf(request) {
+  const cf = request.cf;
+  const headers = request.headers;
+  if (!cf) return `\n\n\n\n\n\n${headers.get("user-agent") ?? ""}\n${headers.get("sec-ch-ua-platform") ?? ""}`;
+  return `${cf.asn ?? ""}\n${cf.country ?? ""}\n${cf.tlsClientCiphersSha1 ?? ""}\n${cf.tlsClientExtensionsSha1 ?? ""}\n${
+    cf.tlsVersion ?? ""
+  }\n${cf.botManagement?.ja4 ?? ""}\n${headers.get("user-agent") ?? ""}\n${headers.get("sec-ch-ua-platform") ?? ""}`;
+}
+
 function finish(number, value, request, env, ctx) {
   checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
-  const done = callSync(() => exports.finish_request(number, value));
+  const signals = value === null ? null : signalsOf(request);
+  const done = callSync(() => exports.finish_request(number, value, signals));
   const kind = done.charCodeAt(0);
   if (kind === ANSWER) return respond(done, 1);
   if (kind === ANSWER_AND_TOUCH) {

@@ -7,6 +7,7 @@
 use crate::core::assertion::AssertionConfig;
 use crate::core::cookie::is_valid_cookie_name;
 use crate::core::device_binding::DeviceBindingConfig;
+use crate::core::drift::DriftPolicy;
 use crate::core::gate::GateConfig;
 use crate::core::origin::AllowedOrigins;
 use crate::core::policy::{Policy, LIFETIME_RANGE, MAX_SESSIONS_RANGE};
@@ -39,6 +40,8 @@ pub struct Config {
     pub rotation_retry_secs: i64,
     /// Device-bound sessions (DBSC): on when `DEVICE_BOUND_SESSIONS=offer`.
     pub device_binding: Option<DeviceBindingConfig>,
+    /// What each kind of drift from a session's baseline does (`DRIFT_POLICY`).
+    pub drift_policy: DriftPolicy,
 }
 
 impl Config {
@@ -112,6 +115,7 @@ impl Config {
         )?;
 
         let device_binding = DeviceBindingConfig::from_vars(&var)?;
+        let drift_policy = DriftPolicy::from_vars(&var)?;
 
         Ok(Config {
             policy,
@@ -124,6 +128,7 @@ impl Config {
             public_host,
             rotation_retry_secs,
             device_binding,
+            drift_policy,
         })
     }
 }

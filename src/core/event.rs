@@ -8,6 +8,7 @@
 //! ([`EventEnvelope`]: `session.revoked`, the webhook reasons), which consumers act on.
 
 use crate::core::account::AccountId;
+use crate::core::drift::DriftAction;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::timestamp::rfc3339;
 use crate::core::token::SessionId;
@@ -36,10 +37,12 @@ pub enum RevokeReason {
     /// A device-bound session's refresh was signed by another key than its own: the
     /// session's cookies are in someone else's hands.
     BindingMismatch,
+    /// Used from a client that drifted from its baseline, under `DRIFT_POLICY` `revoke`.
+    Drift,
 }
 
 impl RevokeReason {
-    pub const ALL: [RevokeReason; 8] = [
+    pub const ALL: [RevokeReason; 9] = [
         RevokeReason::Logout,
         RevokeReason::RevokedByUser,
         RevokeReason::LogoutOthers,
@@ -48,6 +51,7 @@ impl RevokeReason {
         RevokeReason::AdminRevokeAll,
         RevokeReason::SessionsNotBefore,
         RevokeReason::BindingMismatch,
+        RevokeReason::Drift,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl RevokeReason {
             RevokeReason::AdminRevokeAll => "admin_revoke_all",
             RevokeReason::SessionsNotBefore => "sessions_not_before",
             RevokeReason::BindingMismatch => "binding_mismatch",
+            RevokeReason::Drift => "drift",
         }
     }
 }
@@ -74,6 +79,7 @@ impl RevokeReason {
             RevokeReason::LogoutOthers | RevokeReason::LogoutEverywhere => "revoke_all",
             RevokeReason::AdminRevoke | RevokeReason::AdminRevokeAll | RevokeReason::SessionsNotBefore => "admin",
             RevokeReason::BindingMismatch => "binding_mismatch",
+            RevokeReason::Drift => "drift",
         }
     }
 }
@@ -102,6 +108,9 @@ pub enum SessionEvent {
     ImpersonationStarted,
     /// An impersonation session ended (beside the event that ended it).
     ImpersonationEnded(ImpersonationEnd),
+    /// The session was used from a client that drifted from its baseline; carries what
+    /// `DRIFT_POLICY` did about it (`core::drift`).
+    Anomaly(DriftAction),
 }
 
 /// What ended an impersonation session.
@@ -156,10 +165,11 @@ pub enum EventType {
     SessionBound,
     SessionImpersonationStarted,
     SessionImpersonationEnded,
+    SessionAnomaly,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::SessionCreated,
         EventType::SessionRefreshed,
         EventType::SessionRevoked,
@@ -171,6 +181,7 @@ impl EventType {
         EventType::SessionBound,
         EventType::SessionImpersonationStarted,
         EventType::SessionImpersonationEnded,
+        EventType::SessionAnomaly,
     ];
 
     /// The `event` field of the log line.
@@ -187,6 +198,7 @@ impl EventType {
             EventType::SessionBound => "session_bound",
             EventType::SessionImpersonationStarted => "session_impersonation_started",
             EventType::SessionImpersonationEnded => "session_impersonation_ended",
+            EventType::SessionAnomaly => "session_anomaly",
         }
     }
 
@@ -204,6 +216,7 @@ impl EventType {
             EventType::SessionBound => "session.bound",
             EventType::SessionImpersonationStarted => "session.impersonation_started",
             EventType::SessionImpersonationEnded => "session.impersonation_ended",
+            EventType::SessionAnomaly => "session.anomaly",
         }
     }
 
@@ -226,6 +239,7 @@ impl SessionEvent {
             SessionEvent::Bound => EventType::SessionBound,
             SessionEvent::ImpersonationStarted => EventType::SessionImpersonationStarted,
             SessionEvent::ImpersonationEnded(_) => EventType::SessionImpersonationEnded,
+            SessionEvent::Anomaly(_) => EventType::SessionAnomaly,
         }
     }
 
@@ -249,6 +263,7 @@ impl SessionEvent {
             SessionEvent::ImpersonationStarted => "admin",
             SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(reason)) => reason.as_str(),
             SessionEvent::ImpersonationEnded(ImpersonationEnd::Expired) => "expired",
+            SessionEvent::Anomaly(action) => action.as_str(),
         }
     }
 
@@ -282,6 +297,7 @@ impl SessionEvent {
         ];
         all.extend(RevokeReason::ALL.map(SessionEvent::Revoked));
         all.extend(RevokeReason::ALL.map(|r| SessionEvent::ImpersonationEnded(ImpersonationEnd::Revoked(r))));
+        all.extend(DriftAction::ALL.map(SessionEvent::Anomaly));
         all
     }
 }

@@ -173,6 +173,7 @@ impl Policy {
             claims: Default::default(),
             device_binding: None,
             impersonation: None,
+            baseline: None,
         })
     }
 

@@ -9,6 +9,7 @@ use crate::core::account::AccountId;
 use crate::core::act::Impersonation;
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
+use crate::core::drift::BaselineStamp;
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -18,13 +19,14 @@ use std::fmt;
 ///
 /// - v1: the session's identity, deadlines and device metadata.
 /// - v2: adds the authentication facts (`authenticated_at`, `aal`, `amr`) and `claims`.
-/// - v3: adds optional `device_binding` (a DBSC-bound session's key thumbprint) and
-///   `impersonation` (who is acting as the user, why, since when).
+/// - v3: adds optional `device_binding` (a DBSC-bound session's key thumbprint),
+///   `impersonation` (who is acting as the user, why, since when) and `baseline` (the
+///   digest of the client the session was first used by, and a drift hold: `core::drift`).
 pub const RECORD_VERSION: u8 = 3;
 
 /// The versions this build reads. A v1 record reads as authenticated when it was
-/// created, at level 1, with no methods: what every session was before v2. A v2 record
-/// has no v3 fields.
+/// created, at level 1, with no methods: what every session was before v2. A v1 or v2
+/// record has no v3 fields; its next use by a client takes a baseline.
 pub const READABLE_VERSIONS: [u8; 3] = [1, 2, 3];
 
 /// Bounds on captured metadata, so a record always fits comfortably in KV metadata
@@ -139,6 +141,10 @@ pub struct SessionRecord {
     /// Set on a session an admin opened to act as the user (support's "view as"). (v3)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impersonation: Option<Impersonation>,
+    /// The digest of the client the session was first used by, and any hold a drift
+    /// placed on it (`core::drift`). `None` until the first use by a client. (v3)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineStamp>,
 }
 
 fn default_aal() -> u8 {

@@ -8,6 +8,7 @@
 
 use crate::core::config::Config;
 use crate::core::device_binding::{self, BindingRefusal, DeviceProof};
+use crate::core::drift::{BaselineDigest, DriftHold};
 use crate::core::impersonation::{self, ImpersonationAccess};
 use crate::core::policy::Validity;
 use crate::core::record::SessionRecord;
@@ -36,6 +37,16 @@ pub enum Refusal {
     /// An impersonation session asking for what it may not do: a method or path the
     /// gatekeeper's impersonation rules refuse, or the account's session-control API.
     ImpersonationForbidden,
+    /// A drift from the session's baseline placed a step-up hold on it
+    /// (`DRIFT_POLICY` `step_up`): refused until the origin reauthenticates it.
+    DriftStepUp,
+    /// A drift placed a strong hold on it (`strong`): usable only on a check that
+    /// reads the account's index. The edge then makes the check strong.
+    DriftStrong,
+    /// This request's client differs from the session's baseline (or the session has
+    /// none yet): the account's Durable Object must classify it before the session is
+    /// used. Reported only once every other rule has passed.
+    Unclassified,
 }
 
 /// Which copy of the record is being judged.
@@ -57,7 +68,7 @@ pub enum RecordRole {
 }
 
 /// What a use of a session needs beyond being alive.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Requirement {
     pub role: RecordRole,
     /// A recent or strong enough authentication (step-up). Not required by default.
@@ -67,6 +78,23 @@ pub struct Requirement {
     pub device: DeviceProof,
     /// Whether an impersonation session may be used for this. Allowed by default.
     pub impersonation: ImpersonationAccess,
+    /// Theft signals (`core::drift`).
+    pub drift: DriftRule,
+}
+
+/// How a check treats the session's baseline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DriftRule {
+    /// No client request to compare (the account's own commands): a step-up hold still
+    /// refuses; a strong hold is met, since the account's object is asking.
+    #[default]
+    HoldsOnly,
+    /// A client's request: its signals' digest (`None`: it carried none) is compared
+    /// with the baseline. `strong`: this check reads the account's index.
+    Compare { observed: Option<BaselineDigest>, strong: bool },
+    /// Not about using the session: a reauthentication (which lifts any hold and
+    /// renews the baseline), a listing, a claims update.
+    Ignored,
 }
 
 impl Requirement {
@@ -97,6 +125,10 @@ impl Requirement {
 
     pub fn impersonation(self, impersonation: ImpersonationAccess) -> Self {
         Requirement { impersonation, ..self }
+    }
+
+    pub fn drift(self, drift: DriftRule) -> Self {
+        Requirement { drift, ..self }
     }
 }
 
@@ -134,5 +166,31 @@ pub fn check(
         authenticated_at: record.authenticated_at,
         aal: record.aal,
         failed,
-    })
+    })?;
+    check_drift(record, &requirement.drift)
+}
+
+/// The baseline rules, last: a drift is only worth asking about for a session every
+/// other rule lets through.
+fn check_drift(record: &SessionRecord, rule: &DriftRule) -> Result<(), Refusal> {
+    let stamp = record.baseline.as_ref();
+    let hold = stamp.and_then(|s| s.hold);
+    match rule {
+        DriftRule::Ignored => Ok(()),
+        _ if hold == Some(DriftHold::StepUp) => Err(Refusal::DriftStepUp),
+        DriftRule::HoldsOnly => Ok(()),
+        DriftRule::Compare { strong, .. } if hold == Some(DriftHold::Strong) => {
+            // Held already: classified, and watched on every request until then.
+            if *strong {
+                Ok(())
+            } else {
+                Err(Refusal::DriftStrong)
+            }
+        }
+        DriftRule::Compare { observed: None, .. } => Ok(()),
+        DriftRule::Compare { observed: Some(observed), .. } => match stamp {
+            Some(stamp) if stamp.digest == *observed => Ok(()),
+            _ => Err(Refusal::Unclassified),
+        },
+    }
 }

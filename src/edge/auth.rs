@@ -8,19 +8,22 @@ use crate::core::admin_key::AdminKeyState;
 use crate::core::config::Config;
 use crate::core::credentials::{bearer_value, extract_credential, Credential, CredentialSource};
 use crate::core::device_binding::DeviceProof;
+use crate::core::drift::{Baseline, BaselineDigest, DriftVerdict};
 use crate::core::error_code::ErrorCode;
 use crate::core::impersonation::ImpersonationAccess;
 use crate::core::origin::{cookie_write_allowed, origin_of_url};
 use crate::core::record::SessionRecord;
 use crate::core::rotation_retry::RotatedAway;
-use crate::core::session_check::{self, Refusal, Requirement};
+use crate::core::session_check::{self, DriftRule, Refusal, Requirement};
 use crate::core::step_up::Freshness;
 use crate::core::token::TokenHash;
 use crate::core::vars::ConfigError;
 use crate::core::UnixSeconds;
 use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
+use crate::edge::client_signals::ClientReading;
 use crate::edge::config::admin_key;
+use crate::edge::drift::{remember, remembered};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
@@ -158,14 +161,33 @@ impl SessionCheck {
         let presented = credential(req, config)?;
         let (hash, device, source) = (presented.hash(), presented.device_proof(), presented.source);
         let read = SessionStore::from_env(env).map_err(ApiError::from)?.get(&hash).await;
-        let record = self.judge_read(config, read, now, device)?;
+        let observed = Baseline::observe(&ClientReading::of(req).signals());
+        let digest = (!observed.is_empty()).then(|| observed.digest());
+        let Judged { record, drift } = self.judge_read(config, &hash, digest.as_ref(), read, now, device)?;
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
         }
-        if self.rate_limited || self.strong {
+        let mut strong = self.strong || drift == DriftNext::Strong;
+        if self.rate_limited || strong {
             limit_session(env, &record.session_id).await?;
         }
-        let record = if self.strong {
+        if let (DriftNext::Ask, Some(digest)) = (drift, &digest) {
+            // Once per isolate, session and change (`edge::drift`).
+            let client = AccountClient::for_account(env, &record.account_id)?;
+            match client.observe(&record.session_id, &hash, &observed).await {
+                Ok(Some(verdict)) => {
+                    remember(&hash, digest, verdict);
+                    strong |= settle_verdict(verdict)? == DriftNext::Strong;
+                }
+                Ok(None) => return Err(ApiError::new(ErrorCode::SessionNotFound).into()),
+                // The object could not be asked (or its reply was lost): the session is
+                // used as KV's copy allows, as it would be without theft signals, and the
+                // next request asks again. Validation never depends on the object being up.
+                Err(e) if e.status() >= 500 => e.log_if_internal(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let record = if strong {
             let client = AccountClient::for_account(env, &record.account_id)?;
             let verified = client.verify(&record.session_id, &hash).await?;
             let required =
@@ -225,25 +247,66 @@ pub async fn rotation_retry(
     Ok(Some(RetryingRotation { account_id, caller: Caller { session_id, token_hash: hash }, source }))
 }
 
+/// What a read record still needs for the session's theft signals (`core::drift`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftNext {
+    /// Nothing: the client matches its baseline, or this isolate was told it may go on.
+    Settled,
+    /// A strong check: a drift hold asks for one on every request.
+    Strong,
+    /// The account's Durable Object must classify this client first.
+    Ask,
+}
+
+/// A record the read found, with what its drift still needs.
+pub struct Judged {
+    pub record: SessionRecord,
+    pub drift: DriftNext,
+}
+
+/// What a verdict (remembered or just given) means for this request.
+fn settle_verdict(verdict: DriftVerdict) -> Result<DriftNext, Denial> {
+    match verdict {
+        DriftVerdict::Accepted => Ok(DriftNext::Settled),
+        DriftVerdict::Strong => Ok(DriftNext::Strong),
+        DriftVerdict::StepUp => Err(Refusal::DriftStepUp.into()),
+        DriftVerdict::Revoked => Err(ApiError::new(ErrorCode::SessionRevoked).into()),
+    }
+}
+
 impl SessionCheck {
     /// The steps between the one KV read and anything else: what the read found (a
     /// record this build cannot read opens nothing), then the record's own rules for
-    /// this check. No I/O, so the hot path's synchronous entry (`fast_path`) runs the
-    /// same steps on the value the entry shim read.
+    /// this check, with this request's signals' digest (`observed`) compared with the
+    /// session's baseline. No I/O, so the hot path's synchronous entry (`fast_path`)
+    /// runs the same steps on the value the entry shim read.
     pub fn judge_read(
         &self,
         config: &Config,
+        hash: &TokenHash,
+        observed: Option<&BaselineDigest>,
         read: Result<Option<SessionRecord>, StoreError>,
         now: UnixSeconds,
         device: DeviceProof,
-    ) -> Result<SessionRecord, Denial> {
+    ) -> Result<Judged, Denial> {
         let record = readable(read)?.ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound))?;
         let here = if self.strong { Requirement::locating() } else { Requirement::live().fresh(self.freshness) };
         // The anti-downgrade rule holds on every path, a locating copy's included: the
         // binding is never undone, so a KV copy that shows it is never out of date.
-        let here = here.presented(device).impersonation(self.impersonation);
-        session_check::check(config, &record, &here, now)?;
-        Ok(record)
+        let here = here
+            .presented(device)
+            .impersonation(self.impersonation)
+            .drift(DriftRule::Compare { observed: observed.cloned(), strong: self.strong });
+        let drift = match session_check::check(config, &record, &here, now) {
+            Ok(()) => DriftNext::Settled,
+            Err(Refusal::DriftStrong) => DriftNext::Strong,
+            Err(Refusal::Unclassified) => match observed.and_then(|digest| remembered(hash, digest)) {
+                Some(verdict) => settle_verdict(verdict)?,
+                None => DriftNext::Ask,
+            },
+            Err(refusal) => return Err(refusal.into()),
+        };
+        Ok(Judged { record, drift })
     }
 }
 

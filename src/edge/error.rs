@@ -153,6 +153,18 @@ impl From<Refusal> for ApiError {
                 details.insert("failed".into(), names.into());
                 ApiError::new(ErrorCode::ReauthenticationRequired).with_details(details)
             }
+            // A drift hold (`DRIFT_POLICY` `step_up`). The other two drift refusals
+            // ask the account's object first and never reach here; should one, it
+            // fails closed the same way.
+            Refusal::DriftStepUp | Refusal::DriftStrong | Refusal::Unclassified => {
+                let mut details = serde_json::Map::new();
+                details.insert("failed".into(), vec![serde_json::Value::from("drift")].into());
+                ApiError::with_message(
+                    ErrorCode::ReauthenticationRequired,
+                    "this session was used from a client unlike the one it began on; sign in again",
+                )
+                .with_details(details)
+            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! Every decision is made here; the shim only moves bytes. [`plan_request`] answers:
 //! - `A` + an encoded answer ([`Answer::encode`]): send it now;
 //! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
-//!   [`finish_request`] with the number and the text;
+//!   [`finish_request`] with the number, the text and the request's theft signals
+//!   (`request.cf` and two headers as lines: `core::drift::ClientSignals::from_lines`);
 //! - `F`: take the full path (the `fetch` export), as for every other request.
 //!
 //! [`finish_request`] answers `A` + answer; `T` + number + `\n` + answer when the
@@ -23,12 +24,13 @@
 use crate::core::config::Config;
 use crate::core::credentials::{extract_credential, CredentialSource};
 use crate::core::device_binding::DeviceProof;
+use crate::core::drift::{Baseline, ClientSignals};
 use crate::core::pending_ring::PendingRing;
 use crate::core::record::SessionRecord;
 use crate::core::request_url::RequestUrl;
 use crate::core::token::TokenHash;
 use crate::edge::answer::Answer;
-use crate::edge::auth::SessionCheck;
+use crate::edge::auth::{DriftNext, Judged, SessionCheck};
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
@@ -105,21 +107,30 @@ pub fn plan_request(
     }
 }
 
-/// The second call: the answer, from the KV value the shim read (`None`: no such key).
+/// The second call: the answer, from the KV value the shim read (`None`: no such key)
+/// and the request's theft signals (`ClientSignals::from_lines`; read only now, so a
+/// request without a session never builds `request.cf`).
 #[wasm_bindgen]
-pub fn finish_request(number: u32, value: Option<String>) -> String {
+pub fn finish_request(number: u32, value: Option<String>, signals: Option<String>) -> String {
     let Some(mut pending) = PENDING.with(|ring| ring.borrow_mut().take(number)) else {
         return FULL_PATH.to_owned();
     };
     let now = platform::now();
     let config = Rc::clone(&pending.config);
+    let observed = signals.as_deref().map(|lines| Baseline::observe(&ClientSignals::from_lines(lines)));
+    let digest = observed.filter(|b| !b.is_empty()).map(|b| b.digest());
     // `GET /v1/session`'s check, as the full path states it (`handle_validate`).
-    let record = match SessionCheck::new().judge_read(&config, decode_value(value.as_deref()), now, pending.device) {
-        Ok(record) => record,
-        Err(denial) => {
-            return answer_now(denial.into(), &config, pending.origin.as_deref(), pending.metrics.as_deref())
-        }
-    };
+    let read = decode_value(value.as_deref());
+    let record =
+        match SessionCheck::new().judge_read(&config, &pending.hash, digest.as_ref(), read, now, pending.device) {
+            Ok(Judged { record, drift: DriftNext::Settled }) => record,
+            // A drift the account's object must see first, or a hold that asks for a strong
+            // check: the full path does both.
+            Ok(_) => return FULL_PATH.to_owned(),
+            Err(denial) => {
+                return answer_now(denial.into(), &config, pending.origin.as_deref(), pending.metrics.as_deref())
+            }
+        };
     let mut answer = Answer::json(200, &SessionView::from(&record));
     apply_cors_to_answer(&mut answer, &config.allowed_origins, pending.origin.as_deref());
     if let Some(offer) = registration_offer(&config, &record, pending.source) {

@@ -6,6 +6,7 @@ use crate::core::claims::SessionClaims;
 use crate::core::impersonation::{Act, Impersonation};
 use crate::core::record::SessionRecord;
 use crate::core::timestamp::rfc3339;
+use crate::core::user_agent::UserAgent;
 use crate::core::UnixSeconds;
 use serde::Serialize;
 
@@ -79,6 +80,10 @@ pub struct ListedSession<'a> {
     pub amr: &'a [String],
     pub claims: &'a SessionClaims,
     pub device_bound: bool,
+    /// Where and on what it was last used, as its baseline says ("Chrome on Windows",
+    /// `DE`); before its first use, the device its user agent names, and no country.
+    pub device: String,
+    pub country: Option<&'a str>,
     /// Whether this is the caller's own session; only in the holder's listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
@@ -100,8 +105,17 @@ impl<'a> ListedSession<'a> {
             amr: &r.amr,
             claims: &r.claims,
             device_bound: r.device_binding.is_some(),
+            device: listed_device(r),
+            country: r.baseline.as_ref().and_then(|b| b.country.as_deref()),
             current,
         }
+    }
+}
+
+fn listed_device(r: &SessionRecord) -> String {
+    match r.baseline.as_ref().and_then(|b| b.device.clone()) {
+        Some(device) => device,
+        None => UserAgent::parse(r.meta.user_agent.as_deref(), None).device_name(),
     }
 }
 

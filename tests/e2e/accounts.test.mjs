@@ -49,6 +49,10 @@ describe("the session holder's account", () => {
       amr: [],
       claims: {},
       device_bound: false,
+      // Where and on what it was last used (theft signals): this listing was its first
+      // use, with the harness's user agent and Miniflare's placeholder request.cf.
+      device: "Unknown",
+      country: "US",
       current: true,
     });
     for (const token of [a.token, b.token]) {
@@ -267,6 +271,9 @@ describe("strong validation and housekeeping", () => {
       const failingDeletes = fileURLToPath(new URL("./failing-kv-deletes-entry.mjs", import.meta.url));
       let worker = await startWorker({ persistTo: dir, scriptPath: failingDeletes });
       const s = await worker.createSession("outbox");
+      // Its first use takes the baseline (a Durable Object request); an unbaselined
+      // session's first use would find the revocation in the object.
+      assert.equal((await worker.validate(s.token)).status, 200);
       const key = await kvKeyOf(s.token);
       const res = await worker.fetch("/v1/admin/accounts/outbox/sessions", { method: "DELETE", headers: admin });
       assert.deepEqual(await json(res, 200), { revoked: 1 });

@@ -57,6 +57,7 @@ const listed = (page) =>
     rows.map((r) => ({
       id: r.dataset.sessionId,
       device: r.querySelector("td").firstChild.textContent,
+      where: r.querySelector(".where").textContent,
       current: r.textContent.includes("This device"),
     })),
   );
@@ -88,6 +89,10 @@ test("two browsers sign in, one revokes the other, and a foreign origin cannot r
       ["Laptop", true],
     ],
   );
+
+  // Where and on what each was last used, parsed by the worker from the browser's user
+  // agent and platform hint, with the country `request.cf` gave (theft signals).
+  for (const s of both) assert.match(s.where, /^Chrome on Linux( · [A-Z]{2})?$/, s.where);
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await laptopPage.screenshot({ path: new URL("sessions-view.png", ARTIFACTS).pathname, fullPage: true });

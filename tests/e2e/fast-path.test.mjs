@@ -23,7 +23,7 @@ describe("the fast path answers exactly as the full path", () => {
   let worker;
   const corpus = [];
   before(async () => {
-    worker = await startWorker({ vars: { ALLOWED_ORIGINS: ALLOWED } });
+    worker = await startWorker({ vars: { ALLOWED_ORIGINS: ALLOWED, DRIFT_POLICY: "country=step_up" } });
     const live = await worker.createSession("fast", { claims: { role: "editor" }, aal: 2, amr: ["pwd", "otp"] });
     const short = await worker.createSession("fast", { idle_ttl_secs: 1 });
     const revoked = await worker.createSession("fast");
@@ -37,6 +37,16 @@ describe("the fast path answers exactly as the full path", () => {
         body: JSON.stringify({ actor: "support@example.com", reason: "ticket 7", ttl_secs: 600 }),
       })
     ).json();
+    // Theft signals (docs/theft-signals.md): two sessions first used from one place;
+    // the corpus uses one from there and the other from a new country (step_up).
+    const home = { country: "DE", asn: 3320, tlsClientCiphersSha1: "c1", tlsClientExtensionsSha1: "e1" };
+    const abroad = { ...home, country: "US", asn: 7922 };
+    const undrifted = await worker.createSession("fast");
+    const drifted = await worker.createSession("fast");
+    for (const s of [undrifted, drifted]) {
+      const first = await worker.fetch("/v1/session", { cf: home, headers: { Authorization: `Bearer ${s.token}` } });
+      assert.equal(first.status, 200);
+    }
     await sleep(1100); // `short` is now idle-expired
     const cookie = (token) => `__Host-session=${token}`;
     const credentials = {
@@ -55,6 +65,10 @@ describe("the fast path answers exactly as the full path", () => {
       "a cookie and another bearer": { Cookie: cookie(live.token), Authorization: `Bearer ${short.token}` },
       "an oversized cookie header": { Cookie: `${cookie(live.token)}; pad=${"x".repeat(9000)}` },
     };
+    const clients = {
+      "a session used where it began": { cf: home, headers: { Authorization: `Bearer ${undrifted.token}` } },
+      "a session used from a new country": { cf: abroad, headers: { Authorization: `Bearer ${drifted.token}` } },
+    };
     const origins = {
       "no Origin": {},
       "an allowed Origin": { Origin: ALLOWED },
@@ -63,22 +77,25 @@ describe("the fast path answers exactly as the full path", () => {
     for (const [what, headers] of Object.entries(credentials))
       for (const [where, origin] of Object.entries(origins))
         corpus.push({ name: `${what}, ${where}`, headers: { ...headers, ...origin } });
+    for (const [what, { cf, headers }] of Object.entries(clients))
+      for (const [where, origin] of Object.entries(origins))
+        corpus.push({ name: `${what}, ${where}`, cf, headers: { ...headers, ...origin } });
   });
   after(async () => {
     await worker?.dispose();
   });
 
   test("every request of the corpus gets the same answer on both paths", async () => {
-    assert.equal(corpus.length, 42);
+    assert.equal(corpus.length, 48);
     const statuses = new Set();
-    for (const { name, headers } of corpus) {
-      const fast = await answerOf(await worker.fetch("/v1/session", { headers }));
+    for (const { name, headers, cf } of corpus) {
+      const fast = await answerOf(await worker.fetch("/v1/session", { headers, cf }));
       for (const full of ["/v1/session?consistency=eventual", "/v1/session?"]) {
-        assert.deepEqual(await answerOf(await worker.fetch(full, { headers })), fast, `${name}: ${full}`);
+        assert.deepEqual(await answerOf(await worker.fetch(full, { headers, cf })), fast, `${name}: ${full}`);
       }
       statuses.add(fast.status);
     }
-    for (const status of [200, 400, 401]) assert.ok(statuses.has(status), `the corpus reaches a ${status}`);
+    for (const status of [200, 400, 401, 403]) assert.ok(statuses.has(status), `the corpus reaches a ${status}`);
     const acting = corpus.find((c) => c.name === "an impersonation session (act), no Origin");
     const answered = await (await worker.fetch("/v1/session", { headers: acting.headers })).json();
     assert.deepEqual(answered.act, { sub: "support@example.com" }, "the fast path carries act");
@@ -186,8 +203,11 @@ describe("which path a request takes", () => {
     try {
       const s = await worker.createSession("paths");
       const readers = async () => (await worker.fetch("/__test/kv-readers")).json();
-      await readers();
       const auth = { Authorization: `Bearer ${s.token}` };
+      // The first use by a client takes the baseline, through the full path (it asks the
+      // account's Durable Object); every later use of an undrifted session is the shim's.
+      assert.equal((await worker.fetch("/v1/session", { headers: auth })).status, 200);
+      assert.deepEqual(await readers(), ["shim", "wasm"]);
       assert.equal((await worker.fetch("/v1/session", { headers: auth })).status, 200);
       assert.deepEqual(await readers(), ["shim"]);
       assert.equal((await worker.fetch("/v1/session?consistency=eventual", { headers: auth })).status, 200);

@@ -69,3 +69,31 @@ export function lostCreateReplyBuild(accountId) {
       }),
   });
 }
+
+/**
+ * Every `observe` command (theft signals) runs in its Durable Object, and its reply is
+ * lost on the way back: the edge never learns what the object decided.
+ */
+export function lostObserveReplyBuild() {
+  return wrappedBuild({
+    ACCOUNTS: (namespace) =>
+      wrapBinding(namespace, {
+        get:
+          (real) =>
+          (...args) =>
+            wrapBinding(real(...args), {
+              fetch:
+                (realFetch) =>
+                async (request, ...rest) => {
+                  const command = await request.clone().json();
+                  const response = await realFetch(request, ...rest);
+                  if (command.op === "observe") {
+                    await response.arrayBuffer();
+                    throw new Error("simulated network failure: observe reply lost");
+                  }
+                  return response;
+                },
+            }),
+      }),
+  });
+}

@@ -131,6 +131,10 @@ describe("gatekeeper hardening", () => {
 
   test("a strong path and a write refuse a session revoked a moment ago, while KV still has it", async () => {
     const s = await worker.createSession("gk-strong");
+    // Its first use takes the baseline (docs/theft-signals.md); the copy put back below is
+    // the one a location serves from then on.
+    const firstUse = await worker.fetch("/home", { headers: { Authorization: `Bearer ${s.token}` } });
+    assert.equal(firstUse.status, 200);
     const keyBefore = await worker.dumpKv();
     // Revoke in the Durable Object, then put the KV copy back: a location KV has not reached yet.
     const copy = keyBefore.find((e) => e.value?.includes(s.session_id));
@@ -173,6 +177,8 @@ describe("gatekeeper hardening", () => {
     assert.equal(origin.received.length, before, "no spelling reached the origin");
 
     const s = await worker.createSession("gk-spell-strong");
+    const firstUse = await worker.fetch("/home", { headers: { Authorization: `Bearer ${s.token}` } });
+    assert.equal(firstUse.status, 200, "its first use takes the baseline");
     const copy = (await worker.dumpKv()).find((e) => e.value?.includes(s.session_id));
     await worker.fetch(`/v1/admin/accounts/gk-spell-strong/sessions/${s.session_id}`, {
       method: "DELETE",

@@ -71,6 +71,8 @@ before(async () => {
   victims = [];
   for (const account of ["victim-a", "victim-b", "victim-b"])
     victims.push(await worker.createSession(account, { label: "keep" }));
+  // Each first use by a client takes the baseline (docs/theft-signals.md), a write.
+  for (const v of victims) assert.equal((await worker.validate(v.token)).status, 200);
   snapshot = JSON.stringify(await worker.dumpKv());
 });
 

@@ -141,7 +141,15 @@ test("webhooks: one per event type the worker delivers, each with its payload an
     const schema = post.requestBody.content["application/json"].schema;
     const reasons = resolve(schema).properties.reason.enum;
     assert.ok(reasons.length >= 1, type);
-    for (const reason of reasons) assert.deepEqual(violations(schema, { ...sample, type, reason }), [], type);
+    // `session.anomaly` carries which signals moved (docs/theft-signals.md); the rest carry nothing.
+    const dataFor = (reason) => (type === "session.anomaly" ? { signals: ["country"], action: reason } : {});
+    for (const reason of reasons)
+      assert.deepEqual(violations(schema, { ...sample, type, reason, data: dataFor(reason) }), [], type);
+    if (type === "session.anomaly") {
+      assert.ok(violations(schema, { ...sample, type, reason: "log" }).length > 0, "an anomaly says what moved");
+      const leaky = { ...dataFor("log"), ip: "203.0.113.9" };
+      assert.ok(violations(schema, { ...sample, type, reason: "log", data: leaky }).length > 0, "and nothing else");
+    }
     // Another type's body, an unknown reason, a token-shaped extra: the schema tells them apart.
     const other = deliveredTypes.find((t) => t !== type);
     assert.ok(

@@ -268,7 +268,10 @@ describe("lifecycle with short TTLs", () => {
     try {
       const created = await worker.createSession("touchy");
       const key = await kvKeyOf(created.token);
+      // The first use by a client takes its baseline (docs/theft-signals.md): one write.
+      assert.equal((await worker.validate(created.token)).status, 200);
       const before = await worker.kv.get(key);
+      assert.ok(JSON.parse(before).baseline, "the baseline's digest is in the record");
       await Promise.all(Array.from({ length: 10 }, () => worker.validate(created.token)));
       await sleep(300);
       assert.equal(await worker.kv.get(key), before, "no write inside the interval");

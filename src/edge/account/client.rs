@@ -3,6 +3,7 @@
 use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
+use crate::core::drift::{Baseline, DriftVerdict};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::RevokeReason;
 use crate::core::policy::TouchKind;
@@ -121,7 +122,7 @@ impl AccountClient {
             reauthenticated,
         };
         match self.call(&command).await? {
-            RotateReply::Rotated { record } => Ok(Some(record)),
+            RotateReply::Rotated { record } => Ok(Some(*record)),
             RotateReply::NotFound => Ok(None),
         }
     }
@@ -164,6 +165,22 @@ impl AccountClient {
             challenge_issued_ms,
         };
         self.call(&command).await
+    }
+
+    /// Asks the object to classify a client's signals; `None`: no such live session.
+    pub async fn observe(
+        &self,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        observed: &Baseline,
+    ) -> Result<Option<DriftVerdict>, ApiError> {
+        let command = AccountCommand::Observe {
+            session_id: session_id.clone(),
+            token_hash: hash.clone(),
+            observed: observed.clone(),
+        };
+        let reply: ObserveReply = self.call(&command).await?;
+        Ok(reply.verdict)
     }
 
     /// The index's record for a session, if it is indexed under this hash.
@@ -236,6 +253,7 @@ fn passed_through_error(bytes: &[u8]) -> ApiError {
                     | ErrorCode::SessionExpired
                     | ErrorCode::SessionRevoked
                     | ErrorCode::StaleAuthentication
+                    | ErrorCode::ReauthenticationRequired
                     | ErrorCode::InvalidConfig
             ) =>
         {

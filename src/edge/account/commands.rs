@@ -10,12 +10,13 @@
 
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
+use crate::core::drift::{classify, Anomaly, Baseline, BaselineStamp, DriftAction, DriftHold, DriftVerdict};
 use crate::core::error_code::ErrorCode;
 use crate::core::event::{RevokeReason, RotationCause, SessionEvent};
 use crate::core::policy::{Touch, TouchKind};
 use crate::core::record::SessionRecord;
 use crate::core::rotation_retry::RotatedAway;
-use crate::core::session_check::{check, Requirement};
+use crate::core::session_check::{check, DriftRule, Requirement};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixMillis;
@@ -53,6 +54,13 @@ impl AccountSessions {
             let fence = Requirement::opening(self.index.revoked_all_at()?, authenticated_at.millis);
             check(config, &record, &fence, *now)?;
             self.index.insert(&record, hash)?;
+            // What the create knows of the client: the user agent the origin passed.
+            // Its `request.cf` is the origin's server's, so the network signals wait for
+            // the first use (trust on first use).
+            let known = Baseline::from_user_agent(record.meta.user_agent.as_deref());
+            if !known.is_empty() {
+                self.index.set_baseline(&record.session_id, Some(&known))?;
+            }
         }
         // Index first (pending), then KV, then confirm: a KV record the index does not
         // know could never be revoked, and a pending row that a reset leaves behind
@@ -223,7 +231,9 @@ impl AccountSessions {
     pub(super) fn list(&self, cx: &CommandContext, limit: u32) -> Result<Vec<SessionRecord>, ApiError> {
         let records: Vec<SessionRecord> =
             self.index.live(limit, cx.now)?.iter().map(|row| row.record()).collect::<Result<_, _>>()?;
-        Ok(records.into_iter().filter(|r| check(&cx.config, r, &Requirement::live(), cx.now).is_ok()).collect())
+        // A session under a drift hold is still listed: the holder and the admin see it.
+        let listed = Requirement::live().drift(DriftRule::Ignored);
+        Ok(records.into_iter().filter(|r| check(&cx.config, r, &listed, cx.now).is_ok()).collect())
     }
 
     /// Strong validation: the index's own view of one session, if `hash` is its
@@ -254,7 +264,7 @@ impl AccountSessions {
         let mut updated = Vec::new();
         for row in rows {
             let record = row.record()?;
-            if check(config, &record, &Requirement::live(), *now).is_err() {
+            if check(config, &record, &Requirement::live().drift(DriftRule::Ignored), *now).is_err() {
                 continue;
             }
             let changed = SessionRecord { claims: claims.clone(), ..record };
@@ -293,7 +303,9 @@ impl AccountSessions {
         } else {
             return Ok(RotateReply::NotFound);
         };
-        let Some(record) = self.rotatable(cx, &caller.session_id)? else { return Ok(RotateReply::NotFound) };
+        let Some(record) = self.rotatable(cx, &caller.session_id, DriftRule::HoldsOnly)? else {
+            return Ok(RotateReply::NotFound);
+        };
         // A bound session never rotates for its holder (nor retries one): its browser
         // renews its cookie with the device key, and a copied cookie must not get a new one.
         if record.device_binding.is_some() {
@@ -317,8 +329,14 @@ impl AccountSessions {
         new_hash: &TokenHash,
         facts: Reauthentication,
     ) -> Result<RotateReply, ApiError> {
-        let Some(record) = self.rotatable(cx, session_id)? else { return Ok(RotateReply::NotFound) };
+        // A reauthentication is what lifts a drift hold, and it renews the baseline: the
+        // next use by a client takes a new one.
+        let Some(record) = self.rotatable(cx, session_id, DriftRule::Ignored)? else {
+            return Ok(RotateReply::NotFound);
+        };
         let renewed = cx.config.policy.reauthenticate(&record, facts.aal, facts.amr, cx.now);
+        let renewed = SessionRecord { baseline: None, ..renewed };
+        self.index.set_baseline(session_id, None)?;
         self.move_to_token(cx, renewed, new_hash, RotationCause::Reauthentication, OldToken::Forget, None).await
     }
 
@@ -333,7 +351,7 @@ impl AccountSessions {
         jwk: &str,
     ) -> Result<BindReply, ApiError> {
         let current = self.index.get(&caller.session_id)?.is_some_and(|row| row.token_hash == caller.token_hash);
-        let Some(record) = self.rotatable(cx, &caller.session_id)?.filter(|_| current) else {
+        let Some(record) = self.rotatable(cx, &caller.session_id, DriftRule::HoldsOnly)?.filter(|_| current) else {
             return Ok(BindReply::NotFound);
         };
         if record.device_binding.is_some() {
@@ -343,7 +361,7 @@ impl AccountSessions {
         self.index.set_device_key(&bound.session_id, jwk)?;
         self.record(SessionEvent::Bound, &bound.account_id, &bound.session_id, cx.now);
         match self.move_to_token(cx, bound, new_hash, RotationCause::DeviceBinding, OldToken::Forget, None).await? {
-            RotateReply::Rotated { record } => Ok(BindReply::Bound { record: Box::new(record) }),
+            RotateReply::Rotated { record } => Ok(BindReply::Bound { record }),
             RotateReply::NotFound => Ok(BindReply::NotFound),
         }
     }
@@ -373,10 +391,15 @@ impl AccountSessions {
     }
 
     /// The session, if it is indexed, confirmed and may still be used.
-    fn rotatable(&self, cx: &CommandContext, session_id: &SessionId) -> Result<Option<SessionRecord>, ApiError> {
+    fn rotatable(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        drift: DriftRule,
+    ) -> Result<Option<SessionRecord>, ApiError> {
         let Some(row) = self.index.get(session_id)? else { return Ok(None) };
         let record = row.record()?;
-        if row.is_pending() || check(&cx.config, &record, &Requirement::live(), cx.now).is_err() {
+        if row.is_pending() || check(&cx.config, &record, &Requirement::live().drift(drift), cx.now).is_err() {
             return Ok(None);
         }
         Ok(Some(record))
@@ -426,7 +449,79 @@ impl AccountSessions {
         }
         self.settle(cx).await;
         published.map_err(|e| ApiError::internal("account: publish rotated session", e))?;
-        Ok(RotateReply::Rotated { record })
+        Ok(RotateReply::Rotated { record: Box::new(record) })
+    }
+
+    /// A client's signals that the edge found different from the session's baseline, or
+    /// the first use of a session with none: classifies the drift against the full
+    /// baseline kept here, applies `DRIFT_POLICY`, and publishes what changed.
+    ///
+    /// - no drift (the first use, a browser update, nothing the request could show):
+    ///   the observation becomes the baseline, laid over what it did not show;
+    /// - `log`: the same, with a `session.anomaly` event;
+    /// - `strong` or `step_up`: the old baseline stays, with a hold on the record until
+    ///   the origin reauthenticates the session;
+    /// - `revoke`: the session ends (reason `drift`).
+    ///
+    /// A session already held answers with its hold, and nothing is recorded again.
+    pub(super) async fn observe(
+        &self,
+        cx: &CommandContext,
+        session_id: &SessionId,
+        hash: &TokenHash,
+        observed: Baseline,
+    ) -> Result<Option<DriftVerdict>, ApiError> {
+        let CommandContext { config, store, now, .. } = cx;
+        let Some(row) = self.index.get(session_id)? else { return Ok(None) };
+        if row.token_hash != *hash || row.is_pending() {
+            return Ok(None);
+        }
+        let record = row.record()?;
+        check(config, &record, &Requirement::live().drift(DriftRule::Ignored), *now)?;
+        match record.baseline.as_ref().and_then(|stamp| stamp.hold) {
+            Some(DriftHold::StepUp) => return Ok(Some(DriftVerdict::StepUp)),
+            Some(DriftHold::Strong) => return Ok(Some(DriftVerdict::Strong)),
+            None => {}
+        }
+        let stored = row.baseline().unwrap_or_default();
+        let classes = classify(&stored, &observed);
+        // A DBSC-bound session lowers each class one step (`DriftAction::lowered`): its
+        // cookie cannot travel without the device's key.
+        let device_bound = record.device_binding.is_some();
+        let action = config.drift_policy.decide(&classes, device_bound);
+        let (verdict, hold) = match action {
+            None | Some(DriftAction::Log) => (DriftVerdict::Accepted, None),
+            Some(DriftAction::Strong) => (DriftVerdict::Strong, Some(DriftHold::Strong)),
+            Some(DriftAction::StepUp) => (DriftVerdict::StepUp, Some(DriftHold::StepUp)),
+            Some(DriftAction::Revoke) => (DriftVerdict::Revoked, None),
+        };
+        if let Some(action) = action {
+            let anomaly = Anomaly::new(&stored, &observed, classes, action);
+            self.record_with_data(SessionEvent::Anomaly(action), &record.account_id, session_id, *now, anomaly.data());
+        }
+        if verdict == DriftVerdict::Revoked {
+            self.revoke(cx, session_id, RevokeReason::Drift).await?;
+            return Ok(Some(verdict));
+        }
+        let renewed = hold.is_none().then(|| observed.over(&stored));
+        let stamp = match &renewed {
+            Some(baseline) => BaselineStamp::of(baseline, None),
+            None => BaselineStamp { hold, ..BaselineStamp::of(&stored, None) },
+        };
+        if record.baseline.as_ref() != Some(&stamp) {
+            let stamped = SessionRecord { baseline: Some(stamp), ..record };
+            let published = store.put(hash, &stamped, config.policy.kv_ttl(&stamped, *now)).await;
+            if let Err(e) = published {
+                self.settle(cx).await;
+                return Err(ApiError::internal("account: publish baseline", e));
+            }
+            self.index.update(&stamped)?;
+        }
+        if let Some(baseline) = &renewed {
+            self.index.set_baseline(session_id, Some(baseline))?;
+        }
+        self.settle(cx).await;
+        Ok(Some(verdict))
     }
 
     /// Account-scoped commands from a session holder run only while the caller's own

@@ -10,7 +10,7 @@ use crate::core::account::AccountId;
 use crate::core::event::{EventEnvelope, RevokeReason, SessionEvent};
 use crate::core::impersonation;
 use crate::core::record::SessionRecord;
-use crate::core::session_check::{check, Refusal, Requirement};
+use crate::core::session_check::{check, DriftRule, Refusal, Requirement};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use crate::edge::account::event_outbox::{log_event, BATCH_LIMIT};
@@ -46,7 +46,7 @@ impl AccountSessions {
             // A failed read adopts nothing: the row is purged as its deadline says.
             let Ok(Some(published)) = store.get(&row.token_hash).await else { continue };
             let newer = row.record().map_or(true, |indexed| published.idle_expires_at > indexed.idle_expires_at);
-            let usable = check(config, &published, &Requirement::live(), now).is_ok();
+            let usable = check(config, &published, &Requirement::live().drift(DriftRule::Ignored), now).is_ok();
             if published.session_id == row.session_id && newer && usable {
                 self.index.update(&published)?;
             }
@@ -79,7 +79,7 @@ impl AccountSessions {
     /// outbox row in the same synchronous step as the change it describes (callers do
     /// not await between the two). [`AccountSessions::settle`] sends it.
     pub(super) fn record(&self, event: SessionEvent, account_id: &AccountId, session_id: &SessionId, now: UnixSeconds) {
-        self.record_with(event, account_id, session_id, now, serde_json::Map::new());
+        self.record_with_data(event, account_id, session_id, now, serde_json::Map::new());
     }
 
     /// [`AccountSessions::record`] for a session whose record is at hand: an
@@ -87,15 +87,16 @@ impl AccountSessions {
     /// followed by `session.impersonation_ended`.
     pub(super) fn record_session(&self, event: SessionEvent, record: &SessionRecord, now: UnixSeconds) {
         let (account_id, session_id) = (&record.account_id, &record.session_id);
-        self.record_with(event, account_id, session_id, now, impersonation::event_data(event, record));
+        self.record_with_data(event, account_id, session_id, now, impersonation::event_data(event, record));
         if record.impersonation.is_some() {
             if let Some(ended) = event.ends_impersonation() {
-                self.record_with(ended, account_id, session_id, now, impersonation::event_data(ended, record));
+                self.record_with_data(ended, account_id, session_id, now, impersonation::event_data(ended, record));
             }
         }
     }
 
-    fn record_with(
+    /// [`AccountSessions::record`] with the delivered event's type-specific `data`.
+    pub(super) fn record_with_data(
         &self,
         event: SessionEvent,
         account_id: &AccountId,

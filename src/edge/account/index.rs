@@ -6,6 +6,7 @@
 //! only deletes, and each queues the key and drops the row in one synchronous step (one
 //! implicit SQLite transaction), so a reset can never lose a key that KV still serves.
 
+use crate::core::drift::Baseline;
 use crate::core::policy::IndexEntry;
 use crate::core::record::{DecodeError, SessionRecord};
 use crate::core::rotation_retry::PreviousToken;
@@ -49,7 +50,7 @@ const REVOKED_ALL_AT_MS: &str = "revoked_all_at_ms";
 /// Columns added after the first schema. Each `ADD COLUMN` fails harmlessly ("duplicate
 /// column") on an object that already has it, so this runs on every start, against an
 /// object created by any earlier build (docs/storage.md, "Migrating").
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     // 1 from insert until KV confirmed the put: a row a reset left behind (a ghost)
     // counts toward nothing and the alarm removes it.
     "ALTER TABLE sessions ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
@@ -67,6 +68,9 @@ const MIGRATIONS: [&str; 7] = [
     // for the user's own sessions, and for every row older than the column, which were
     // all the user's own. Only the user's own count toward the session limit.
     "ALTER TABLE sessions ADD COLUMN actor TEXT",
+    // The client the session was first used by, as JSON (core::drift::Baseline); the
+    // KV record carries only its digest. NULL: none taken yet.
+    "ALTER TABLE sessions ADD COLUMN baseline TEXT",
 ];
 
 /// Why the index could not answer.
@@ -97,6 +101,7 @@ pub struct IndexRow {
     evicted: Option<String>,
     previous_token_hash: Option<TokenHash>,
     rotated_at: Option<i64>,
+    baseline: Option<String>,
 }
 
 impl IndexRow {
@@ -113,6 +118,12 @@ impl IndexRow {
         Some(PreviousToken { hash: self.previous_token_hash.clone()?, rotated_at: self.rotated_at? })
     }
 
+    /// The session's full baseline, if one was taken (one this build cannot read counts
+    /// as none: the next use takes a new one).
+    pub fn baseline(&self) -> Option<Baseline> {
+        self.baseline.as_deref().and_then(|json| serde_json::from_str(json).ok())
+    }
+
     /// What the create of this session evicted (empty for rows older than the column).
     pub fn evicted(&self) -> Vec<SessionId> {
         self.evicted.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
@@ -120,7 +131,7 @@ impl IndexRow {
 }
 
 /// The columns every [`IndexRow`] query selects.
-const ROW: &str = "session_id, token_hash, record, pending, evicted, previous_token_hash, rotated_at";
+const ROW: &str = "session_id, token_hash, record, pending, evicted, previous_token_hash, rotated_at, baseline";
 
 /// What a move to a new token does with the token it moves away from.
 pub enum OldToken {
@@ -381,6 +392,15 @@ impl SessionIndex {
             Some(session_id) => self.exec(&format!("{clear} AND session_id = ?"), vec![session_id.as_str().into()]),
             None => self.exec(clear, vec![]),
         }
+    }
+
+    /// Replaces a session's full baseline (`None`: take a new one on the next use).
+    pub fn set_baseline(&self, session_id: &SessionId, baseline: Option<&Baseline>) -> Result<(), IndexError> {
+        let json = match baseline {
+            Some(b) => serde_json::to_string(b).map_err(|e| IndexError::Sql(e.to_string()))?.into(),
+            None => SqlStorageValue::Null,
+        };
+        self.exec("UPDATE sessions SET baseline = ? WHERE session_id = ?", vec![json, session_id.as_str().into()])
     }
 
     /// Stores a touched record (its idle deadline and last use moved).

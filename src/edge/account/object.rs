@@ -141,6 +141,10 @@ impl AccountSessions {
                 let ended = self.end_impersonations(&cx, session_id.as_ref(), actor.as_deref()).await?;
                 Ok(json_response(200, &EndImpersonationsReply { ended }))
             }
+            AccountCommand::Observe { session_id, token_hash, observed } => {
+                let verdict = self.observe(&cx, &session_id, &token_hash, observed).await?;
+                Ok(json_response(200, &ObserveReply { verdict }))
+            }
             AccountCommand::UpdateClaims { session_id, claims } => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))

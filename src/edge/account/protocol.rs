@@ -8,6 +8,7 @@
 
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
+use crate::core::drift::{Baseline, DriftVerdict};
 use crate::core::event::RevokeReason;
 use crate::core::policy::{TouchKind, Validity};
 use crate::core::record::SessionRecord;
@@ -64,6 +65,9 @@ pub enum AccountCommand {
     /// Ends the account's impersonation sessions: the one named, or all of them (of one
     /// actor, when given). The user's own sessions are never touched.
     EndImpersonations { session_id: Option<SessionId>, actor: Option<String> },
+    /// A client whose signals the edge found different from the session's baseline (or
+    /// the session has none yet): classify the drift and apply `DRIFT_POLICY`.
+    Observe { session_id: SessionId, token_hash: TokenHash, observed: Baseline },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,6 +97,13 @@ pub enum RefreshReply {
     Ended,
 }
 
+/// What the object decided about an observation; `None`: no such live session under
+/// that token.
+#[derive(Serialize, Deserialize)]
+pub struct ObserveReply {
+    pub verdict: Option<DriftVerdict>,
+}
+
 /// What a claims update did: the sessions as they now are.
 #[derive(Serialize, Deserialize)]
 pub struct ClaimsReply {
@@ -119,7 +130,7 @@ pub struct Reauthentication {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RotateReply {
     /// The session as it now is, under the new token.
-    Rotated { record: SessionRecord },
+    Rotated { record: Box<SessionRecord> },
     /// No such live session (or, for a holder, not under the presented token).
     NotFound,
 }

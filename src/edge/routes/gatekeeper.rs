@@ -93,6 +93,13 @@ pub async fn handle_gated(
             }
             _ => Err(refusal.into()),
         },
+        // A drift hold (`DRIFT_POLICY` `step_up`): as step-up, to sign in again.
+        Err(Denial::Refused(Refusal::DriftStepUp)) => match &gate.login_url {
+            Some(login) if navigation => {
+                Ok(redirect(&format!("{}&reauth=1", login_redirect(login, &return_to(path, req.query())))))
+            }
+            _ => Err(Refusal::DriftStepUp.into()),
+        },
         Err(denial) => {
             let refused = ApiError::from(denial);
             match &gate.login_url {
