@@ -156,11 +156,16 @@ impl AccountSessions {
         caller: &Caller,
         reason: RevokeReason,
     ) -> Result<bool, ApiError> {
-        let current = self.index.get(&caller.session_id)?.is_some_and(|row| row.token_hash == caller.token_hash);
-        if !current {
-            return Ok(false);
-        }
-        self.revoke(cx, &caller.session_id, reason).await
+        // A logout that named the account (`?account_id=`) for a token KV had not
+        // propagated knows only the id its token derives, which a rotated session no
+        // longer has: the token's hash finds it then. Either way, only the session whose
+        // current token this is.
+        let row = match self.index.get(&caller.session_id)? {
+            Some(row) => Some(row),
+            None => self.index.get_by_hash(&caller.token_hash)?,
+        };
+        let Some(row) = row.filter(|row| row.token_hash == caller.token_hash) else { return Ok(false) };
+        self.revoke(cx, &row.session_id, reason).await
     }
 
     /// Ends the account's impersonation sessions: the one named, or every one (of one

@@ -188,6 +188,13 @@ impl SessionIndex {
         Ok(rows.into_iter().next())
     }
 
+    /// The session indexed under this token hash, pending or not.
+    pub fn get_by_hash(&self, hash: &TokenHash) -> Result<Option<IndexRow>, IndexError> {
+        let rows: Vec<IndexRow> =
+            self.query(&format!("SELECT {ROW} FROM sessions WHERE token_hash = ?"), vec![hash.as_str().into()])?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Every confirmed session.
     pub fn all(&self) -> Result<Vec<IndexRow>, IndexError> {
         self.query(&format!("SELECT {ROW} FROM sessions WHERE pending = 0"), vec![])
