@@ -157,9 +157,15 @@ describe("logout", () => {
       );
       // A rotated token names a session id of its own no longer: the object finds the
       // session by the token's hash (the fleet simulation's seed 1 found this).
-      const rotated = await json(await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(other.token) }), 200);
+      const rotated = await json(
+        await worker.fetch("/v1/session/rotate", { method: "POST", headers: bearer(other.token) }),
+        200,
+      );
       await worker.kv.delete(await kvKeyOf(rotated.token));
-      const hinted = await worker.fetch("/v1/session?account_id=young", { method: "DELETE", headers: bearer(rotated.token) });
+      const hinted = await worker.fetch("/v1/session?account_id=young", {
+        method: "DELETE",
+        headers: bearer(rotated.token),
+      });
       assert.equal(hinted.status, 204);
       assert.deepEqual(await listed("young"), [], "the rotated session is revoked through its token's hash");
     } finally {
