@@ -27,7 +27,7 @@ use crate::edge::drift::{remember, remembered};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
-use crate::edge::request::{CheckKind, IncomingRequest};
+use crate::edge::request::{CheckKind, DriftNote, IncomingRequest, SessionFacts};
 use crate::edge::session_store::{SessionStore, StoreError};
 use worker::Env;
 
@@ -167,6 +167,12 @@ impl SessionCheck {
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
         }
+        let mut drift_note = match drift {
+            DriftNext::Strong => DriftNote::Strong,
+            DriftNext::Ask => DriftNote::Observed,
+            DriftNext::Settled => DriftNote::None,
+        };
+        req.note(|n| n.session = SessionFacts::of(&record, drift_note));
         let mut strong = self.strong || drift == DriftNext::Strong;
         if self.rate_limited || strong {
             limit_session(env, &record.session_id).await?;
@@ -177,7 +183,11 @@ impl SessionCheck {
             match client.observe(&record.session_id, &hash, &observed).await {
                 Ok(Some(verdict)) => {
                     remember(&hash, digest, verdict);
-                    strong |= settle_verdict(verdict)? == DriftNext::Strong;
+                    if settle_verdict(verdict)? == DriftNext::Strong {
+                        strong = true;
+                        drift_note = DriftNote::Strong;
+                        req.note(|n| n.session.drift = drift_note);
+                    }
                 }
                 Ok(None) => return Err(ApiError::new(ErrorCode::SessionNotFound).into()),
                 // The object could not be asked (or its reply was lost): the session is

@@ -35,6 +35,7 @@ use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
 use crate::edge::error::ApiError;
+use crate::edge::request::{DriftNote, SessionFacts};
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::session_store::{decode_value, SESSIONS_BINDING};
@@ -138,6 +139,9 @@ pub fn finish_request(number: u32, value: Option<String>, signals: Option<String
     }
     let mut text = String::with_capacity(640);
     let metrics = pending.metrics.clone();
+    if let Some(metrics) = &metrics {
+        metrics.note_session(SessionFacts::of(&record, DriftNote::None));
+    }
     if touch_due(&config, &record, &pending.hash, now) {
         pending.touch = Some(record);
         // Kept for `touch_request`. With the ring full the touch is skipped; a later

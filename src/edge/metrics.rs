@@ -5,7 +5,7 @@
 //! after the answer is known, from values already at hand.
 
 use crate::core::error_code::ErrorCode;
-use crate::edge::request::{AnswerNotes, CheckKind, IncomingRequest};
+use crate::edge::request::{AnswerNotes, CheckKind, DriftNote, IncomingRequest, SessionFacts};
 use std::cell::Cell;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -119,6 +119,13 @@ impl AnswerMetrics {
         self.notes.set(notes);
     }
 
+    /// Notes the session the answer is about (the fast path's own notes).
+    pub fn note_session(&self, facts: SessionFacts) {
+        let mut notes = self.notes.get();
+        notes.session = facts;
+        self.notes.set(notes);
+    }
+
     /// Writes the data point. `code` is the error code the answer carries, if any. A
     /// failed write changes nothing about the answer.
     pub fn record(&self, route: RouteClass, status: u16, code: Option<ErrorCode>) {
@@ -133,13 +140,24 @@ impl AnswerMetrics {
         let mut json = String::with_capacity(192);
         let _ = write!(
             json,
-            r#"{{"indexes":["{route}"],"blobs":["{route}","{check}","{outcome}","{code}",{colo},"{stale}"],"doubles":[{status},{touch},{stale_age}]}}"#,
+            r#"{{"indexes":["{route}"],"blobs":["{route}","{check}","{outcome}","{code}",{colo},"{stale}","{binding}","{drift}","{acting}"],"doubles":[{status},{touch},{stale_age}]}}"#,
             route = route.as_str(),
             check = notes.check.as_str(),
             outcome = outcome(status),
             code = code.map_or("", ErrorCode::as_str),
             colo = serde_json::Value::String(self.colo.clone()),
             touch = u8::from(notes.touch_sent),
+            binding = match (notes.session.found, notes.session.device_bound) {
+                (false, _) => "",
+                (true, false) => "unbound",
+                (true, true) => "bound",
+            },
+            drift = match notes.session.drift {
+                DriftNote::None => "",
+                DriftNote::Observed => "observed",
+                DriftNote::Strong => "strong",
+            },
+            acting = if notes.session.impersonation { "impersonation" } else { "" },
         );
         if let Ok(point) = js_sys::JSON::parse(&json) {
             let _ = self.dataset.write_data_point(&point);

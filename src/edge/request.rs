@@ -40,6 +40,42 @@ pub struct AnswerNotes {
     /// A strong check refused what this request's KV read accepted: `Some(age)` with the
     /// seconds since the revocation when the object still remembers it.
     pub stale_hit: Option<Option<i64>>,
+    /// What the session behind the answer was, once a check found one.
+    pub session: SessionFacts,
+}
+
+/// The coarse state of the session an answer was about, for its data point: nothing
+/// that names it.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct SessionFacts {
+    /// A check found a record (valid or not for this request).
+    pub found: bool,
+    /// Bound to a device key (DBSC).
+    pub device_bound: bool,
+    /// An impersonation session.
+    pub impersonation: bool,
+    /// Theft signals: this request's client was classified by the account's object
+    /// (`Observed`), or a drift hold made the check strong (`Strong`).
+    pub drift: DriftNote,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum DriftNote {
+    #[default]
+    None,
+    Observed,
+    Strong,
+}
+
+impl SessionFacts {
+    pub fn of(record: &crate::core::record::SessionRecord, drift: DriftNote) -> Self {
+        SessionFacts {
+            found: true,
+            device_bound: record.device_binding.is_some(),
+            impersonation: record.impersonation.is_some(),
+            drift,
+        }
+    }
 }
 
 /// Which session check a request went through.

@@ -154,3 +154,53 @@ describe("metrics", () => {
     assert.ok(!worker.logs.some((l) => l.includes(key)));
   });
 });
+
+describe("metrics: the session's state", () => {
+  let worker;
+  const points = async () => (await worker.fetch("/__test/metrics")).json();
+  const state = (p) => ({ route: p.blobs[0], binding: p.blobs[6], drift: p.blobs[7], acting: p.blobs[8] });
+  before(async () => {
+    const vars = { DEVICE_BOUND_SESSIONS: "offer", DEVICE_BINDING_SECRET: Buffer.alloc(32, 9).toString("base64") };
+    worker = await startWorker({ scriptPath: entry, vars });
+  });
+  after(() => worker?.dispose());
+
+  test("binding, drift and impersonation, as coarse words (docs/observability.md)", async () => {
+    const { deviceKey, parseRegistration, proof } = await import("./support/dbsc-client.mjs");
+    const s = await worker.createSession("metrics-state");
+    const cf = { country: "DE", asn: 3320, colo: "FRA" };
+    await worker.fetch("/v1/session", { headers: bearer(s.token), cf }); // first use: the object takes the baseline
+    await worker.fetch("/v1/session", { headers: bearer(s.token), cf });
+    const opened = await worker.fetch("/v1/admin/accounts/metrics-state/impersonations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ actor: "support@example.com", reason: "ticket 9", ttl_secs: 600 }),
+    });
+    const acting = await opened.json();
+    await worker.fetch("/v1/session", { headers: bearer(acting.token), cf });
+    await worker.fetch("/v1/session", { headers: bearer(`est_${"C".repeat(43)}`), cf });
+    const cookie = { Cookie: `__Host-session=${s.token}` };
+    const offer = parseRegistration(
+      (await worker.fetch("/v1/session", { headers: cookie, cf })).headers.get("Secure-Session-Registration"),
+    );
+    const key = await deviceKey();
+    const signed = await proof(key, { jti: offer.challenge, authorization: offer.authorization }, { withKey: true });
+    const registered = await worker.fetch(offer.path, {
+      method: "POST",
+      headers: { ...cookie, "Secure-Session-Response": signed },
+      cf,
+    });
+    assert.equal(registered.status, 200, await registered.clone().text());
+    const bound = registered.headers.getSetCookie()[0].split(";")[0];
+    await worker.fetch("/v1/session", { headers: { Cookie: bound }, cf });
+    const validations = (await points()).map(state).filter((p) => p.route === "validate");
+    assert.deepEqual(validations, [
+      { route: "validate", binding: "unbound", drift: "observed", acting: "" },
+      { route: "validate", binding: "unbound", drift: "", acting: "" },
+      { route: "validate", binding: "unbound", drift: "observed", acting: "impersonation" },
+      { route: "validate", binding: "", drift: "", acting: "" },
+      { route: "validate", binding: "unbound", drift: "", acting: "" },
+      { route: "validate", binding: "bound", drift: "", acting: "" },
+    ]);
+  });
+});
