@@ -61,6 +61,24 @@ function startBaseline() {
   });
 }
 
+/** The status of one GET with exactly the load's headers (node's http sends no user agent). */
+function statusOf(url, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A record as builds before v3 wrote it: no baseline. */
+function asV2(value) {
+  const { baseline: _, ...record } = JSON.parse(value);
+  return JSON.stringify({ ...record, v: 2 });
+}
+
 /** Drives `concurrency` keep-alive connections for `seconds`; returns rps and latencies. */
 async function load(url, { concurrency, seconds, headersFor }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -418,14 +436,27 @@ async function validationCpu({ abOnly = false } = {}) {
     const peerKv = await peer.mf.getKVNamespace("SESSIONS");
     const { createHash } = await import("node:crypto"); // the peer's own key scheme: SHA-256
     const seeder = await startWorker({});
+    // A compare build from before record v3 cannot read what this one writes: it gets
+    // each record as that build wrote it (v2, no theft-signal baseline).
+    let compareReadsV3 = true;
     try {
       for (let i = 0; i < 200; i++) {
         const s = await seeder.createSession(`cpu-${i % 20}`);
         tokens.push(s.token);
+        // The first use by a client takes the session's baseline (docs/theft-signals.md),
+        // made here with the load's own request shape, so that every measured request
+        // finds its digest and is a session with no drift. The measured runtimes'
+        // Durable Objects never see these sessions.
+        const used = await statusOf(new URL("/v1/session", seeder.url), bearer(s.token));
+        if (used !== 200) throw new Error(`the first use of a seeded session answered ${used}`);
         const ourKey = await kvKeyOf(s.token);
         const value = await seeder.kv.get(ourKey);
         await ours.worker.kv.put(ourKey, value);
-        if (compare) await compare.worker.kv.put(ourKey, value);
+        if (compare && i === 0) {
+          await compare.worker.kv.put(ourKey, value);
+          compareReadsV3 = (await statusOf(new URL("/v1/session", compare.worker.url), bearer(s.token))) === 200;
+        }
+        if (compare) await compare.worker.kv.put(ourKey, compareReadsV3 ? value : asV2(value));
         await peerKv.put(`session:${createHash("sha256").update(s.token).digest("hex")}`, value);
       }
     } finally {

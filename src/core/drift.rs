@@ -439,6 +439,10 @@ pub enum DriftVerdict {
     StepUp,
     /// The session was ended.
     Revoked,
+    /// The object does not have the session under this token (revoked, rotated away or
+    /// evicted, while a KV copy lingers): remembered, so such a copy does not send a
+    /// request to the object on every use.
+    NotFound,
 }
 
 /// The `data` of a `session.anomaly` event: which signals moved, and coarse values

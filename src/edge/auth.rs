@@ -181,7 +181,8 @@ impl SessionCheck {
             // Once per isolate, session and change (`edge::drift`).
             let client = AccountClient::for_account(env, &record.account_id)?;
             match client.observe(&record.session_id, &hash, &observed).await {
-                Ok(Some(verdict)) => {
+                Ok(reply) => {
+                    let verdict = reply.unwrap_or(DriftVerdict::NotFound);
                     remember(&hash, digest, verdict);
                     if settle_verdict(verdict)? == DriftNext::Strong {
                         strong = true;
@@ -189,7 +190,6 @@ impl SessionCheck {
                         req.note(|n| n.session.drift = drift_note);
                     }
                 }
-                Ok(None) => return Err(ApiError::new(ErrorCode::SessionNotFound).into()),
                 // The object could not be asked (or its reply was lost): the session is
                 // used as KV's copy allows, as it would be without theft signals, and the
                 // next request asks again. Validation never depends on the object being up.
@@ -281,6 +281,7 @@ fn settle_verdict(verdict: DriftVerdict) -> Result<DriftNext, Denial> {
         DriftVerdict::Strong => Ok(DriftNext::Strong),
         DriftVerdict::StepUp => Err(Refusal::DriftStepUp.into()),
         DriftVerdict::Revoked => Err(ApiError::new(ErrorCode::SessionRevoked).into()),
+        DriftVerdict::NotFound => Err(ApiError::new(ErrorCode::SessionNotFound).into()),
     }
 }
 

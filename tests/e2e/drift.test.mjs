@@ -322,6 +322,27 @@ describe("the Durable Object is asked once per isolate, session and change", () 
     }
   });
 
+  test("a revoked session's lingering KV copy, never used before: one request, then refused here", async () => {
+    const worker = await startWorker({ scriptPath });
+    try {
+      const created = await worker.createSession("lingering");
+      const copy = (await worker.dumpKv()).find((e) => e.value?.includes(created.session_id));
+      await worker.fetch(`/v1/admin/accounts/lingering/sessions/${created.session_id}`, {
+        method: "DELETE",
+        headers: admin,
+      });
+      await worker.kv.put(copy.name, copy.value, { metadata: copy.metadata }); // a location KV has not reached
+      const before = await doRequests(worker);
+      for (let i = 0; i < 20; i++) {
+        const res = await use(worker, created.token, HOME);
+        assert.deepEqual([res.status, (await res.json()).error], [401, "session_not_found"]);
+      }
+      assert.equal((await doRequests(worker)) - before, 1, "the object said once that it has no such session");
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   test("strong: every request asks the object, until the origin reauthenticates", async () => {
     const worker = await startWorker({ scriptPath, vars: { DRIFT_POLICY: "country=strong" } });
     try {
