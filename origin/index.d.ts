@@ -188,8 +188,13 @@ export interface CreatedSession extends AdminSession {
   /** The plaintext token: returned here once. */
   token: string;
   accountId: string;
-  /** A ready `Set-Cookie` value for the browser. */
+  /** A ready `Set-Cookie` value for the browser (the first, when there are several). */
   setCookie: string | null;
+  /**
+   * Every `Set-Cookie` value, one header each: a device-bound session's reauthentication
+   * sets two (its bound cookie and the DBSC endpoints' token cookie).
+   */
+  setCookies: string[];
   /** Sessions ended to keep the account within MAX_SESSIONS_PER_ACCOUNT. */
   evicted: string[];
 }
@@ -204,8 +209,13 @@ export interface ReauthenticatedSession extends AdminSession {
   /** The plaintext token: returned here once. */
   token: string;
   accountId: string;
-  /** A ready `Set-Cookie` value for the browser. */
+  /** A ready `Set-Cookie` value for the browser (the first, when there are several). */
   setCookie: string | null;
+  /**
+   * Every `Set-Cookie` value, one header each: a device-bound session's reauthentication
+   * sets two (its bound cookie and the DBSC endpoints' token cookie).
+   */
+  setCookies: string[];
   /** RFC 8693 actor, when the session is an impersonation. */
   act?: { sub: string };
 }

@@ -201,7 +201,11 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       for (const [k, v] of Object.entries(options))
         if (v !== undefined) body[snake[k] ?? k] = v instanceof Date ? v.toISOString() : v;
       const { res, json } = await call("POST", sessions(accountId), { body, expect: [201] });
-      return { ...camelKeys(json), setCookie: res.headers.get("set-cookie") };
+      return {
+        ...camelKeys(json),
+        setCookie: res.headers.getSetCookie()[0] ?? null,
+        setCookies: res.headers.getSetCookie(),
+      };
     },
     async listSessions(accountId, { limit } = {}) {
       const q = limit === undefined ? "" : `?limit=${Number(limit)}`;
@@ -277,7 +281,11 @@ export function createAdminClient({ baseUrl, adminKey, fetch: fetchImpl = global
       const { res, json } = await call("POST", `${sessions(accountId)}/${seg(sessionId)}/reauthenticate`, {
         body: { aal, amr },
       });
-      return { ...camelKeys(json), setCookie: res.headers.get("set-cookie") };
+      return {
+        ...camelKeys(json),
+        setCookie: res.headers.getSetCookie()[0] ?? null,
+        setCookies: res.headers.getSetCookie(),
+      };
     },
   };
 }

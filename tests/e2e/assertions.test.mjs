@@ -625,6 +625,7 @@ describe("the admin client", () => {
       "expiresAt",
       "sessionId",
       "setCookie",
+      "setCookies",
       "token",
     ]);
     const wire = (await worker.validate(created.token)).body;

@@ -111,7 +111,7 @@ const PINS = [
     name: "CreatedSession",
     schema: "CreatedSession",
     why: "createSession",
-    sdkOnly: { setCookie: "the Set-Cookie header" },
+    sdkOnly: { setCookie: "the Set-Cookie header", setCookies: "every Set-Cookie header" },
   },
   {
     sdk: "origin",
@@ -127,7 +127,7 @@ const PINS = [
     name: "ReauthenticatedSession",
     schema: "IssuedToken",
     why: "reauthenticate",
-    sdkOnly: { setCookie: "the Set-Cookie header" },
+    sdkOnly: { setCookie: "the Set-Cookie header", setCookies: "every Set-Cookie header" },
   },
   { sdk: "origin", casing: "camel", name: "FleetSession", schema: "FleetSession", why: "listAllSessions" },
   { sdk: "origin", casing: "camel", name: "FleetPage", schema: "FleetList", why: "listAllSessions" },

@@ -6,11 +6,11 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { startWorker, kvKeyOf } from "./harness.mjs";
+import { startWorker, kvKeyOf, ADMIN_KEY } from "./harness.mjs";
 import { admin, bearer, json } from "./support/requests.mjs";
 import { startEchoOrigin } from "./support/origin.mjs";
 import { generateKeyPair, exportJWK } from "jose";
-import { createAssertionVerifier } from "../../origin/index.js";
+import { createAdminClient, createAssertionVerifier } from "../../origin/index.js";
 import { CookieJar, deviceKey, parseChallenge, parseRegistration, proof } from "./support/dbsc-client.mjs";
 
 const SECRET = Buffer.alloc(32, 7).toString("base64");
@@ -271,6 +271,26 @@ describe("device-bound sessions", () => {
     assert.deepEqual(
       res.headers.getSetCookie().map((c) => c.split(";")[0]),
       ["__Host-session=", "__Secure-session-dbsc="],
+    );
+  });
+
+  test("a reauthentication keeps the binding: the origin SDK hands over both new cookies", async () => {
+    const { created, jar } = await signedIn(worker, "dbsc-reauth");
+    await register(worker, jar, await offerFor(worker, jar));
+    const sdk = createAdminClient({ baseUrl: worker.url.origin, adminKey: ADMIN_KEY });
+    const again = await sdk.reauthenticate("dbsc-reauth", created.session_id, { aal: 2 });
+    assert.equal(again.deviceBound, true);
+    assert.equal(again.deviceBindingRegistration, undefined, "a bound session is offered nothing");
+    assert.equal(again.setCookies.length, 2);
+    assert.match(again.setCookies[0], /^__Host-session=esb_/);
+    assert.match(again.setCookies[1], /^__Secure-session-dbsc=est_.*; Path=\/v1\/dbsc;/);
+    const browser = new CookieJar();
+    browser.take({ headers: { getSetCookie: () => again.setCookies } });
+    const body = await json(await validate(worker, browser), 200);
+    assert.deepEqual([body.session_id, body.aal, body.device_bound], [created.session_id, 2, true]);
+    assert.equal(
+      (await json(await worker.fetch("/v1/session", { headers: bearer(again.token) }), 401)).error,
+      "bound_cookie_required",
     );
   });
 
