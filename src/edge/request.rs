@@ -7,8 +7,10 @@
 //! from JS once; path and query are sliced out of the URL string (`core::request_url`)
 //! instead of parsing it again.
 
+use crate::core::account::AccountId;
 use crate::core::error_code::ErrorCode;
 use crate::core::request_url::RequestUrl;
+use crate::core::token::SessionId;
 use crate::core::whole_number::from_text;
 use crate::edge::error::ApiError;
 use futures_util::StreamExt;
@@ -247,4 +249,17 @@ pub fn limit_param(req: &IncomingRequest, default: u32, cap: u32) -> Result<u32,
             })
         }
     }
+}
+
+/// `{account_id}` in an admin path: `%40` and `%3A` are taken for `@` and `:`.
+pub fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
+    Ok(AccountId::from_path_segment(raw)?)
+}
+
+/// `{account_id}/…/{session_id}` in an admin path. A malformed session id cannot name a
+/// session of this account, so it answers like an unknown one (404).
+pub fn parse_session_address(raw_account_id: &str, raw_session_id: &str) -> Result<(AccountId, SessionId), ApiError> {
+    let account_id = parse_account_id(raw_account_id)?;
+    let session_id = SessionId::parse(raw_session_id).ok_or_else(|| ApiError::new(ErrorCode::UnknownSessionId))?;
+    Ok((account_id, session_id))
 }

@@ -2,7 +2,6 @@
 //! [`require_admin`] (a key compared in constant time, refused outright when none is
 //! configured).
 
-use crate::core::account::AccountId;
 use crate::core::claims::SessionClaims;
 use crate::core::config::Config;
 use crate::core::cookie::session_cookie;
@@ -21,7 +20,7 @@ use crate::edge::auth::require_admin;
 use crate::edge::device_binding::{registration_offer, session_cookies};
 use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::request::{limit_param, read_optional_json, IncomingRequest};
+use crate::edge::request::{limit_param, parse_account_id, parse_session_address, read_optional_json, IncomingRequest};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::SessionStore;
 use crate::edge::views::{
@@ -29,19 +28,6 @@ use crate::edge::views::{
 };
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response};
-
-/// `{account_id}` in an admin path: `%40` and `%3A` are taken for `@` and `:`.
-fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    Ok(AccountId::from_path_segment(raw)?)
-}
-
-/// `{account_id}/sessions/{session_id}` in an admin path. A malformed session id cannot
-/// name a session of this account, so it answers like an unknown one (404).
-fn parse_session_address(raw_account_id: &str, raw_session_id: &str) -> Result<(AccountId, SessionId), ApiError> {
-    let account_id = parse_account_id(raw_account_id)?;
-    let session_id = SessionId::parse(raw_session_id).ok_or_else(|| ApiError::new(ErrorCode::UnknownSessionId))?;
-    Ok((account_id, session_id))
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

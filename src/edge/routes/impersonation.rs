@@ -9,12 +9,11 @@ use crate::core::error_code::ErrorCode;
 use crate::core::impersonation::{ImpersonationBody, ImpersonationRequest, ACTOR_MAX_LEN};
 use crate::core::step_up::AuthenticatedAt;
 use crate::core::timestamp::rfc3339;
-use crate::core::token::SessionId;
 use crate::edge::account::client::AccountClient;
 use crate::edge::auth::require_admin;
 use crate::edge::error::ApiError;
 use crate::edge::platform;
-use crate::edge::request::{read_optional_json, IncomingRequest};
+use crate::edge::request::{parse_account_id, parse_session_address, read_optional_json, IncomingRequest};
 use crate::edge::response::{json_response, no_content};
 use crate::edge::session_store::{KeyMetadata, SessionStore};
 use crate::edge::views::{
@@ -29,10 +28,6 @@ const ACCOUNT_LIST_CAP: u32 = 1000;
 /// Most KV list pages (1000 keys each) a search by actor reads: 100,000 live sessions.
 /// Past that it answers with what it found and `"complete": false`.
 const FLEET_SCAN_PAGES: u32 = 100;
-
-fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    Ok(AccountId::from_path_segment(raw)?)
-}
 
 /// `POST /v1/admin/accounts/{account_id}/impersonations` with
 /// `{"actor", "reason", "ttl_secs"}`: 201 with the token, once, and the session. No
@@ -91,12 +86,10 @@ pub async fn handle_end_one(
     raw_session_id: &str,
 ) -> Result<Response, ApiError> {
     require_admin(req, env)?;
-    let account_id = parse_account_id(raw_account_id)?;
-    let not_found = || ApiError::new(ErrorCode::UnknownSessionId);
-    let session_id = SessionId::parse(raw_session_id).ok_or_else(not_found)?;
+    let (account_id, session_id) = parse_session_address(raw_account_id, raw_session_id)?;
     let ended = AccountClient::for_account(env, &account_id)?.end_impersonations(Some(&session_id), None).await?;
     if ended.is_empty() {
-        return Err(not_found());
+        return Err(ApiError::new(ErrorCode::UnknownSessionId));
     }
     Ok(no_content())
 }
