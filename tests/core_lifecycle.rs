@@ -237,14 +237,20 @@ fn policy_rejects_settings_that_cannot_work() {
     assert!(Policy::new(2, 2, 0, 1).is_ok());
 }
 
-#[test]
-fn the_v3_encoding_is_pinned_and_v2_records_still_read() {
+/// The record the golden encodings describe, before any v3 field.
+fn golden_record() -> SessionRecord {
     let mut r = record_at(T0);
     r.session_id = SessionId::parse("sid_0123456789abcdef0123456789abcdef").unwrap();
     r.meta = SessionMeta { ip: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()), label: None };
     r.authenticated_at = T0 - 30;
     r.aal = 2;
     r.amr = vec!["pwd".into(), "otp".into()];
+    r
+}
+
+#[test]
+fn the_v3_encoding_is_pinned_and_v2_records_still_read() {
+    let mut r = golden_record();
     // The v2 golden record, exactly as builds before v3 wrote it: it reads unbound.
     let v2 = r#"{"v":2,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"]}"#;
     assert_eq!(SessionRecord::decode(v2.as_bytes()).unwrap(), r);
@@ -261,12 +267,7 @@ fn the_v3_encoding_is_pinned_and_v2_records_still_read() {
 
 #[test]
 fn the_v3_baseline_is_pinned() {
-    let mut r = record_at(T0);
-    r.session_id = SessionId::parse("sid_0123456789abcdef0123456789abcdef").unwrap();
-    r.meta = SessionMeta { ip: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()), label: None };
-    r.authenticated_at = T0 - 30;
-    r.aal = 2;
-    r.amr = vec!["pwd".into(), "otp".into()];
+    let mut r = golden_record();
     let baseline = Baseline { country: Some("DE".into()), asn: Some(3320), ..Baseline::default() };
     r.baseline = Some(BaselineStamp::of(&baseline, Some(DriftHold::StepUp)));
     let golden = r#"{"v":3,"account_id":"acct-1","session_id":"sid_0123456789abcdef0123456789abcdef","created_at":1790000000,"last_seen_at":1790000000,"idle_timeout_secs":1800,"idle_expires_at":1790001800,"absolute_expires_at":1790007200,"meta":{"ip":"203.0.113.9","user_agent":"Firefox"},"authenticated_at":1789999970,"aal":2,"amr":["pwd","otp"],"baseline":{"digest":"DIGEST","country":"DE","hold":"step_up"}}"#;

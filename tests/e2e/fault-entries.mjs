@@ -41,11 +41,10 @@ export function hangingPutBuild(match) {
 }
 
 /**
- * The first create command for `accountId` runs in its Durable Object, but its reply is
- * lost on the way back: the stub's fetch throws after the object has answered.
+ * Account commands for which `loses(command)` is true run in their Durable Object, but
+ * the reply is lost on the way back: the stub's fetch throws after the object answered.
  */
-export function lostCreateReplyBuild(accountId) {
-  let lost = false;
+function lostReplyBuild(loses, what) {
   return wrappedBuild({
     ACCOUNTS: (namespace) =>
       wrapBinding(namespace, {
@@ -58,10 +57,9 @@ export function lostCreateReplyBuild(accountId) {
                 async (request, ...rest) => {
                   const command = await request.clone().json();
                   const response = await realFetch(request, ...rest);
-                  if (!lost && command.op === "create" && command.record.account_id === accountId) {
-                    lost = true;
+                  if (loses(command)) {
                     await response.arrayBuffer();
-                    throw new Error("simulated network failure: create reply lost");
+                    throw new Error(`simulated network failure: ${what} reply lost`);
                   }
                   return response;
                 },
@@ -70,30 +68,21 @@ export function lostCreateReplyBuild(accountId) {
   });
 }
 
+/** The first create command for `accountId` runs in its Durable Object; its reply is lost. */
+export function lostCreateReplyBuild(accountId) {
+  let lost = false;
+  const loses = (command) => {
+    if (lost || command.op !== "create" || command.record.account_id !== accountId) return false;
+    lost = true;
+    return true;
+  };
+  return lostReplyBuild(loses, "create");
+}
+
 /**
  * Every `observe` command (theft signals) runs in its Durable Object, and its reply is
  * lost on the way back: the edge never learns what the object decided.
  */
 export function lostObserveReplyBuild() {
-  return wrappedBuild({
-    ACCOUNTS: (namespace) =>
-      wrapBinding(namespace, {
-        get:
-          (real) =>
-          (...args) =>
-            wrapBinding(real(...args), {
-              fetch:
-                (realFetch) =>
-                async (request, ...rest) => {
-                  const command = await request.clone().json();
-                  const response = await realFetch(request, ...rest);
-                  if (command.op === "observe") {
-                    await response.arrayBuffer();
-                    throw new Error("simulated network failure: observe reply lost");
-                  }
-                  return response;
-                },
-            }),
-      }),
-  });
+  return lostReplyBuild((command) => command.op === "observe", "observe");
 }
