@@ -77,19 +77,18 @@ fn main() {
     // Theft signals (docs/theft-signals.md): the request's baseline from the lines the
     // entry shim passes, its digest, and the compare with the record's stamp.
     let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
-    let lines = format!(
-        "3320\nDE\n0123456789abcdef0123456789abcdef01234567\n76543210fedcba9876543210fedcba9876543210\nTLSv1.3\n\n{ua}\n\"Linux\""
-    );
-    let stamp = BaselineStamp::of(&Baseline::observe(&ClientSignals::from_lines(&lines)), None);
+    let headers = format!("203.0.113.7\n{ua}\n\"Linux\"");
+    let cf = "3320\nDE\n0123456789abcdef0123456789abcdef01234567\n76543210fedcba9876543210fedcba9876543210\nTLSv1.3\n";
+    let stamp = BaselineStamp::of(&Baseline::observe(&ClientSignals::from_lines(&headers, Some(cf))), None);
     measure("  of which: the user-agent table", || {
         black_box(UserAgent::parse(Some(black_box(ua)), Some("\"Linux\"")));
     });
-    let observed = Baseline::observe(&ClientSignals::from_lines(&lines));
+    let observed = Baseline::observe(&ClientSignals::from_lines(&headers, Some(cf)));
     measure("  of which: the digest", || {
         black_box(black_box(&observed).digest());
     });
     measure("theft signals: baseline from request.cf and headers, digest, compare", || {
-        let observed = Baseline::observe(&ClientSignals::from_lines(black_box(&lines)));
+        let observed = Baseline::observe(&ClientSignals::from_lines(black_box(&headers), Some(black_box(cf))));
         black_box(observed.digest() == black_box(&stamp).digest);
     });
     measure("encode the response body (JSON)", || {

@@ -122,11 +122,18 @@ fn the_digest_moves_with_every_signal_and_only_with_them() {
 
 #[test]
 fn signal_lines_from_the_entry_shim_read_as_the_full_path_reads_them() {
-    let lines = format!("3320\nDE\ntls-a\next\nTLSv1.3\n\n{CHROME_131}\n");
-    assert_eq!(Baseline::observe(&ClientSignals::from_lines(&lines)), home());
-    assert!(Baseline::observe(&ClientSignals::from_lines("\n\n\n\n\n\n\n")).is_empty());
-    assert!(Baseline::observe(&ClientSignals::from_lines("")).is_empty());
-    let junk = ClientSignals::from_lines("not-a-number\nDEU\n\n\n\n\n\n");
+    let headers = format!("203.0.113.7\n{CHROME_131}\n");
+    let cf = "3320\nDE\ntls-a\next\nTLSv1.3\n";
+    let signals = ClientSignals::from_lines(&headers, Some(cf));
+    assert_eq!(Baseline::observe(&signals), home());
+    assert_eq!(signals.address, Some("203.0.113.7"));
+    // Without request.cf's lines, only the headers' part of the baseline is observed.
+    let headers_only = Baseline::observe(&ClientSignals::from_lines(&headers, None));
+    assert_eq!((headers_only.asn, headers_only.country.as_deref(), headers_only.tls.as_deref()), (None, None, None));
+    assert_eq!(headers_only.browser, home().browser);
+    assert!(Baseline::observe(&ClientSignals::from_lines("\n\n", Some("\n\n\n\n\n"))).is_empty());
+    assert!(Baseline::observe(&ClientSignals::from_lines("", Some(""))).is_empty());
+    let junk = ClientSignals::from_lines("", Some("not-a-number\nDEU\n\n\n\n"));
     assert!(Baseline::observe(&junk).is_empty(), "an unreadable ASN and a 3-letter country are no evidence");
 }
 

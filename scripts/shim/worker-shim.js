@@ -51,6 +51,7 @@ async function guarded(call) {
 const ANSWER = 65; // "A" + answer
 const READ = 75; // "K" + number + "\n" + binding + "\n" + key
 const ANSWER_AND_TOUCH = 84; // "T" + number + "\n" + answer
+const NEEDS_CF = 67; // "C": call finish_request again, with request.cf's lines
 
 function callSync(call) {
   try {
@@ -80,22 +81,34 @@ function respond(text, start) {
   return new Response(body, { status, headers });
 }
 
-/** The theft signals `ClientSignals::from_lines` reads (src/core/drift.rs): eight lines,
- * empty for a value the request does not have. Read only once a session was found, so
- * other requests never build `request.cf`. */
-function signalsOf(request) {
-  const cf = request.cf;
+/** The theft signals `ClientSignals::from_lines` reads (src/core/drift.rs), in two parts:
+ * three headers, read once a session was found; and six fields of `request.cf`, read only
+ * when wasm asks for them (NEEDS_CF), since the runtime builds `request.cf` on first
+ * access and a client wasm remembers needs none of it. An empty line is a value the
+ * request does not have. */
+function clientOf(request) {
   const headers = request.headers;
-  if (!cf) return `\n\n\n\n\n\n${headers.get("user-agent") ?? ""}\n${headers.get("sec-ch-ua-platform") ?? ""}`;
+  return `${headers.get("cf-connecting-ip") ?? ""}\n${headers.get("user-agent") ?? ""}\n${
+    headers.get("sec-ch-ua-platform") ?? ""
+  }`;
+}
+
+function cfOf(request) {
+  const cf = request.cf;
+  if (!cf) return "\n\n\n\n\n";
   return `${cf.asn ?? ""}\n${cf.country ?? ""}\n${cf.tlsClientCiphersSha1 ?? ""}\n${cf.tlsClientExtensionsSha1 ?? ""}\n${
     cf.tlsVersion ?? ""
-  }\n${cf.botManagement?.ja4 ?? ""}\n${headers.get("user-agent") ?? ""}\n${headers.get("sec-ch-ua-platform") ?? ""}`;
+  }\n${cf.botManagement?.ja4 ?? ""}`;
 }
 
 function finish(number, value, request, env, ctx) {
   checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
-  const signals = value === null ? null : signalsOf(request);
-  const done = callSync(() => exports.finish_request(number, value, signals));
+  const client = value === null ? null : clientOf(request);
+  let done = callSync(() => exports.finish_request(number, value, client, null));
+  if (done.charCodeAt(0) === NEEDS_CF) {
+    const cf = cfOf(request);
+    done = callSync(() => exports.finish_request(number, value, client, cf));
+  }
   const kind = done.charCodeAt(0);
   if (kind === ANSWER) return respond(done, 1);
   if (kind === ANSWER_AND_TOUCH) {

@@ -26,15 +26,26 @@ pub struct ClientSignals<'a> {
     pub user_agent: Option<&'a str>,
     /// `Sec-CH-UA-Platform`.
     pub ch_platform: Option<&'a str>,
+    /// `CF-Connecting-IP`: never part of the baseline (it is not kept, and changes too
+    /// often to compare); it only names the client for `core::client_memory`.
+    pub address: Option<&'a str>,
 }
 
 impl<'a> ClientSignals<'a> {
-    /// The signals as the entry shim passes them to the hot path: eight lines (asn,
-    /// country, the two TLS hashes, the TLS version, ja4, user agent, platform), an
-    /// empty line for a value the request did not have.
-    pub fn from_lines(lines: &'a str) -> ClientSignals<'a> {
-        let mut parts = lines.split('\n').map(|p| Some(p).filter(|p| !p.is_empty()));
-        let mut next = || parts.next().flatten();
+    /// The signals as the entry shim passes them to the hot path, in two parts:
+    /// `headers`, three lines (`CF-Connecting-IP`, `User-Agent`, `Sec-CH-UA-Platform`),
+    /// and `cf`, six lines from `request.cf` (asn, country, the two TLS hashes, the TLS
+    /// version, ja4), passed only when the hot path asks for them
+    /// (`core::client_memory`). An empty line is a value the request did not have.
+    pub fn from_lines(headers: &'a str, cf: Option<&'a str>) -> ClientSignals<'a> {
+        fn lines(text: &str) -> impl Iterator<Item = Option<&str>> {
+            text.split('\n').map(|p| Some(p).filter(|p| !p.is_empty())).chain(std::iter::repeat(None))
+        }
+        let mut from_headers = lines(headers);
+        let mut header = || from_headers.next().flatten();
+        let (address, user_agent, ch_platform) = (header(), header(), header());
+        let mut from_cf = lines(cf.unwrap_or(""));
+        let mut next = || from_cf.next().flatten();
         ClientSignals {
             asn: next().and_then(|a| a.parse().ok()),
             country: next(),
@@ -42,8 +53,9 @@ impl<'a> ClientSignals<'a> {
             tls_extensions_sha1: next(),
             tls_version: next(),
             ja4: next(),
-            user_agent: next(),
-            ch_platform: next(),
+            user_agent,
+            ch_platform,
+            address,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod admin_key;
 pub mod assertion;
 pub mod bound_cookie;
 pub mod claims;
+pub mod client_memory;
 pub mod config;
 pub mod cookie;
 pub mod credentials;

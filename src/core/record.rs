@@ -9,7 +9,7 @@ use crate::core::account::AccountId;
 use crate::core::act::Impersonation;
 use crate::core::claims::SessionClaims;
 use crate::core::device_binding::DeviceBinding;
-use crate::core::drift::BaselineStamp;
+use crate::core::drift::{BaselineDigest, BaselineStamp};
 use crate::core::token::SessionId;
 use crate::core::UnixSeconds;
 use serde::{Deserialize, Serialize};
@@ -174,6 +174,12 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl SessionRecord {
+    /// The digest a request's theft signals must match (`core::drift`), once the
+    /// session has a baseline.
+    pub fn baseline_digest(&self) -> Option<&BaselineDigest> {
+        self.baseline.as_ref().map(|stamp| &stamp.digest)
+    }
+
     /// The same session with the authentication facts a create reported.
     pub fn with_auth(self, facts: crate::core::step_up::AuthFacts) -> Self {
         SessionRecord { authenticated_at: facts.authenticated_at, aal: facts.aal, amr: facts.amr, ..self }

@@ -23,7 +23,7 @@ use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
 use crate::edge::client_signals::ClientReading;
 use crate::edge::config::admin_key;
-use crate::edge::drift::{remember, remembered};
+use crate::edge::drift::{client_matches, remember, remember_client, remembered};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
@@ -161,8 +161,19 @@ impl SessionCheck {
         let presented = credential(req, config)?;
         let (hash, device, source) = (presented.hash(), presented.device_proof(), presented.source);
         let read = SessionStore::from_env(env).map_err(ApiError::from)?.get(&hash).await;
-        let observed = Baseline::observe(&ClientReading::of(req).signals());
-        let digest = (!observed.is_empty()).then(|| observed.digest());
+        // The theft signals: `request.cf` is read unless this client matched the
+        // session's baseline a moment ago (`core::client_memory`).
+        let expected = read.as_ref().ok().and_then(Option::as_ref).and_then(SessionRecord::baseline_digest);
+        let reading = ClientReading::headers_of(req);
+        let client_key = reading.client_key();
+        let (observed, digest) = if client_matches(client_key.as_ref(), expected, now) {
+            (None, expected.cloned())
+        } else {
+            let observed = Baseline::observe(&reading.with_cf(req).signals());
+            let digest = (!observed.is_empty()).then(|| observed.digest());
+            remember_client(client_key, digest.as_ref(), now);
+            (Some(observed), digest)
+        };
         let Judged { record, drift } = self.judge_read(config, &hash, digest.as_ref(), read, now, device)?;
         if self.csrf && !is_safe_method(req.method()) {
             require_trusted_origin(req, config, source)?;
@@ -177,10 +188,12 @@ impl SessionCheck {
         if self.rate_limited || strong {
             limit_session(env, &record.session_id).await?;
         }
-        if let (DriftNext::Ask, Some(digest)) = (drift, &digest) {
+        // A remembered client matches the baseline, so only a client read just now is
+        // ever asked about.
+        if let (DriftNext::Ask, Some(digest), Some(observed)) = (drift, &digest, &observed) {
             // Once per isolate, session and change (`edge::drift`).
             let client = AccountClient::for_account(env, &record.account_id)?;
-            match client.observe(&record.session_id, &hash, &observed).await {
+            match client.observe(&record.session_id, &hash, observed).await {
                 Ok(reply) => {
                     let verdict = reply.unwrap_or(DriftVerdict::NotFound);
                     remember(&hash, digest, verdict);

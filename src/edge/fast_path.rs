@@ -8,10 +8,11 @@
 //! - `A` + an encoded answer ([`Answer::encode`]): send it now;
 //! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
 //!   [`finish_request`] with the number, the text and the request's theft signals
-//!   (`request.cf` and two headers as lines: `core::drift::ClientSignals::from_lines`);
+//!   (three headers as lines: `core::drift::ClientSignals::from_lines`);
 //! - `F`: take the full path (the `fetch` export), as for every other request.
 //!
-//! [`finish_request`] answers `A` + answer; `T` + number + `\n` + answer when the
+//! [`finish_request`] answers `A` + answer; `C` (call again, with `request.cf`'s lines:
+//! this client's signals are not remembered, `core::client_memory`); `T` + number + `\n` + answer when the
 //! session's idle touch is due (the shim sends the answer and passes
 //! `touch_request(number)` to `waitUntil`); or `F` (the state was dropped: take the full
 //! path). If the KV read fails, the shim calls
@@ -21,6 +22,7 @@
 //! record reader, session check, touch rule, view and CORS, and the same [`Answer`].
 //! tests/e2e/fast-path.test.mjs compares them byte for byte.
 
+use crate::core::client_memory::ClientKey;
 use crate::core::config::Config;
 use crate::core::credentials::{extract_credential, CredentialSource};
 use crate::core::device_binding::DeviceProof;
@@ -34,6 +36,7 @@ use crate::edge::auth::{DriftNext, Judged, SessionCheck};
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
+use crate::edge::drift::{client_matches, remember_client};
 use crate::edge::error::ApiError;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
@@ -73,6 +76,8 @@ thread_local! {
 }
 
 const FULL_PATH: &str = "F";
+/// `finish_request` needs `request.cf`'s lines: call it again with them.
+const NEEDS_CF: &str = "C";
 
 /// The first call: what to do with a request, from its method, URL and the headers the
 /// decision needs.
@@ -109,19 +114,39 @@ pub fn plan_request(
 }
 
 /// The second call: the answer, from the KV value the shim read (`None`: no such key)
-/// and the request's theft signals (`ClientSignals::from_lines`; read only now, so a
-/// request without a session never builds `request.cf`).
+/// and the request's theft signals, as lines (`ClientSignals::from_lines`): `client`, the
+/// three headers, whenever a value was found; `cf`, `request.cf`'s six, only when this
+/// call answered [`NEEDS_CF`] first. A client that matched the session's baseline a
+/// moment ago is not asked for `request.cf` (`core::client_memory`), which the runtime
+/// builds on first access and which costs more than the rest of the validation.
 #[wasm_bindgen]
-pub fn finish_request(number: u32, value: Option<String>, signals: Option<String>) -> String {
+pub fn finish_request(number: u32, value: Option<String>, client: Option<String>, cf: Option<String>) -> String {
+    let now = platform::now();
+    let read = decode_value(value.as_deref());
+    let digest = match (&read, client.as_deref()) {
+        (Ok(Some(record)), Some(headers)) => {
+            let signals = ClientSignals::from_lines(headers, cf.as_deref());
+            let client_key = ClientKey::of(signals.address, signals.user_agent, signals.ch_platform);
+            let expected = record.baseline_digest();
+            if client_matches(client_key.as_ref(), expected, now) {
+                expected.cloned()
+            } else if cf.is_none() {
+                return NEEDS_CF.to_owned(); // the request stays in the ring for the call with them
+            } else {
+                let observed = Baseline::observe(&signals);
+                let digest = (!observed.is_empty()).then(|| observed.digest());
+                remember_client(client_key, digest.as_ref(), now);
+                digest
+            }
+        }
+        // Nothing to compare: no record, or none this build can read (refused below).
+        _ => None,
+    };
     let Some(mut pending) = PENDING.with(|ring| ring.borrow_mut().take(number)) else {
         return FULL_PATH.to_owned();
     };
-    let now = platform::now();
     let config = Rc::clone(&pending.config);
-    let observed = signals.as_deref().map(|lines| Baseline::observe(&ClientSignals::from_lines(lines)));
-    let digest = observed.filter(|b| !b.is_empty()).map(|b| b.digest());
     // `GET /v1/session`'s check, as the full path states it (`handle_validate`).
-    let read = decode_value(value.as_deref());
     let record =
         match SessionCheck::new().judge_read(&config, &pending.hash, digest.as_ref(), read, now, pending.device) {
             Ok(Judged { record, drift: DriftNext::Settled }) => record,

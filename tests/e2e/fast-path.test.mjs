@@ -67,7 +67,10 @@ describe("the fast path answers exactly as the full path", () => {
     };
     const clients = {
       "a session used where it began": { cf: home, headers: { Authorization: `Bearer ${undrifted.token}` } },
-      "a session used from a new country": { cf: abroad, headers: { Authorization: `Bearer ${drifted.token}` } },
+      "a session used from a new country": {
+        cf: abroad,
+        headers: { Authorization: `Bearer ${drifted.token}`, "CF-Connecting-IP": "198.51.100.1" },
+      },
     };
     const origins = {
       "no Origin": {},
@@ -217,6 +220,27 @@ describe("which path a request takes", () => {
       const junk = await worker.fetch("/v1/session", { headers: { Authorization: "Bearer junk" } });
       assert.deepEqual([junk.status, (await junk.json()).error], [401, "invalid_token"]);
       assert.deepEqual(await readers(), []);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("request.cf is read once per client: a client that matched a moment ago is compared without it", async () => {
+    const scriptPath = fileURLToPath(new URL("./cf-reader-entry.mjs", import.meta.url));
+    const worker = await startWorker({ scriptPath });
+    try {
+      const s = await worker.createSession("cf-reads");
+      const reads = async () => (await worker.fetch("/__test/cf-reads")).json();
+      const from = (address) => ({ headers: { Authorization: `Bearer ${s.token}`, "CF-Connecting-IP": address } });
+      assert.equal((await worker.fetch("/v1/session", from("203.0.113.5"))).status, 200);
+      assert.ok((await reads()) >= 1, "the first use takes the baseline from request.cf");
+      for (let i = 0; i < 5; i++) assert.equal((await worker.fetch("/v1/session", from("203.0.113.5"))).status, 200);
+      assert.equal(await reads(), 0, "the same client again: not one read");
+      assert.equal((await worker.fetch("/v1/session", from("198.51.100.5"))).status, 200);
+      assert.equal(await reads(), 1, "another address is another client: read once, by the shim");
+      const otherAgent = { headers: { ...from("203.0.113.5").headers, "User-Agent": "curl/8.5.0" } };
+      for (let i = 0; i < 2; i++) assert.equal((await worker.fetch("/v1/session", otherAgent)).status, 200);
+      assert.equal(await reads(), 1, "another user agent at the same address: read once");
     } finally {
       await worker.dispose();
     }
