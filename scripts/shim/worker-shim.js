@@ -150,11 +150,15 @@ export default {
     };
     let read;
     try {
-      read = env[plan.slice(numberEnd + 1, bindingEnd)].get(plan.slice(bindingEnd + 1), "text");
+      // Bytes, not text: the record is copied into wasm memory as it is.
+      read = env[plan.slice(numberEnd + 1, bindingEnd)].get(plan.slice(bindingEnd + 1), "arrayBuffer");
     } catch {
       return abandon(); // no such binding
     }
-    return read.then((value) => finish(number, value, request, env, ctx), abandon);
+    return read.then(
+      (value) => finish(number, value === null ? null : new Uint8Array(value), request, env, ctx),
+      abandon,
+    );
   },
 
   queue(batch, env, ctx) {

@@ -6,7 +6,7 @@
 //!
 //! Every decision is made here; the shim only moves bytes. [`plan_request`] answers:
 //! - `A` + an encoded answer ([`Answer::encode`]): send it now;
-//! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
+//! - `K` + number + `\n` + binding + `\n` + key: read that key (as an `arrayBuffer`), then call
 //!   [`finish_request`] with the number, the text and the request's theft signals
 //!   (three headers as lines: `core::drift::ClientSignals::from_lines`);
 //! - `F`: take the full path (the `fetch` export), as for every other request.
@@ -113,14 +113,16 @@ pub fn plan_request(
     }
 }
 
-/// The second call: the answer, from the KV value the shim read (`None`: no such key)
+/// The second call: the answer, from the KV value the shim read as bytes (`None`: no
+/// such key; bytes, not text: one copy into wasm memory instead of a string that the
+/// runtime decodes and wasm-bindgen re-encodes character by character)
 /// and the request's theft signals, as lines (`ClientSignals::from_lines`): `client`, the
 /// three headers, whenever a value was found; `cf`, `request.cf`'s six, only when this
 /// call answered [`NEEDS_CF`] first. A client that matched the session's baseline a
 /// moment ago is not asked for `request.cf` (`core::client_memory`), which the runtime
 /// builds on first access and which costs more than the rest of the validation.
 #[wasm_bindgen]
-pub fn finish_request(number: u32, value: Option<String>, client: Option<String>, cf: Option<String>) -> String {
+pub fn finish_request(number: u32, value: Option<Vec<u8>>, client: Option<String>, cf: Option<String>) -> String {
     let now = platform::now();
     let read = decode_value(value.as_deref());
     let digest = match (&read, client.as_deref()) {

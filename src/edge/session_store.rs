@@ -64,11 +64,11 @@ impl std::fmt::Display for StoreError {
     }
 }
 
-/// A session key's value as KV returned it as text: no value, or the record.
-pub fn decode_value(text: Option<&str>) -> Result<Option<SessionRecord>, StoreError> {
-    match text {
+/// A session key's value as KV returned it: no value, or the record.
+pub fn decode_value(bytes: Option<&[u8]>) -> Result<Option<SessionRecord>, StoreError> {
+    match bytes {
         None => Ok(None),
-        Some(text) => SessionRecord::decode(text.as_bytes()).map(Some).map_err(StoreError::Undecodable),
+        Some(bytes) => SessionRecord::decode(bytes).map(Some).map_err(StoreError::Undecodable),
     }
 }
 
@@ -96,7 +96,7 @@ impl SessionStore {
         let js_error = |e: JsValue| StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")));
         let promise = self.namespace.get_text(&hash.kv_key(), "text").map_err(js_error)?;
         let value = JsFuture::from(promise).await.map_err(js_error)?;
-        decode_value(value.as_string().as_deref())
+        decode_value(value.as_string().as_deref().map(str::as_bytes))
     }
 
     /// Whose session a key holds, for revoking it: from the record, or, when the record

@@ -10,12 +10,16 @@ const firstSeen = new Map();
 const build = wrappedBuild({
   SESSIONS: (kv) =>
     wrapBinding(kv, {
-      get:
-        (real) =>
-        async (key, ...rest) => {
-          if (!firstSeen.has(key)) firstSeen.set(key, await real(key, ...rest));
-          return firstSeen.get(key);
-        },
+      get: (real) => async (key, options) => {
+        // Kept as text and served as each reader asks (the hot path reads bytes).
+        if (!firstSeen.has(key)) firstSeen.set(key, await real(key, "text"));
+        const text = firstSeen.get(key);
+        const type = (typeof options === "string" ? options : options?.type) ?? "text";
+        if (text === null || type === "text") return text;
+        if (type === "arrayBuffer") return new TextEncoder().encode(text).buffer;
+        if (type === "json") return JSON.parse(text);
+        throw new Error(`unsupported KV value type ${type}`);
+      },
     }),
   ACCOUNTS: (namespace) =>
     wrapBinding(namespace, {
