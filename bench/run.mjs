@@ -35,12 +35,17 @@ const ONLY_CPU = process.env.BENCH_ONLY === "cpu";
 // BENCH_ONLY=ab: only this build against BENCH_COMPARE_SCRIPT, CPU per validation, for
 // deciding whether a change helps (no peers, startup or gated runs).
 const ONLY_AB = process.env.BENCH_ONLY === "ab";
+// BENCH_ONLY=validation: CPU per validation against the peers only (with
+// BENCH_COMPARE_SCRIPT, that build too), printed.
+const ONLY_VALIDATION = process.env.BENCH_ONLY === "validation";
 // BENCH_ONLY=dbsc: device-bound sessions (issue 22): validation with DBSC off and on
 // (unbound and bound sessions) and the CPU of one refresh.
 const ONLY_DBSC = process.env.BENCH_ONLY === "dbsc";
 // Another build of this worker (its index.js) measured beside this one in the same
 // run, e.g. the last commit's, for before/after figures.
 const COMPARE_SCRIPT = process.env.BENCH_COMPARE_SCRIPT;
+// BENCH_TOGETHER=1: each round loads all the runtimes at once (`measureRound`).
+const TOGETHER = process.env.BENCH_TOGETHER === "1";
 const root = new URL("../", import.meta.url);
 const countingEntry = fileURLToPath(new URL("bench/counting-entry.mjs", root));
 
@@ -166,11 +171,19 @@ async function main() {
     sessions: SESSIONS,
     seconds_per_run: SECONDS,
     rounds: ROUNDS,
+    together: TOGETHER,
     wasm_bytes: wasm.length,
     wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
   };
 
   const sessionsOptions = { scriptPath: countingEntry };
+  if (ONLY_VALIDATION) {
+    const v = await validationCpu();
+    for (const name of Object.keys(v).filter((n) => v[n].cpu_us_per_round))
+      console.log(`${name}: median ${v[name].cpu_us_per_request} µs; rounds ${v[name].cpu_us_per_round.join(", ")}`);
+    console.log(`this worker / JS peer: ${v.cpu_ratio_to_peer}; own work / peer's: ${v.own_work_ratio_to_peer}`);
+    return;
+  }
   if (ONLY_AB) {
     const v = await validationCpu({ abOnly: true });
     for (const name of ["worker", "compare"])
@@ -392,6 +405,32 @@ async function startMeasured(options) {
   return { worker, pid };
 }
 
+/**
+ * One round over every target: `targets` is `[name, measured, path, headersFor]`. By
+ * default one target after the other. With BENCH_TOGETHER=1, all at once (16
+ * connections each, every workerd pinned to the same CPU): a paired measurement, in
+ * which every runtime pays the same machine at the same moment, so the ratios within a
+ * round hold steady even while other work comes and goes on a shared machine.
+ */
+async function measureRound(targets) {
+  const out = {};
+  if (!TOGETHER) {
+    for (const [name, t, path, headersFor] of targets) out[name] = await measuredLoad(t, path, headersFor);
+    return out;
+  }
+  const cpu0 = targets.map(([, t]) => (t.pid ? cpuSeconds(t.pid) : NaN));
+  const runs = await Promise.all(
+    targets.map(([, t, path, headersFor]) =>
+      load(new URL(path, t.worker.url), { concurrency: 16, seconds: SECONDS, headersFor }),
+    ),
+  );
+  targets.forEach(([name, t], i) => {
+    const cpu = t.pid ? cpuSeconds(t.pid) - cpu0[i] : NaN;
+    out[name] = { ...runs[i], cpu_us_per_request: Math.round((cpu * 1e6) / Math.max(runs[i].requests, 1)) };
+  });
+  return out;
+}
+
 async function measuredLoad({ worker, pid }, path, headersFor) {
   const cpu0 = pid ? cpuSeconds(pid) : NaN;
   const run = await load(new URL(path, worker.url), { concurrency: 16, seconds: SECONDS, headersFor });
@@ -474,7 +513,10 @@ async function validationCpu({ abOnly = false } = {}) {
       await load(new URL(path, t.worker.url), { concurrency: 16, seconds: 1, headersFor });
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, [t, path]] of Object.entries(targets)) runs[name].push(await measuredLoad(t, path, headersFor));
+      const measured = await measureRound(
+        Object.entries(targets).map(([name, [t, path]]) => [name, t, path, headersFor]),
+      );
+      for (const [name, run] of Object.entries(measured)) runs[name].push(run);
     }
     const out = {};
     for (const name of Object.keys(runs)) out[name] = summarise(runs[name]);
@@ -645,8 +687,8 @@ async function gatedScenarios() {
     const names = [...Object.keys(configs), "gated_js_peer"];
     const runs = Object.fromEntries(names.map((n) => [n, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of names)
-        runs[name].push(await measuredLoad(started[name], "/app/page", started[name].headersFor));
+      const measured = await measureRound(names.map((n) => [n, started[n], "/app/page", started[n].headersFor]));
+      for (const [name, run] of Object.entries(measured)) runs[name].push(run);
     }
     for (const name of names) results[name] = summarise(runs[name]);
   } finally {
@@ -671,7 +713,7 @@ function printTable(r) {
   console.log(`\nedge-sessions benchmark, ${r.date.slice(0, 10)}, ${r.machine}`);
   if (!r.validate) return printGoals(r, line);
   console.log(
-    `${r.sessions} sessions; median of ${r.rounds} alternating ${r.seconds_per_run} s runs; loopback keep-alive HTTP client\n`,
+    `${r.sessions} sessions; median of ${r.rounds} ${r.together ? "paired (all runtimes at once)" : "alternating"} ${r.seconds_per_run} s runs; loopback keep-alive HTTP client\n`,
   );
   line(["concurrency", "validate req/s", "p50 ms", "p99 ms", "baseline req/s", "baseline p50/p99 ms", "ratio"]);
   line(["---", "---", "---", "---", "---", "---", "---"]);
