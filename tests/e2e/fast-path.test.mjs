@@ -123,6 +123,10 @@ describe("the fast path answers exactly as the full path", () => {
   });
 });
 
+/** The cookie with one character inside its MAC changed: always another value (replacing
+ * the last two characters with "AA" was, one run in a few hundred, the same cookie). */
+const forged = (cookie) => `${cookie.slice(0, -8)}${cookie.at(-8) === "A" ? "B" : "A"}${cookie.slice(-7)}`;
+
 describe("with device-bound sessions on, the fast path still answers as the full path", () => {
   let worker;
   const corpus = [];
@@ -149,7 +153,7 @@ describe("with device-bound sessions on, the fast path still answers as the full
       "an unbound cookie holder (offered registration)": { Cookie: `__Host-session=${unbound.token}` },
       "an unbound bearer holder": { Authorization: `Bearer ${unbound.token}` },
       "a bound cookie": { Cookie: `__Host-session=${boundCookie}` },
-      "a forged bound cookie": { Cookie: `__Host-session=${boundCookie.slice(0, -2)}AA` },
+      "a forged bound cookie": { Cookie: `__Host-session=${forged(boundCookie)}` },
       "a bound session's long-lived token as a cookie": { Cookie: `__Host-session=${longLived}` },
       "a bound session's long-lived token as a bearer": { Authorization: `Bearer ${longLived}` },
       "a bound cookie as a bearer": { Authorization: `Bearer ${boundCookie}` },
