@@ -4,6 +4,8 @@
 //   STARTUP_ROUNDS=15                       starts per runtime (the default); the median is kept
 //   STARTUP_RUNTIMES=worker,js_same_bindings only these runtimes (names below)
 //   STARTUP_V8_FLAGS="--no-wasm-lazy-compilation"  V8 flags for every workerd started
+//   STARTUP_COMPARE_SCRIPT=build/before/index.js   another build, as the runtime `compare`
+//   STARTUP_SIZES=1                         adds the size sweep (addSizeRuntimes below)
 //
 // One start is what `startupMs` always measured: a new Miniflare, so a new workerd
 // process, to the first answer of GET /v1/health, then disposed. Every runtime is given
@@ -30,9 +32,11 @@
 // threads, from /proc) at the first answer is printed too: less noisy than wall time.
 
 import { Miniflare, Runtime } from "miniflare";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { miniflareOptions, wranglerConfig } from "../tests/e2e/harness.mjs";
+import { withCodeFraction, withPadding } from "./wasm-variants.mjs";
 import { cpuSeconds, threadCpuSeconds, workerdPids } from "./workerd-process.mjs";
 
 const root = new URL("../", import.meta.url);
@@ -62,6 +66,48 @@ export const RUNTIMES = {
   worker: { path: "/v1/health", options: () => miniflareOptions() },
   one_kv_baseline: { path: "/", options: baselineOptions },
 };
+
+/**
+ * STARTUP_COMPARE_SCRIPT: another build's index.js (e.g. the commit before, built the
+ * same way), started like the worker, for before/after figures in one run.
+ */
+if (process.env.STARTUP_COMPARE_SCRIPT) {
+  const scriptPath = process.env.STARTUP_COMPARE_SCRIPT;
+  RUNTIMES.compare = { path: "/v1/health", options: () => miniflareOptions({ scriptPath }) };
+}
+
+/**
+ * The size sweep (STARTUP_SIZES=1): wasm_imported with variants of the built module
+ * (bench/wasm-variants.mjs), each written with a copy of startup-wasm-imported.mjs that
+ * imports it to build/startup-sizes/<name>/. `code_half` and `code_quarter` keep half
+ * and a quarter of the function bodies' bytes (less to validate and less for Miniflare
+ * to copy); `padded` adds half the module's size again as a custom section (more bytes
+ * for Miniflare, the same code for V8).
+ */
+export function addSizeRuntimes() {
+  const wasm = readFileSync(new URL("build/index_bg.wasm", root));
+  const peerSource = readFileSync(new URL("bench/peer/startup-wasm-imported.mjs", root), "utf8");
+  const variants = {
+    code_half: withCodeFraction(wasm, 0.5),
+    code_quarter: withCodeFraction(wasm, 0.25),
+    padded: withPadding(wasm, wasm.length >> 1),
+  };
+  const sizes = { wasm_imported: wasm.length };
+  for (const [name, bytes] of Object.entries(variants)) {
+    const dir = new URL(`build/startup-sizes/${name}/`, root);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL("module.wasm", dir), bytes);
+    const peerDir = relative(fileURLToPath(dir), fileURLToPath(new URL("bench/peer/", root)));
+    const source = peerSource
+      .replace('"../../build/index_bg.wasm"', '"./module.wasm"')
+      .replace('"./startup-peer.mjs"', JSON.stringify(`${peerDir}/startup-peer.mjs`));
+    writeFileSync(new URL("peer.mjs", dir), source);
+    const scriptPath = fileURLToPath(new URL("peer.mjs", dir));
+    RUNTIMES[`wasm_imported_${name}`] = { path: "/v1/health", options: () => miniflareOptions({ scriptPath }) };
+    sizes[`wasm_imported_${name}`] = bytes.length;
+  }
+  return sizes;
+}
 
 // --- V8 flags, for experiments: Miniflare has no option for workerd's `v8Flags` ---
 
@@ -223,6 +269,8 @@ export function printStartup(results) {
 }
 
 async function main() {
+  const sizes = process.env.STARTUP_SIZES ? addSizeRuntimes() : undefined;
+  if (sizes) console.log("module bytes:", sizes);
   const names = process.env.STARTUP_RUNTIMES?.split(",") ?? Object.keys(RUNTIMES);
   for (const name of names) if (!RUNTIMES[name]) throw new Error(`no runtime ${name}: ${Object.keys(RUNTIMES)}`);
   const rounds = Number(process.env.STARTUP_ROUNDS ?? 15);
@@ -230,7 +278,7 @@ async function main() {
   const results = await measureStartup(names, { rounds, flags });
   printStartup(results);
   mkdirSync(new URL("bench/results/", root), { recursive: true });
-  const record = { date: new Date().toISOString(), rounds, v8_flags: flags, runtimes: results };
+  const record = { date: new Date().toISOString(), rounds, v8_flags: flags, module_bytes: sizes, runtimes: results };
   writeFileSync(new URL("bench/results/startup.json", root), JSON.stringify(record, null, 2) + "\n");
 }
 
