@@ -259,13 +259,39 @@ function steps(results, key) {
   return out;
 }
 
-export function printStartup(results) {
+/** Per module (STARTUP_SIZES): its cost over js_same_bindings' per 100 KB of module, per phase. */
+function perHundredKb(results, sizes) {
+  const same = results.js_same_bindings;
+  const out = {};
+  for (const [name, bytes] of Object.entries(sizes ?? {})) {
+    if (!results[name] || !same) continue;
+    const per = (key) => ms((results[name][key] - same[key]) / (bytes / 100_000));
+    out[name] = {
+      kb: Math.round(bytes / 1000),
+      total: per("total"),
+      from_spawn: per("from_spawn"),
+      node_cpu_before_spawn: per("node_cpu_before_spawn"),
+      workerd_cpu: per("workerd_cpu"),
+    };
+  }
+  return out;
+}
+
+export function printStartup(results, sizes) {
   console.log("\ncold start, median per runtime (ms):");
   console.table(Object.fromEntries(Object.entries(results).map(([name, { totals: _, ...phases }]) => [name, phases])));
   console.log("each step (the difference of two medians, ms): wall", steps(results, "total"));
   console.log("                                         workerd CPU", steps(results, "workerd_cpu"));
+  if (sizes) {
+    console.log("ms per 100 KB of module over js_same_bindings:");
+    console.table(perHundredKb(results, sizes));
+  }
   const { worker, js_same_bindings: same } = results;
-  if (worker && same) console.log(`worker / same-bindings JS worker: ${ms(worker.total / same.total)} ×`);
+  for (const [name, r] of Object.entries({ worker, compare: results.compare }))
+    if (r && same)
+      console.log(
+        `${name} / same-bindings JS worker: ${ms(r.total / same.total)} × (from workerd's spawn: ${ms(r.from_spawn / same.from_spawn)} ×; workerd CPU: ${ms(r.workerd_cpu / same.workerd_cpu)} ×)`,
+      );
 }
 
 async function main() {
@@ -276,7 +302,7 @@ async function main() {
   const rounds = Number(process.env.STARTUP_ROUNDS ?? 15);
   const flags = process.env.STARTUP_V8_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const results = await measureStartup(names, { rounds, flags });
-  printStartup(results);
+  printStartup(results, sizes);
   mkdirSync(new URL("bench/results/", root), { recursive: true });
   const record = { date: new Date().toISOString(), rounds, v8_flags: flags, module_bytes: sizes, runtimes: results };
   writeFileSync(new URL("bench/results/startup.json", root), JSON.stringify(record, null, 2) + "\n");
