@@ -158,16 +158,16 @@ export function withV8Flags(message, flags) {
 // --- Measuring ---
 
 let marks = {};
-let v8Flags = [];
 
-/** Marks when Miniflare spawns workerd and when workerd says it listens; adds `v8Flags`. */
-function instrumentRuntime() {
+/** Marks when Miniflare spawns workerd and when workerd says it listens, and gives every
+ * workerd started `flags` as V8 flags. Returns the function that undoes it. */
+export function instrumentRuntime(flags = []) {
   const updateConfig = Runtime.prototype.updateConfig;
   Runtime.prototype.updateConfig = async function (configBuffer, ...rest) {
     marks.spawn = performance.now();
     marks.nodeCpuBeforeSpawn = process.cpuUsage(marks.nodeCpu);
     try {
-      return await updateConfig.call(this, v8Flags.length ? withV8Flags(configBuffer, v8Flags) : configBuffer, ...rest);
+      return await updateConfig.call(this, flags.length ? withV8Flags(configBuffer, flags) : configBuffer, ...rest);
     } finally {
       marks.listening = performance.now();
     }
@@ -224,8 +224,7 @@ const ms = (n) => Math.round(n * 10) / 10;
  * phase (ms) and every start's total. `flags`: V8 flags for every workerd started.
  */
 export async function measureStartup(names = Object.keys(RUNTIMES), { rounds = 15, flags = [] } = {}) {
-  v8Flags = flags;
-  const restore = instrumentRuntime();
+  const restore = instrumentRuntime(flags);
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   try {
     await startOnce(RUNTIMES[names[0]]); // warms this process (module loading, the first spawn)
@@ -237,7 +236,6 @@ export async function measureStartup(names = Object.keys(RUNTIMES), { rounds = 1
     }
   } finally {
     restore();
-    v8Flags = [];
   }
   return Object.fromEntries(
     names.map((name) => {
