@@ -7,8 +7,9 @@
 //   STARTUP_COMPARE_SCRIPT=build/before/index.js   another build, as the runtime `compare`
 //   STARTUP_SIZES=1                         adds the size sweep (addSizeRuntimes below)
 //
-// One start is what `startupMs` always measured: a new Miniflare, so a new workerd
-// process, to the first answer of GET /v1/health, then disposed. Every runtime is given
+// One start is what the benchmark's startup figure always meant: a new Miniflare, so a
+// new workerd process, to the first answer of GET /v1/health, then disposed (bench/run.mjs
+// uses `measureStartup` for it). Every runtime is given
 // exactly the Miniflare options the end-to-end harness gives this worker
 // (`miniflareOptions`: wrangler.toml's KV namespace, Durable Object class, queue and rate
 // limiter, its vars), so the only difference between two runtimes is their script. The
@@ -28,8 +29,11 @@
 // Each start is split where Miniflare lets us see: before workerd is spawned (Miniflare
 // assembling the configuration, in this process), workerd's start until it listens (it
 // loads every worker's script before it opens its sockets), Miniflare's own readiness
-// after that, and the first request. The workerd process's CPU time (user + system, all
-// threads, from /proc) at the first answer is printed too: less noisy than wall time.
+// after that, and the first request. CPU time at the first answer is printed too, less
+// noisy than wall time on a shared machine: this process's (Miniflare's work) and the
+// workerd process's (its live threads' schedstat, and user + system from /proc/<pid>/stat
+// in ticks, which also counts exited threads). bench/first-compiles.mjs says which wasm
+// functions V8 compiles in a cold start.
 
 import { Miniflare, Runtime } from "miniflare";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
