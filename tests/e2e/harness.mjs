@@ -42,78 +42,23 @@ const sqliteClasses = new Set((wranglerConfig.migrations ?? []).flatMap((m) => m
  * serves it over TLS as https://localhost:PORT (support/localhost-tls.mjs makes a pair);
  * `worker.fetch` still reaches it, through Miniflare. Returns helpers bound to it.
  */
-export async function startWorker({
-  vars = {},
-  adminKey = ADMIN_KEY,
-  persistTo,
-  extraWorkers = [],
-  scriptPath,
-  ratelimits,
-  inspectorPort,
-  withoutBindings = [],
-  https,
-} = {}) {
-  const bound = (name) => !withoutBindings.includes(name);
+export async function startWorker(options = {}) {
   const logs = [];
   const collect = (stream) => {
     stream.setEncoding("utf8");
     stream.on("data", (chunk) => logs.push(...chunk.split("\n").filter(Boolean)));
   };
-  const bindings = { ...wranglerConfig.vars, ...vars };
-  if (adminKey !== null) bindings.ADMIN_KEY = adminKey;
-  const sessionsWorker = {
-    name: wranglerConfig.name,
-    scriptPath: scriptPath ?? fileURLToPath(new URL(wranglerConfig.main, root)),
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-    ],
-    compatibilityDate: wranglerConfig.compatibility_date,
-    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding).filter(bound),
-    durableObjects: Object.fromEntries(
-      wranglerConfig.durable_objects.bindings
-        .filter((b) => bound(b.name))
-        .map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
-    ),
-    ratelimits:
-      ratelimits ??
-      Object.fromEntries(
-        (wranglerConfig.ratelimits ?? []).filter((r) => bound(r.name)).map((r) => [r.name, { simple: r.simple }]),
-      ),
-    queueProducers: Object.fromEntries(
-      (wranglerConfig.queues?.producers ?? [])
-        .filter((p) => bound(p.binding))
-        .map((p) => [p.binding, { queueName: p.queue }]),
-    ),
-    queueConsumers: Object.fromEntries(
-      (wranglerConfig.queues?.consumers ?? []).map((c) => [
-        c.queue,
-        {
-          maxBatchSize: c.max_batch_size,
-          maxBatchTimeout: c.max_batch_timeout,
-          maxRetries: c.max_retries,
-          deadLetterQueue: c.dead_letter_queue,
-          retryDelay: c.retry_delay,
-        },
-      ]),
-    ),
-    bindings,
-  };
+  const mfOptions = miniflareOptions(options);
+  const [{ bindings, kvNamespaces }] = mfOptions.workers;
   const mf = new Miniflare({
-    workers: [sessionsWorker, ...extraWorkers],
-    inspectorPort, // the profiler (bench/profile.mjs) attaches here
-    // A browser holds a certificate for a name, not an address: https is served as localhost.
-    ...(https ? { host: "localhost", httpsKey: https.key, httpsCert: https.cert } : {}),
-    kvPersist: persistTo ? `${persistTo}/kv` : false,
-    durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
+    ...mfOptions,
     handleRuntimeStdio(stdout, stderr) {
       collect(stdout);
       collect(stderr);
     },
   });
   const url = await mf.ready;
-  const kv = bound("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : undefined;
+  const kv = kvNamespaces.includes("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : undefined;
 
   // Every answer is checked against openapi.json (support/openapi-conformance.mjs); a
   // mismatch throws at the request, and is kept so that dispose() reports one a test
@@ -121,8 +66,9 @@ export async function startWorker({
   // mode: a gatekeeper forwards those paths, and a wrapped script adds its own.
   const mismatches = [];
   const gatekeeper = Boolean(bindings.ORIGIN_URL);
+  const wrapped = options.scriptPath !== undefined;
   const check = async (method, target, res) => {
-    if (!target.pathname.startsWith("/v1") && scriptPath !== undefined) return;
+    if (!target.pathname.startsWith("/v1") && wrapped) return;
     try {
       await checkAnswer(method, target, res, { gatekeeper });
     } catch (e) {
@@ -188,6 +134,74 @@ export async function startWorker({
     },
   };
   return worker;
+}
+
+/**
+ * The Miniflare options `startWorker` starts this worker with (its parameters, less the
+ * log collection): the bindings and vars of wrangler.toml, and the same module rules.
+ * The startup benchmark (bench/startup.mjs) starts exactly this, without the helpers.
+ */
+export function miniflareOptions({
+  vars = {},
+  adminKey = ADMIN_KEY,
+  persistTo,
+  extraWorkers = [],
+  scriptPath,
+  ratelimits,
+  inspectorPort,
+  withoutBindings = [],
+  https,
+} = {}) {
+  const bound = (name) => !withoutBindings.includes(name);
+  const bindings = { ...wranglerConfig.vars, ...vars };
+  if (adminKey !== null) bindings.ADMIN_KEY = adminKey;
+  const sessionsWorker = {
+    name: wranglerConfig.name,
+    scriptPath: scriptPath ?? fileURLToPath(new URL(wranglerConfig.main, root)),
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
+    compatibilityDate: wranglerConfig.compatibility_date,
+    kvNamespaces: wranglerConfig.kv_namespaces.map((ns) => ns.binding).filter(bound),
+    durableObjects: Object.fromEntries(
+      wranglerConfig.durable_objects.bindings
+        .filter((b) => bound(b.name))
+        .map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
+    ),
+    ratelimits:
+      ratelimits ??
+      Object.fromEntries(
+        (wranglerConfig.ratelimits ?? []).filter((r) => bound(r.name)).map((r) => [r.name, { simple: r.simple }]),
+      ),
+    queueProducers: Object.fromEntries(
+      (wranglerConfig.queues?.producers ?? [])
+        .filter((p) => bound(p.binding))
+        .map((p) => [p.binding, { queueName: p.queue }]),
+    ),
+    queueConsumers: Object.fromEntries(
+      (wranglerConfig.queues?.consumers ?? []).map((c) => [
+        c.queue,
+        {
+          maxBatchSize: c.max_batch_size,
+          maxBatchTimeout: c.max_batch_timeout,
+          maxRetries: c.max_retries,
+          deadLetterQueue: c.dead_letter_queue,
+          retryDelay: c.retry_delay,
+        },
+      ]),
+    ),
+    bindings,
+  };
+  return {
+    workers: [sessionsWorker, ...extraWorkers],
+    inspectorPort, // the profiler (bench/profile.mjs) attaches here
+    // A browser holds a certificate for a name, not an address: https is served as localhost.
+    ...(https ? { host: "localhost", httpsKey: https.key, httpsCert: https.cert } : {}),
+    kvPersist: persistTo ? `${persistTo}/kv` : false,
+    durableObjectsPersist: persistTo ? `${persistTo}/do` : false,
+  };
 }
 
 /** The blake3 KV key of a token, computed independently of the worker. */
