@@ -35,6 +35,7 @@ use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
 use crate::edge::error::ApiError;
+use crate::edge::fast_gate;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::request::{DriftNote, SessionFacts};
@@ -86,8 +87,12 @@ pub fn plan_request(
     colo: Option<String>,
     env: Env,
 ) -> String {
-    // Only a plain validation: any query (consistency, freshness) takes the full path.
     let parts = RequestUrl::split(url);
+    // Gatekeeper mode: the gated forward's own plan (`fast_gate`).
+    if fast_gate::is_gated_path(&url[parts.path.clone()]) {
+        return fast_gate::begin(method, url, cookie, authorization, colo, env);
+    }
+    // Only a plain validation: any query (consistency, freshness) takes the full path.
     if method != "GET" || &url[parts.path.clone()] != "/v1/session" || parts.query.is_some() {
         return FULL_PATH.to_owned();
     }
