@@ -151,6 +151,7 @@ describe("the gated fast path answers and forwards exactly as the full path", ()
   });
 
   test("every request of the corpus gets the same answer, origin request and data point on both paths", async () => {
+    assert.equal(corpus.length, 156);
     const outcomes = new Map();
     // The hangs wait for the timeout on both paths: run them together, the rest in order.
     const hangs = corpus.filter((c) => c.path === "/hang");
