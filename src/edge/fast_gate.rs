@@ -102,7 +102,7 @@ enum Waiting {
     Touch {
         env: Env,
         hash: TokenHash,
-        record: SessionRecord,
+        record: Box<SessionRecord>,
     },
     /// A forward's data point, written once the origin answered or failed.
     Answer(Rc<AnswerMetrics>),
@@ -240,8 +240,11 @@ pub fn finish_gated(number: u32, value: Option<String>, signals: Option<String>)
     }
     let mut touch = None;
     if touch_due(&config, &record, &reading.hash, now) {
-        let waiting =
-            Waiting::Touch { env: reading.started.env.clone(), hash: reading.hash.clone(), record: record.clone() };
+        let waiting = Waiting::Touch {
+            env: reading.started.env.clone(),
+            hash: reading.hash.clone(),
+            record: Box::new(record.clone()),
+        };
         // With the ring full the touch is skipped; a later request asks again once the
         // touch interval has passed.
         touch = PENDING.with(|ring| ring.borrow_mut().insert(waiting, now));

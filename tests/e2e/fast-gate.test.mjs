@@ -8,7 +8,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { startWorker, unusedPort, sleep } from "./harness.mjs";
+import { startWorker, unusedPort, sleep, kvKeyOf } from "./harness.mjs";
 import { startEchoOrigin } from "./support/origin.mjs";
 import { admin, adminJson } from "./support/requests.mjs";
 
@@ -260,6 +260,33 @@ describe("which path a gated request takes", () => {
         await res.arrayBuffer();
         assert.deepEqual(await callers(), expected, `${method ?? "GET"} ${path} ${JSON.stringify(headers ?? {})}`);
       }
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
+  test("a due touch on the gated fast path still extends the session, after the response", async () => {
+    const origin = await startEchoOrigin({ respond });
+    const worker = await startWorker({ scriptPath, vars: { ORIGIN_URL: origin.url, TOUCH_INTERVAL_SECS: "1" } });
+    try {
+      const s = await worker.createSession("gate-touch");
+      const auth = { Authorization: `Bearer ${s.token}` };
+      await worker.fetch("/v1/session", { headers: auth }); // the baseline (full path)
+      const key = await kvKeyOf(s.token);
+      const before = JSON.parse(await worker.kv.get(key));
+      await sleep(1100);
+      await worker.fetch("/__test/callers");
+      const res = await worker.fetch("/page", { headers: auth });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.deepEqual(await (await worker.fetch("/__test/callers")).json(), ["kv:shim", "fetch:shim"]);
+      let after = before;
+      for (let i = 0; i < 50 && after.idle_expires_at === before.idle_expires_at; i++) {
+        await sleep(50);
+        after = JSON.parse(await worker.kv.get(key));
+      }
+      assert.ok(after.idle_expires_at > before.idle_expires_at, "the touch moved the idle deadline");
     } finally {
       await worker.dispose();
       await origin.close();
