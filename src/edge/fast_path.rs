@@ -9,6 +9,8 @@
 //! - `K` + number + `\n` + binding + `\n` + key: read that key as text, then call
 //!   [`finish_request`] with the number, the text and the request's theft signals
 //!   (`request.cf` and two headers as lines: `core::drift::ClientSignals::from_lines`);
+//! - `G`: a gated request (gatekeeper mode, outside `/v1/`): go on with
+//!   `fast_gate::plan_gated`, which plans the forward;
 //! - `F`: take the full path (the `fetch` export), as for every other request.
 //!
 //! [`finish_request`] answers `A` + answer; `T` + number + `\n` + answer when the
