@@ -65,6 +65,9 @@ use worker::Env;
 const PENDING_CAPACITY: usize = 4096;
 /// ...and for at most this long: longer than any origin timeout (`ORIGIN_TIMEOUT_MS` is
 /// at most 300 s), so an entry a shim still holds a number for is never dropped early.
+/// The ring frees numbers in order: with `METRICS` bound, one forward waiting on a slow
+/// origin holds back the numbers given out after it, and past `PENDING_CAPACITY` of them
+/// gated requests take the full path until it finishes (correct, only slower).
 const PENDING_MAX_AGE_SECS: i64 = 330;
 
 const FULL_PATH: &str = "F";
