@@ -203,6 +203,58 @@ describe("the gated fast path answers and forwards exactly as the full path", ()
   });
 });
 
+describe("with FORWARD_SESSION_COOKIE, DROP_REQUEST_HEADERS and a LOGIN_URL that would loop", () => {
+  test("both paths still agree on the answer, what the origin saw and the data point", async () => {
+    const origin = await startEchoOrigin({ respond });
+    // An absolute LOGIN_URL on the host the requests reach, on a gated path: redirecting
+    // there would loop, so navigations get the 401 and a warning instead.
+    const worker = await startWorker({
+      scriptPath,
+      vars: {
+        ORIGIN_URL: origin.url,
+        LOGIN_URL: "http://loop.example/signin",
+        PUBLIC_PATHS: "/open/*",
+        FORWARD_SESSION_COOKIE: "true",
+        DROP_REQUEST_HEADERS: "X-Internal,X-Debug",
+      },
+    });
+    try {
+      const s = await worker.createSession("gate-lenient");
+      await worker.fetch("/v1/session", { headers: { Authorization: `Bearer ${s.token}` } }); // the baseline
+      const credentials = {
+        "a bearer token": { Authorization: `Bearer ${s.token}` },
+        "a cookie among others": { Cookie: `a=1; ${cookie(s.token)}` },
+        "no credential": {},
+      };
+      const requests = {
+        "GET /page": { path: "http://loop.example/page?x=1" },
+        "a navigation": { path: "http://loop.example/page", headers: { Accept: HTML } },
+        "GET /open/a (public)": { path: "http://loop.example/open/a" },
+      };
+      let compared = 0;
+      for (const [what, credential] of Object.entries(credentials))
+        for (const [how, request] of Object.entries(requests)) {
+          const headers = { ...request.headers, ...credential, "X-Internal": "1", x_debug: "1", "X-Kept": "yes" };
+          const { fast, full } = await bothPaths(worker, origin, { ...request, headers });
+          assert.deepEqual(fast, full, `${how}, ${what}`);
+          if (fast.seen.length) {
+            const seen = fast.seen[0].headers;
+            assert.deepEqual([seen["x-internal"], seen.x_debug, seen["x-kept"]], [undefined, undefined, "yes"]);
+            if (what !== "no credential") assert.ok(seen.cookie || seen.authorization, "the credential is forwarded");
+          }
+          compared++;
+        }
+      assert.equal(compared, 9);
+      const navigation = await worker.fetch("http://loop.example/page", { headers: { Accept: HTML } });
+      assert.equal(navigation.status, 401);
+      assert.ok(worker.logs.some((l) => l.includes("LOGIN_URL is on this host but not public")));
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+});
+
 describe("an origin that is down", () => {
   test("gives the same 502 JSON and log line on both paths", async () => {
     const origin = { url: `http://127.0.0.1:${await unusedPort()}`, received: [] };
