@@ -142,7 +142,7 @@ function gated(request, env, ctx) {
   );
   const kind = plan.charCodeAt(0);
   if (kind === ANSWER) return respond(plan, 1);
-  if (kind === FORWARD) return forward(plan, request, ctx);
+  if (kind === FORWARD) return forward(plan, request, env, ctx);
   if (kind !== READ) return fullPath(request, env, ctx);
   return readKv(plan, request, env, ctx, exports.abandon_gated, (number, value) => {
     checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
@@ -150,14 +150,14 @@ function gated(request, env, ctx) {
     const done = callSync(() => exports.finish_gated(number, value, signals));
     const kind = done.charCodeAt(0);
     if (kind === ANSWER) return respond(done, 1);
-    if (kind === FORWARD) return forward(done, request, ctx);
+    if (kind === FORWARD) return forward(done, request, env, ctx);
     return fullPath(request, env, ctx);
   });
 }
 
 /** Sends the request to the origin as a forward plan says (its lines are described in
  * src/edge/fast_gate.rs). */
-function forward(plan, request, ctx) {
+function forward(plan, request, env, ctx) {
   let at = 1;
   const line = () => {
     const end = plan.indexOf("\n", at);
@@ -170,7 +170,7 @@ function forward(plan, request, ctx) {
   const timeoutMs = Number(line());
   const flags = line();
   const touch = line();
-  const followUp = line();
+  const dataPoint = line(); // empty unless METRICS is bound
   const deleted = line();
   const headers = new Headers(request.headers);
   if (deleted !== "") for (const name of deleted.split(",")) headers.delete(name);
@@ -184,7 +184,8 @@ function forward(plan, request, ctx) {
   if (flags.includes("n")) init.cache = "no-store";
   if (flags.includes("b")) init.body = request.body;
   if (touch !== "") ctx.waitUntil(guarded(() => exports.touch_gated(Number(touch))));
-  const number = followUp === "" ? undefined : Number(followUp);
+  // Read only for a metrics data point: request.cf is built on first access.
+  const colo = dataPoint === "" ? undefined : request.cf?.colo;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -193,7 +194,7 @@ function forward(plan, request, ctx) {
   return fetch(url, init).then(
     (response) => {
       clearTimeout(timer);
-      if (number !== undefined) callSync(() => exports.gated_answered(number, response.status));
+      if (dataPoint !== "") callSync(() => exports.gated_answered(dataPoint, response.status, colo, env));
       if (at >= plan.length) return response;
       // The origin's headers are immutable; a copy carries what wasm adds.
       const answer = new Response(response.body, response);
@@ -206,7 +207,7 @@ function forward(plan, request, ctx) {
     (error) => {
       clearTimeout(timer);
       return respond(
-        callSync(() => exports.gated_failed(number, timedOut, error)),
+        callSync(() => exports.gated_failed(dataPoint || undefined, timedOut, error, colo, env)),
         1,
       );
     },

@@ -22,14 +22,16 @@
 //!
 //! A forward plan is lines: the method; the upstream URL; the origin timeout in ms;
 //! flags (`n`: `cache: "no-store"`, `b`: send the request's body); the number to pass to
-//! [`touch_gated`] in `waitUntil` (empty: no touch due); the number for [`gated_answered`]
-//! and [`gated_failed`] (empty: nothing to record); the header names to delete from a
+//! [`touch_gated`] in `waitUntil` (empty: no touch due); the data point to pass to
+//! [`gated_answered`] and [`gated_failed`] (empty: `METRICS` is not bound); the header
+//! names to delete from a
 //! copy of the request's headers, joined by `,`; then one `name:value` line per header to
 //! set, an empty line, and one `name:value` line per header to append to the origin's
 //! answer (the DBSC offer on a page load). Redirects are returned, not followed.
 //!
 //! If the origin cannot be reached or does not answer in time, the shim calls
-//! [`gated_failed`], which answers the same 502 or 504 (and log line) as the full path.
+//! [`gated_failed`], which answers the same 502 (`origin_unreachable` or `origin_timeout`)
+//! and log line as the full path.
 //! tests/e2e/fast-gate.test.mjs sends a corpus through both paths and compares the
 //! answers and what the origin saw, byte for byte.
 
@@ -60,15 +62,13 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use worker::Env;
 
-/// Requests waiting on their KV read, touches waiting for `waitUntil` and answers
-/// waiting for the origin, at most this many per isolate...
+/// Requests waiting on their KV read and touches waiting for `waitUntil`, at most this
+/// many per isolate...
 const PENDING_CAPACITY: usize = 4096;
-/// ...and for at most this long: longer than any origin timeout (`ORIGIN_TIMEOUT_MS` is
-/// at most 300 s), so an entry a shim still holds a number for is never dropped early.
-/// The ring frees numbers in order: with `METRICS` bound, one forward waiting on a slow
-/// origin holds back the numbers given out after it, and past `PENDING_CAPACITY` of them
-/// gated requests take the full path until it finishes (correct, only slower).
-const PENDING_MAX_AGE_SECS: i64 = 330;
+/// ...and for at most this long (a KV read takes milliseconds; one still outstanding after
+/// this was cancelled with its request). Nothing waits here for the origin: a forward's
+/// data point travels in its plan.
+const PENDING_MAX_AGE_SECS: i64 = 30;
 
 const FULL_PATH: &str = "F";
 
@@ -96,7 +96,7 @@ struct Reading {
     device: DeviceProof,
     source: CredentialSource,
     impersonation: ImpersonationAccess,
-    metrics: Option<Rc<AnswerMetrics>>,
+    metrics: Option<AnswerMetrics>,
 }
 
 enum Waiting {
@@ -107,8 +107,6 @@ enum Waiting {
         hash: TokenHash,
         record: Box<SessionRecord>,
     },
-    /// A forward's data point, written once the origin answered or failed.
-    Answer(Rc<AnswerMetrics>),
 }
 
 thread_local! {
@@ -177,10 +175,10 @@ pub fn plan_gated(
         if !is_common_method(method) {
             return FULL_PATH.to_owned();
         }
-        let metrics = AnswerMetrics::for_gated(&started.env, started.colo.clone(), CheckKind::None).map(Rc::new);
-        let Ok(follow_up) = follow_up_for(metrics.as_ref()) else { return FULL_PATH.to_owned() };
+        let metrics = AnswerMetrics::for_gated(&started.env, started.colo.clone(), CheckKind::None);
+        let data_point = metrics.map(|_| data_point_line(CheckKind::None, None, false));
         let plan = Forward { gate, started: &started, names: &names, connecting_ip: connecting_ip.as_deref() };
-        return plan.encode(None, None, follow_up, None);
+        return plan.encode(None, None, data_point.as_deref(), None);
     }
     if !is_safe_method(method)
         || gate.needs_strong_check(method, path)
@@ -192,14 +190,14 @@ pub fn plan_gated(
 
     let navigation = is_html_navigation(method, accept.as_deref());
     let top_level = navigation && fetch_dest.as_deref().is_none_or(|dest| dest == "document");
-    let metrics = AnswerMetrics::for_gated(&started.env, started.colo.clone(), CheckKind::Eventual).map(Rc::new);
+    let metrics = AnswerMetrics::for_gated(&started.env, started.colo.clone(), CheckKind::Eventual);
     let (name, keys) = (&config.cookie_name, config.binding_keys());
     let (cookie, authorization) = (started.cookie.as_deref(), started.authorization.as_deref());
     let presented = match extract_credential(cookie, authorization, name, keys, platform::now()) {
         Ok(credential) => credential,
         Err(e) => {
             let denial = Denial::Failed(ApiError::from(e));
-            return refuse(denial, gate, &started.url, navigation, metrics.as_deref());
+            return refuse(denial, gate, &started.url, navigation, metrics.as_ref());
         }
     };
     let (hash, device, source) = (presented.hash(), presented.device_proof(), presented.source);
@@ -230,7 +228,7 @@ pub fn finish_gated(number: u32, value: Option<String>, signals: Option<String>)
     // `handle_gated` states it (its CSRF step does nothing for a safe method).
     let check = SessionCheck::new().impersonation(reading.impersonation);
     let read = decode_value(value.as_deref());
-    let metrics = reading.metrics.as_deref();
+    let metrics = reading.metrics.as_ref();
     let record = match check.judge_read(&config, &reading.hash, digest.as_ref(), read, now, reading.device) {
         Ok(Judged { record, drift: DriftNext::Settled }) => record,
         // A drift the account's object must see first, or a hold that asks for a strong
@@ -238,9 +236,6 @@ pub fn finish_gated(number: u32, value: Option<String>, signals: Option<String>)
         Ok(_) => return FULL_PATH.to_owned(),
         Err(denial) => return refuse(denial, gate, &reading.started.url, reading.navigation, metrics),
     };
-    if let Some(metrics) = metrics {
-        metrics.note_session(SessionFacts::of(&record, DriftNote::None));
-    }
     let mut touch = None;
     if touch_due(&config, &record, &reading.hash, now) {
         let waiting = Waiting::Touch {
@@ -251,11 +246,8 @@ pub fn finish_gated(number: u32, value: Option<String>, signals: Option<String>)
         // With the ring full the touch is skipped; a later request asks again once the
         // touch interval has passed.
         touch = PENDING.with(|ring| ring.borrow_mut().insert(waiting, now));
-        if let (Some(_), Some(metrics)) = (touch, metrics) {
-            metrics.note_touch();
-        }
     }
-    let Ok(follow_up) = follow_up_for(reading.metrics.as_ref()) else { return FULL_PATH.to_owned() };
+    let data_point = metrics.map(|_| data_point_line(CheckKind::Eventual, Some(&record), touch.is_some()));
     // A browser's page load of an unbound session is offered a device key (DBSC), added
     // to the origin's answer.
     let offer = reading.top_level.then(|| registration_offer(&config, &record, reading.source)).flatten();
@@ -265,7 +257,7 @@ pub fn finish_gated(number: u32, value: Option<String>, signals: Option<String>)
         names: &reading.names,
         connecting_ip: reading.connecting_ip.as_deref(),
     };
-    plan.encode(Some(&record), touch, follow_up, offer.as_deref())
+    plan.encode(Some(&record), touch, data_point.as_deref(), offer.as_deref())
 }
 
 /// The shim's KV read failed: forget the request (the full path will read again).
@@ -286,26 +278,33 @@ pub async fn touch_gated(number: u32) {
     }
 }
 
-/// The origin answered a forward whose plan carried a follow-up number: its data point.
+/// The origin answered a forward whose plan carried a data point (`METRICS` is bound):
+/// writes it, with the origin's status and `request.cf.colo`.
 #[wasm_bindgen]
-pub fn gated_answered(number: u32, status: u16) {
-    if let Some(Waiting::Answer(metrics)) = PENDING.with(|ring| ring.borrow_mut().take(number)) {
+pub fn gated_answered(data_point: &str, status: u16, colo: Option<String>, env: Env) {
+    if let Some(metrics) = data_point_of(data_point, &env, colo) {
         metrics.record(RouteClass::Gated, status, None);
     }
 }
 
 /// The origin could not be reached (`error`: the fetch's rejection) or did not answer
-/// within the timeout: the encoded answer, as the full path gives it.
+/// within the timeout: the encoded answer, as the full path gives it, and the plan's data
+/// point if it carried one.
 #[wasm_bindgen]
-pub fn gated_failed(number: Option<u32>, timed_out: bool, error: JsValue) -> String {
+pub fn gated_failed(
+    data_point: Option<String>,
+    timed_out: bool,
+    error: JsValue,
+    colo: Option<String>,
+    env: Env,
+) -> String {
     let failure = if timed_out {
         ApiError::new(ErrorCode::OriginTimeout)
     } else {
         log_error("error", "gatekeeper: origin unreachable", &worker::Error::from(error));
         ApiError::new(ErrorCode::OriginUnreachable)
     };
-    let waiting = number.and_then(|n| PENDING.with(|ring| ring.borrow_mut().take(n)));
-    if let Some(Waiting::Answer(metrics)) = waiting {
+    if let Some(metrics) = data_point.and_then(|line| data_point_of(&line, &env, colo)) {
         metrics.record(RouteClass::Gated, failure.status(), Some(failure.code()));
     }
     let mut text = String::from("A");
@@ -313,12 +312,29 @@ pub fn gated_failed(number: Option<u32>, timed_out: bool, error: JsValue) -> Str
     text
 }
 
-/// The number under which a forward's data point waits for the origin's answer: `None`
-/// without metrics; `Err` when the ring is full (then the full path records it).
-fn follow_up_for(metrics: Option<&Rc<AnswerMetrics>>) -> Result<Option<u32>, ()> {
-    let Some(metrics) = metrics else { return Ok(None) };
-    let waiting = Waiting::Answer(Rc::clone(metrics));
-    PENDING.with(|ring| ring.borrow_mut().insert(waiting, platform::now())).map(Some).ok_or(())
+/// A forward's data point as its plan carries it to [`gated_answered`] or [`gated_failed`],
+/// so nothing waits here for the origin: one digit each for an eventual check (else
+/// none, a public path), a touch sent, a session found, device-bound, an impersonation.
+fn data_point_line(check: CheckKind, record: Option<&SessionRecord>, touch_sent: bool) -> String {
+    let facts = record.map(|r| SessionFacts::of(r, DriftNote::None)).unwrap_or_default();
+    let digits = [check == CheckKind::Eventual, touch_sent, facts.found, facts.device_bound, facts.impersonation];
+    digits.iter().map(|&on| if on { '1' } else { '0' }).collect()
+}
+
+/// The data point a [`data_point_line`] describes, ready to record (`None` without
+/// `METRICS`).
+fn data_point_of(line: &str, env: &Env, colo: Option<String>) -> Option<AnswerMetrics> {
+    let on = |i: usize| line.as_bytes().get(i) == Some(&b'1');
+    let check = if on(0) { CheckKind::Eventual } else { CheckKind::None };
+    let metrics = AnswerMetrics::for_gated(env, colo, check)?;
+    if on(2) {
+        let facts = SessionFacts { found: true, device_bound: on(3), impersonation: on(4), drift: DriftNote::None };
+        metrics.note_session(facts);
+    }
+    if on(1) {
+        metrics.note_touch();
+    }
+    Some(metrics)
 }
 
 /// A refused gated request's answer, and its data point.
@@ -362,7 +378,7 @@ impl Forward<'_> {
         &self,
         identity: Option<&SessionRecord>,
         touch: Option<u32>,
-        follow_up: Option<u32>,
+        data_point: Option<&str>,
         offer: Option<&str>,
     ) -> String {
         let Started { method, url, cookie, authorization, config, .. } = self.started;
@@ -385,8 +401,8 @@ impl Forward<'_> {
             let _ = write!(text, "{n}");
         }
         text.push('\n');
-        if let Some(n) = follow_up {
-            let _ = write!(text, "{n}");
+        if let Some(line) = data_point {
+            text.push_str(line);
         }
         text.push('\n');
         let mut set: Vec<(&str, String)> = Vec::with_capacity(8);

@@ -161,6 +161,7 @@ describe("the gated fast path answers and forwards exactly as the full path", ()
       if (!name.includes("hangs")) {
         assert.deepEqual(fast.seen, full.seen, `${name}: what the origin saw`);
         assert.deepEqual(fast.points, full.points, `${name}: the data point`);
+        assert.equal(fast.points.length, 1, `${name}: one data point`);
       }
       assert.deepEqual(fast.answer, full.answer, `${name}: the answer`);
       outcomes.set(name, [fast.answer.status, fast.seen.length]);
@@ -329,10 +330,14 @@ describe("which path a gated request takes", () => {
       const before = JSON.parse(await worker.kv.get(key));
       await sleep(1100);
       await worker.fetch("/__test/callers");
+      await worker.fetch("/__test/metrics");
       const res = await worker.fetch("/page", { headers: auth });
       assert.equal(res.status, 200);
       await res.arrayBuffer();
       assert.deepEqual(await (await worker.fetch("/__test/callers")).json(), ["kv:shim", "fetch:shim"]);
+      const [point] = await (await worker.fetch("/__test/metrics")).json();
+      assert.deepEqual(point.blobs.slice(0, 3), ["gated", "eventual", "ok"]);
+      assert.deepEqual(point.doubles.slice(0, 2), [200, 1], "the data point says a touch was sent");
       let after = before;
       for (let i = 0; i < 50 && after.idle_expires_at === before.idle_expires_at; i++) {
         await sleep(50);
