@@ -24,16 +24,17 @@
 //! flags (`n`: `cache: "no-store"`, `b`: send the request's body); the number to pass to
 //! [`touch_gated`] in `waitUntil` (empty: no touch due); the data point to pass to
 //! [`gated_answered`] and [`gated_failed`] (empty: `METRICS` is not bound); the header
-//! names to delete from a
-//! copy of the request's headers, joined by `,`; then one `name:value` line per header to
-//! set, an empty line, and one `name:value` line per header to append to the origin's
-//! answer (the DBSC offer on a page load). Redirects are returned, not followed.
+//! names to delete from a copy of the request's headers, joined by `,`; then one
+//! `name:value` line per header to set, an empty line, and one `name:value` line per
+//! header to append to the origin's answer (the DBSC offer on a page load). Redirects are
+//! returned, not followed. No value here can hold a line break: header names are tokens,
+//! values are the request's own or this worker's, and URLs are the runtime's serialisation.
 //!
 //! If the origin cannot be reached or does not answer in time, the shim calls
 //! [`gated_failed`], which answers the same 502 (`origin_unreachable` or `origin_timeout`)
-//! and log line as the full path.
-//! tests/e2e/fast-gate.test.mjs sends a corpus through both paths and compares the
-//! answers and what the origin saw, byte for byte.
+//! and log line as the full path. tests/e2e/fast-gate.test.mjs sends a corpus through
+//! both paths and compares the answers, what the origin saw and the data points, byte
+//! for byte.
 
 use crate::core::config::Config;
 use crate::core::credentials::{extract_credential, CredentialSource};
