@@ -4,14 +4,19 @@
 // (open it in Chrome DevTools). Run it as `npm run profile`, which first builds the worker
 // with the wasm name section kept (PROFILE_SCRIPT points here at that build; the
 // release build's frames would read `wasm-function[N]`). PROFILE_REQUESTS (default
-// 20000) sets the load.
+// 20000) sets the load. PROFILE_PATH=gated drives the gated forward instead (gatekeeper
+// mode in front of a loopback origin that answers "ok", GET /app/page with a bearer
+// token) and writes bench/results/gated.cpuprofile.
 
 import http from "node:http";
 import { writeFileSync, mkdirSync } from "node:fs";
 import WebSocket from "ws";
 import { startWorker, unusedPort } from "../tests/e2e/harness.mjs";
+import { startLoopbackServer } from "../tests/e2e/support/origin.mjs";
 
 const REQUESTS = Number(process.env.PROFILE_REQUESTS ?? 20000);
+const GATED = process.env.PROFILE_PATH === "gated";
+const NAME = GATED ? "gated" : "validate";
 const root = new URL("../", import.meta.url);
 
 async function devtools(port, name) {
@@ -80,11 +85,15 @@ async function drive(url, tokens, total) {
 }
 
 const inspectorPort = await unusedPort();
-const worker = await startWorker({ inspectorPort, scriptPath: process.env.PROFILE_SCRIPT });
+const origin = GATED
+  ? await startLoopbackServer((req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"))
+  : undefined;
+const vars = GATED ? { ORIGIN_URL: origin.url } : {};
+const worker = await startWorker({ inspectorPort, scriptPath: process.env.PROFILE_SCRIPT, vars });
 try {
   const tokens = [];
   for (let i = 0; i < 200; i++) tokens.push((await worker.createSession(`profile-${i % 20}`)).token);
-  const url = new URL("/v1/session", worker.url);
+  const url = new URL(GATED ? "/app/page" : "/v1/session", worker.url);
   await drive(url, tokens, 2000); // warm up
   const cdp = session(await devtools(inspectorPort, "edge-sessions"));
   await cdp.opened;
@@ -98,7 +107,7 @@ try {
   cdp.close();
   const profile = result.profile;
   mkdirSync(new URL("bench/results/", root), { recursive: true });
-  writeFileSync(new URL("bench/results/validate.cpuprofile", root), JSON.stringify(profile));
+  writeFileSync(new URL(`bench/results/${NAME}.cpuprofile`, root), JSON.stringify(profile));
 
   // Self time per function: samples × the average interval.
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -113,7 +122,7 @@ try {
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   console.log(
-    `${REQUESTS} validations in ${Math.round(elapsed)} ms; ${profile.samples.length} samples; profile in bench/results/validate.cpuprofile\n`,
+    `${REQUESTS} ${GATED ? "gated forwards" : "validations"} in ${Math.round(elapsed)} ms; ${profile.samples.length} samples; profile in bench/results/${NAME}.cpuprofile\n`,
   );
   console.log("| self ms | % | frame |\n| --- | --- | --- |");
   for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
@@ -121,4 +130,5 @@ try {
   }
 } finally {
   await worker.dispose();
+  await origin?.close();
 }

@@ -34,7 +34,7 @@ WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-s
 
 # What the last build left: its mode, the hash of its inputs, the hash of its outputs.
 BUILD_STAMP="$REPO_ROOT/build/.stamp"
-BUILD_OUTPUTS=(build/index.js build/index_bg.wasm)
+BUILD_OUTPUTS=(build/index.js build/index_bg.wasm build/full-path.js)
 
 # One hash of everything a build reads: the crate (sources, manifest, lock file, build
 # script, cargo config, the OpenAPI document build.rs embeds), the entry shim and these

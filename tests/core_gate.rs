@@ -218,6 +218,43 @@ fn x_forwarded_for_is_rebuilt_from_cf_connecting_ip_only() {
 }
 
 #[test]
+fn each_client_header_is_kept_removed_or_rewritten_for_the_origin() {
+    let gate = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("ORIGIN_URL", "http://o.example"), ("DROP_REQUEST_HEADERS", "X-Internal")];
+        pairs.extend_from_slice(extra);
+        config(&pairs).unwrap().gate.unwrap()
+    };
+    let strict = gate(&[]);
+    let forwarded = |gate: &GateConfig, name: &str, value: Option<&str>| gate.forwarded_header("s", name, value);
+    assert_eq!(forwarded(&strict, "accept", None), ForwardedHeader::Unchanged);
+    for name in ["X-Session-Account", "x_session_id", "host", "x-forwarded-for", "x_internal", "X-Internal"] {
+        assert_eq!(forwarded(&strict, name, None), ForwardedHeader::Removed, "{name}");
+    }
+    // The Cookie header is always re-joined, so both paths send the same bytes.
+    assert_eq!(forwarded(&strict, "cookie", Some("a=1;s=tok; b=2")), ForwardedHeader::Rewritten("a=1; b=2".into()));
+    assert_eq!(forwarded(&strict, "Cookie", Some("a=1;b=2")), ForwardedHeader::Rewritten("a=1; b=2".into()));
+    assert_eq!(forwarded(&strict, "cookie", Some("s=tok")), ForwardedHeader::Removed);
+    let bearer = format!("Bearer est_{}", "A".repeat(43));
+    assert_eq!(forwarded(&strict, "authorization", Some(&bearer)), ForwardedHeader::Removed);
+    assert_eq!(forwarded(&strict, "authorization", Some("Basic dXNlcjpwYXNz")), ForwardedHeader::Unchanged);
+    // FORWARD_SESSION_COOKIE=true passes the credential on, never the identity headers.
+    let lenient = gate(&[("FORWARD_SESSION_COOKIE", "true")]);
+    assert_eq!(forwarded(&lenient, "cookie", Some("s=tok")), ForwardedHeader::Unchanged);
+    assert_eq!(forwarded(&lenient, "authorization", Some(&bearer)), ForwardedHeader::Unchanged);
+    assert_eq!(forwarded(&lenient, "X-Session-Id", None), ForwardedHeader::Removed);
+}
+
+#[test]
+fn without_a_session_the_gatekeeper_sets_only_the_forwarding_headers() {
+    let set = gatekeeper_headers(None, "app.example", "https", Some("203.0.113.7"));
+    let expected =
+        [("X-Forwarded-Host", "app.example"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-For", "203.0.113.7")];
+    assert_eq!(set, expected.map(|(n, v)| (n, v.to_owned())));
+    let unknown = gatekeeper_headers(None, "app.example", "https", Some("not an address"));
+    assert!(unknown.iter().all(|(name, _)| *name != "X-Forwarded-For"));
+}
+
+#[test]
 fn patterns_match_at_segment_boundaries_and_bare_prefixes_are_refused() {
     let p = PathPatterns::parse("/login,/assets/*").unwrap();
     for private in ["/login-as-admin", "/loginhistory", "/assets-private/x", "/assets"] {

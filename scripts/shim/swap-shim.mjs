@@ -10,8 +10,20 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const HANDLERS = ["fetch", "queue"];
 // Plain wasm exports the shim calls itself (the hot path's synchronous entry,
-// src/edge/fast_path.rs). worker-build lists every export as a handler.
-const FAST_PATH_EXPORTS = ["plan_request", "finish_request", "touch_request", "abandon_request"];
+// src/edge/fast_path.rs, and the gated forward's, src/edge/fast_gate.rs). worker-build
+// lists every export as a handler.
+const FAST_PATH_EXPORTS = [
+  "plan_request",
+  "finish_request",
+  "touch_request",
+  "abandon_request",
+  "plan_gated",
+  "finish_gated",
+  "abandon_gated",
+  "touch_gated",
+  "gated_answered",
+  "gated_failed",
+];
 const DURABLE_OBJECTS = ["AccountSessions"];
 // wasm-bindgen classes the worker crate exports that are not entrypoints.
 const HELPER_CLASSES = ["ContainerStartupOptions", "MinifyConfig", "R2Range"];

@@ -51,7 +51,9 @@ async function guarded(call) {
 const ANSWER = 65; // "A" + answer
 const READ = 75; // "K" + number + "\n" + binding + "\n" + key
 const ANSWER_AND_TOUCH = 84; // "T" + number + "\n" + answer
-const NEEDS_CF = 67; // "C": call finish_request again, with request.cf's lines
+const NEEDS_CF = 67; // "C": call the finish export again, with request.cf's lines
+const GATED = 71; // "G": a gated request; go on with plan_gated (src/edge/fast_gate.rs)
+const FORWARD = 80; // "P" + a forward plan
 
 function callSync(call) {
   try {
@@ -101,14 +103,19 @@ function cfOf(request) {
   }\n${cf.botManagement?.ja4 ?? ""}`;
 }
 
+/** Calls a finish export (`finish_request`, `finish_gated`) with the KV value and the
+ * client's header lines, and once more with request.cf's lines if wasm asks for them. */
+function finishWith(finishExport, number, value, request) {
+  const client = value === null ? null : clientOf(request);
+  const done = callSync(() => finishExport(number, value, client, null));
+  if (done.charCodeAt(0) !== NEEDS_CF) return done;
+  const cf = cfOf(request);
+  return callSync(() => finishExport(number, value, client, cf));
+}
+
 function finish(number, value, request, env, ctx) {
   checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
-  const client = value === null ? null : clientOf(request);
-  let done = callSync(() => exports.finish_request(number, value, client, null));
-  if (done.charCodeAt(0) === NEEDS_CF) {
-    const cf = cfOf(request);
-    done = callSync(() => exports.finish_request(number, value, client, cf));
-  }
+  const done = finishWith(exports.finish_request, number, value, request);
   const kind = done.charCodeAt(0);
   if (kind === ANSWER) return respond(done, 1);
   if (kind === ANSWER_AND_TOUCH) {
@@ -118,6 +125,111 @@ function finish(number, value, request, env, ctx) {
     return respond(done, lineEnd + 1);
   }
   return fullPath(request, env, ctx);
+}
+
+/** Reads `key` from the KV binding wasm named, as bytes (copied into wasm memory as they
+ * are), then `then(number, bytes)`; a failed read (or no such binding) calls `abandon`,
+ * which takes the full path. */
+function readKv(plan, request, env, ctx, abandonExport, then) {
+  const numberEnd = plan.indexOf("\n");
+  const bindingEnd = plan.indexOf("\n", numberEnd + 1);
+  const number = Number(plan.slice(1, numberEnd));
+  const abandon = () => {
+    abandonExport(number);
+    return fullPath(request, env, ctx); // it reads again, and reports a failure
+  };
+  let read;
+  try {
+    read = env[plan.slice(numberEnd + 1, bindingEnd)].get(plan.slice(bindingEnd + 1), "arrayBuffer");
+  } catch {
+    return abandon(); // no such binding
+  }
+  return read.then((value) => then(number, value === null ? null : new Uint8Array(value)), abandon);
+}
+
+// The gated forward (src/edge/fast_gate.rs). Wasm plans it from the request's header
+// names; this copies the request's headers, deletes and sets what the plan says, sends
+// the copy (redirects returned, not followed) and races it against the origin timeout.
+// An origin failure's answer is wasm's too (gated_failed).
+
+function gated(request, env, ctx) {
+  const headers = request.headers;
+  let names = "";
+  for (const name of headers.keys()) names += names === "" ? name : `,${name}`;
+  const plan = callSync(() =>
+    exports.plan_gated(names, headers.get("accept"), headers.get("sec-fetch-dest"), headers.get("cf-connecting-ip")),
+  );
+  const kind = plan.charCodeAt(0);
+  if (kind === ANSWER) return respond(plan, 1);
+  if (kind === FORWARD) return forward(plan, request, env, ctx);
+  if (kind !== READ) return fullPath(request, env, ctx);
+  return readKv(plan, request, env, ctx, exports.abandon_gated, (number, value) => {
+    checkReinitialize(); // after a reset the request's state is gone, and wasm says "F"
+    const done = finishWith(exports.finish_gated, number, value, request);
+    const kind = done.charCodeAt(0);
+    if (kind === ANSWER) return respond(done, 1);
+    if (kind === FORWARD) return forward(done, request, env, ctx);
+    return fullPath(request, env, ctx);
+  });
+}
+
+/** Sends the request to the origin as a forward plan says (its lines are described in
+ * src/edge/fast_gate.rs). */
+function forward(plan, request, env, ctx) {
+  let at = 1;
+  const line = () => {
+    const end = plan.indexOf("\n", at);
+    const text = plan.slice(at, end);
+    at = end + 1;
+    return text;
+  };
+  const method = line();
+  const url = line();
+  const timeoutMs = Number(line());
+  const flags = line();
+  const touch = line();
+  const dataPoint = line(); // empty unless METRICS is bound
+  const deleted = line();
+  const headers = new Headers(request.headers);
+  if (deleted !== "") for (const name of deleted.split(",")) headers.delete(name);
+  for (let end; (end = plan.indexOf("\n", at)) !== at; at = end + 1) {
+    const colon = plan.indexOf(":", at);
+    headers.set(plan.slice(at, colon), plan.slice(colon + 1, end));
+  }
+  at += 1; // the empty line; what follows is appended to the origin's answer
+  const controller = new AbortController();
+  const init = { method, headers, redirect: "manual", signal: controller.signal };
+  if (flags.includes("n")) init.cache = "no-store";
+  if (flags.includes("b")) init.body = request.body;
+  if (touch !== "") ctx.waitUntil(guarded(() => exports.touch_gated(Number(touch))));
+  // Read only for a metrics data point: request.cf is built on first access.
+  const colo = dataPoint === "" ? undefined : request.cf?.colo;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  return fetch(url, init).then(
+    (response) => {
+      clearTimeout(timer);
+      if (dataPoint !== "") callSync(() => exports.gated_answered(dataPoint, response.status, colo, env));
+      if (at >= plan.length) return response;
+      // The origin's headers are immutable; a copy carries what wasm adds.
+      const answer = new Response(response.body, response);
+      for (let end; (end = plan.indexOf("\n", at)) !== -1; at = end + 1) {
+        const colon = plan.indexOf(":", at);
+        answer.headers.append(plan.slice(at, colon), plan.slice(colon + 1, end));
+      }
+      return answer;
+    },
+    (error) => {
+      clearTimeout(timer);
+      return respond(
+        callSync(() => exports.gated_failed(dataPoint || undefined, timedOut, error, colo, env)),
+        1,
+      );
+    },
+  );
 }
 
 // A plain object, not a WorkerEntrypoint subclass: the runtime then has no instance to
@@ -140,24 +252,10 @@ export default {
     );
     const kind = plan.charCodeAt(0);
     if (kind === ANSWER) return respond(plan, 1);
+    if (kind === GATED) return gated(request, env, ctx);
     if (kind !== READ) return fullPath(request, env, ctx);
-    const numberEnd = plan.indexOf("\n");
-    const bindingEnd = plan.indexOf("\n", numberEnd + 1);
-    const number = Number(plan.slice(1, numberEnd));
-    const abandon = () => {
-      exports.abandon_request(number);
-      return fullPath(request, env, ctx); // it reads again, and reports a failure
-    };
-    let read;
-    try {
-      // Bytes, not text: the record is copied into wasm memory as it is.
-      read = env[plan.slice(numberEnd + 1, bindingEnd)].get(plan.slice(bindingEnd + 1), "arrayBuffer");
-    } catch {
-      return abandon(); // no such binding
-    }
-    return read.then(
-      (value) => finish(number, value === null ? null : new Uint8Array(value), request, env, ctx),
-      abandon,
+    return readKv(plan, request, env, ctx, exports.abandon_request, (number, value) =>
+      finish(number, value, request, env, ctx),
     );
   },
 

@@ -4,6 +4,8 @@
 
 use crate::core::impersonation::ImpersonationRules;
 use crate::core::path_patterns::{FreshPaths, PathPatterns, PublicPaths, RequirementPaths};
+use crate::core::record::SessionRecord;
+use crate::core::timestamp::rfc3339;
 use crate::core::vars::{self, ConfigError, Vars};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -57,7 +59,74 @@ impl GateConfig {
     pub fn needs_strong_check(&self, method: &str, path: &str) -> bool {
         self.strong_methods.includes(method) || self.strong_paths.covers(path)
     }
+
+    /// What the origin gets of one client header, from its name and (for the two
+    /// credential headers, `Cookie` and `Authorization`) its value. Both paths of the
+    /// forward (`routes::gatekeeper`, `fast_gate`) ask this for every header.
+    pub fn forwarded_header(&self, cookie_name: &str, name: &str, value: Option<&str>) -> ForwardedHeader {
+        if is_identity_header(name) || self.dropped_headers.drops(name) {
+            return ForwardedHeader::Removed;
+        }
+        // The origin never needs the token, on public paths either.
+        if !self.forward_session_cookie {
+            if name.eq_ignore_ascii_case("cookie") {
+                return match value.and_then(|v| strip_cookie(v, cookie_name)) {
+                    Some(rest) => ForwardedHeader::Rewritten(rest),
+                    None => ForwardedHeader::Removed,
+                };
+            }
+            if name.eq_ignore_ascii_case("authorization") && value.is_some_and(is_session_bearer) {
+                return ForwardedHeader::Removed;
+            }
+        }
+        ForwardedHeader::Unchanged
+    }
 }
+
+/// What [`GateConfig::forwarded_header`] does with a client header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    Unchanged,
+    Removed,
+    /// The `Cookie` header without the session cookie (re-joined with `; `).
+    Rewritten(String),
+}
+
+/// The headers the gatekeeper itself sets on a forwarded request, in the order they are
+/// set: the session's identity (when the request has a session), then the forwarding
+/// headers. `host` is `PUBLIC_HOST` (or `ISSUER`'s host) when configured, else the
+/// request's own; `connecting_ip` is `CF-Connecting-IP`.
+pub fn gatekeeper_headers(
+    identity: Option<(&SessionRecord, Option<&str>)>,
+    host: &str,
+    scheme: &str,
+    connecting_ip: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut set = Vec::with_capacity(8);
+    if let Some((record, assertion)) = identity {
+        if let Some(jwt) = assertion {
+            set.push(("X-Session-Assertion", jwt.to_owned()));
+        }
+        set.push(("X-Session-Account", record.account_id.as_str().to_owned()));
+        set.push(("X-Session-Id", record.session_id.as_str().to_owned()));
+        set.push(("X-Session-Expires", rfc3339(record.idle_expires_at)));
+        if let Some(imp) = &record.impersonation {
+            // Never forwarded without it: the origin would take the request as the user's.
+            set.push((ACTOR_HEADER, imp.actor.clone()));
+        }
+    }
+    set.push(("X-Forwarded-Host", host.to_owned()));
+    set.push(("X-Forwarded-Proto", scheme.to_owned()));
+    // The client's own X-Forwarded-For was dropped; the origin gets the address
+    // Cloudflare saw, or none.
+    if let Some(client) = forwarded_for(connecting_ip) {
+        set.push(("X-Forwarded-For", client));
+    }
+    set
+}
+
+/// The header that says who acts for the user (an impersonation session).
+pub const ACTOR_HEADER: &str = "X-Session-Actor";
 
 /// Headers a client may never send to the origin: the gatekeeper's own identity
 /// headers. Matched case-insensitively by prefix, with `_` read as `-`: CGI-style

@@ -29,6 +29,15 @@ impl Answer {
         }
     }
 
+    /// 302 to `location`, never cached.
+    pub fn redirect(location: &str) -> Self {
+        Answer {
+            status: 302,
+            headers: vec![("Location", location.to_owned()), ("Cache-Control", "no-store".to_owned())],
+            body: None,
+        }
+    }
+
     /// Replaces every header of that name.
     pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

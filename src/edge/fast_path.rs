@@ -9,6 +9,8 @@
 //! - `K` + number + `\n` + binding + `\n` + key: read that key (as an `arrayBuffer`), then call
 //!   [`finish_request`] with the number, the text and the request's theft signals
 //!   (three headers as lines: `core::drift::ClientSignals::from_lines`);
+//! - `G`: a gated request (gatekeeper mode, outside `/v1/`): go on with
+//!   `fast_gate::plan_gated`, which plans the forward;
 //! - `F`: take the full path (the `fetch` export), as for every other request.
 //!
 //! [`finish_request`] answers `A` + answer; `C` (call again, with `request.cf`'s lines:
@@ -26,11 +28,12 @@ use crate::core::client_memory::ClientKey;
 use crate::core::config::Config;
 use crate::core::credentials::{extract_credential, CredentialSource};
 use crate::core::device_binding::DeviceProof;
-use crate::core::drift::{Baseline, ClientSignals};
+use crate::core::drift::{Baseline, BaselineDigest, ClientSignals};
 use crate::core::pending_ring::PendingRing;
 use crate::core::record::SessionRecord;
 use crate::core::request_url::RequestUrl;
 use crate::core::token::TokenHash;
+use crate::core::UnixSeconds;
 use crate::edge::answer::Answer;
 use crate::edge::auth::{DriftNext, Judged, SessionCheck};
 use crate::edge::config::load_config;
@@ -38,10 +41,11 @@ use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
 use crate::edge::drift::{client_matches, remember_client};
 use crate::edge::error::ApiError;
+use crate::edge::fast_gate;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::request::{DriftNote, SessionFacts};
-use crate::edge::session_store::{decode_value, SESSIONS_BINDING};
+use crate::edge::session_store::{decode_value, StoreError, SESSIONS_BINDING};
 use crate::edge::touch::{send_touch, touch_due};
 use crate::edge::views::SessionView;
 use std::cell::RefCell;
@@ -77,7 +81,7 @@ thread_local! {
 
 const FULL_PATH: &str = "F";
 /// `finish_request` needs `request.cf`'s lines: call it again with them.
-const NEEDS_CF: &str = "C";
+pub(crate) const NEEDS_CF: &str = "C";
 
 /// The first call: what to do with a request, from its method, URL and the headers the
 /// decision needs.
@@ -91,8 +95,12 @@ pub fn plan_request(
     colo: Option<String>,
     env: Env,
 ) -> String {
-    // Only a plain validation: any query (consistency, freshness) takes the full path.
     let parts = RequestUrl::split(url);
+    // Gatekeeper mode: the gated forward's own plan (`fast_gate`).
+    if fast_gate::is_gated_path(&url[parts.path.clone()]) {
+        return fast_gate::begin(method, url, cookie, authorization, colo, env);
+    }
+    // Only a plain validation: any query (consistency, freshness) takes the full path.
     if method != "GET" || &url[parts.path.clone()] != "/v1/session" || parts.query.is_some() {
         return FULL_PATH.to_owned();
     }
@@ -125,24 +133,8 @@ pub fn plan_request(
 pub fn finish_request(number: u32, value: Option<Vec<u8>>, client: Option<String>, cf: Option<String>) -> String {
     let now = platform::now();
     let read = decode_value(value.as_deref());
-    let digest = match (&read, client.as_deref()) {
-        (Ok(Some(record)), Some(headers)) => {
-            let signals = ClientSignals::from_lines(headers, cf.as_deref());
-            let client_key = ClientKey::of(signals.address, signals.user_agent, signals.ch_platform);
-            let expected = record.baseline_digest();
-            if client_matches(client_key.as_ref(), expected, now) {
-                expected.cloned()
-            } else if cf.is_none() {
-                return NEEDS_CF.to_owned(); // the request stays in the ring for the call with them
-            } else {
-                let observed = Baseline::observe(&signals);
-                let digest = (!observed.is_empty()).then(|| observed.digest());
-                remember_client(client_key, digest.as_ref(), now);
-                digest
-            }
-        }
-        // Nothing to compare: no record, or none this build can read (refused below).
-        _ => None,
+    let Some(digest) = observed_digest(&read, client.as_deref(), cf.as_deref(), now) else {
+        return NEEDS_CF.to_owned(); // the request stays in the ring for the call with them
     };
     let Some(mut pending) = PENDING.with(|ring| ring.borrow_mut().take(number)) else {
         return FULL_PATH.to_owned();
@@ -208,6 +200,32 @@ pub async fn touch_request(number: u32) {
 #[wasm_bindgen]
 pub fn abandon_request(number: u32) {
     PENDING.with(|ring| ring.borrow_mut().take(number));
+}
+
+/// The digest a finish call compares with the session's baseline, from the signals'
+/// lines (`client`: the three headers, given whenever KV had a value; `cf`:
+/// `request.cf`'s six, given only on the second call). `None`: `request.cf` is needed,
+/// since this client did not match the session a moment ago (`core::client_memory`).
+/// Shared by `finish_request` and `fast_gate::finish_gated`.
+pub(crate) fn observed_digest(
+    read: &Result<Option<SessionRecord>, StoreError>,
+    client: Option<&str>,
+    cf: Option<&str>,
+    now: UnixSeconds,
+) -> Option<Option<BaselineDigest>> {
+    // Nothing to compare without a record (none, or none this build can read: refused).
+    let (Ok(Some(record)), Some(headers)) = (read, client) else { return Some(None) };
+    let signals = ClientSignals::from_lines(headers, cf);
+    let client_key = ClientKey::of(signals.address, signals.user_agent, signals.ch_platform);
+    let expected = record.baseline_digest();
+    if client_matches(client_key.as_ref(), expected, now) {
+        return Some(expected.cloned());
+    }
+    cf?;
+    let observed = Baseline::observe(&signals);
+    let digest = (!observed.is_empty()).then(|| observed.digest());
+    remember_client(client_key, digest.as_ref(), now);
+    Some(digest)
 }
 
 fn answer_now(error: ApiError, config: &Config, origin: Option<&str>, metrics: Option<&AnswerMetrics>) -> String {

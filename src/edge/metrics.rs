@@ -100,11 +100,17 @@ impl AnswerMetrics {
     /// For the fast path (`edge::fast_path`), which has the colo from the entry shim
     /// instead of the request, and notes of its own: an eventual check.
     pub fn for_fast_path(env: &Env, colo: Option<String>) -> Option<Self> {
+        Self::for_gated(env, colo, CheckKind::Eventual)
+    }
+
+    /// For the gated fast path (`edge::fast_gate`): as the fast path's, with the check
+    /// the request goes through (none on a public path).
+    pub fn for_gated(env: &Env, colo: Option<String>, check: CheckKind) -> Option<Self> {
         let binding = js_sys::Reflect::get(env, &JsValue::from_str(METRICS_BINDING)).ok()?;
         if !binding.is_object() {
             return None;
         }
-        let notes = AnswerNotes { check: CheckKind::Eventual, ..AnswerNotes::default() };
+        let notes = AnswerNotes { check, ..AnswerNotes::default() };
         Some(AnswerMetrics {
             dataset: binding.unchecked_into(),
             colo: colo.unwrap_or_default(),

@@ -13,7 +13,8 @@
 //!   HMAC, signatures and digests; `fetch`: outbound requests with a deadline.
 //! - `metrics`: one Analytics Engine data point per answer (optional `METRICS`).
 //! - `fast_path`: `GET /v1/session` in two synchronous calls from the entry shim;
-//!   `answer`: a response as data, which both paths build.
+//!   `fast_gate`: the gated forward the same way; `answer`: a response as data, which
+//!   both paths build.
 //! - `platform`: the clock and the RNG. `rate_limit`: the per-session limit on costly
 //!   calls.
 
@@ -28,6 +29,7 @@ mod device_binding;
 mod drift;
 mod error;
 mod event_seal;
+mod fast_gate;
 mod fast_path;
 mod fetch;
 mod metrics;

@@ -190,7 +190,8 @@ function scratchBuild() {
   tool("rustc", 'echo "rustc 1.0.0 (scratch)"');
   tool(
     "worker-build",
-    '[ -n "${STAND_IN_FAILS:-}" ] && exit 1; echo "js $*" > build/index.js; echo "wasm $*" > build/index_bg.wasm',
+    // The real one also writes the full-path twin (scripts/shim/esbuild).
+    '[ -n "${STAND_IN_FAILS:-}" ] && exit 1; echo "js $*" > build/index.js; echo "wasm $*" > build/index_bg.wasm; echo "twin $*" > build/full-path.js',
   );
   tool("wasm-opt", 'echo stripped >> "$4"');
   const build = (mode, env = {}) => {
@@ -250,6 +251,7 @@ test("build.sh: a changed source, a new source, a changed lock file or a touched
       ["the entry shim", () => writeFileSync(join(repo, "scripts/shim/worker-shim.js"), "// shim 2\n")],
       ["an output replaced", () => writeFileSync(join(repo, "build/index.js"), "something else\n")],
       ["an output removed", () => rmSync(join(repo, "build/index_bg.wasm"))],
+      ["the full-path twin removed", () => rmSync(join(repo, "build/full-path.js"))],
     ];
     for (const [what, change] of rebuilds) {
       change();

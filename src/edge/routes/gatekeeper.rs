@@ -6,12 +6,13 @@ use crate::core::assertion::AssertionKind;
 use crate::core::config::Config;
 use crate::core::error_code::ErrorCode;
 use crate::core::gate::{
-    forwarded_for, is_html_navigation, is_identity_header, is_session_bearer, login_redirect, login_would_loop,
-    return_to, strip_cookie, GateConfig,
+    gatekeeper_headers, is_html_navigation, login_redirect, login_would_loop, return_to, ForwardedHeader, GateConfig,
+    ACTOR_HEADER,
 };
 use crate::core::record::SessionRecord;
 use crate::core::session_check::Refusal;
-use crate::core::timestamp::rfc3339;
+use crate::core::step_up::Freshness;
+use crate::edge::answer::Answer;
 use crate::edge::assertion::assertion_for;
 use crate::edge::auth::{Denial, SessionCheck};
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
@@ -19,7 +20,6 @@ use crate::edge::error::{log_error, ApiError};
 use crate::edge::fetch::{fetch_with_deadline, FetchFailure};
 use crate::edge::platform;
 use crate::edge::request::IncomingRequest;
-use crate::edge::response::redirect;
 use crate::edge::touch::schedule_touch;
 use worker::{web_sys, Context, Env, Headers, Response};
 
@@ -79,28 +79,53 @@ pub async fn handle_gated(
                 None => response,
             })
         }
+        Err(denial) => {
+            let request = Refused { navigation, path, query: req.query(), origin: &req.origin(), freshness };
+            refusal(denial, gate, &request).map(Answer::into_response)
+        }
+    }
+}
+
+/// What the gatekeeper needs of a refused request to answer it.
+pub struct Refused<'a> {
+    /// A browser's page load (`is_html_navigation`): sent to sign in where that helps.
+    pub navigation: bool,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    /// `scheme://host[:port]` of the request.
+    pub origin: &'a str,
+    /// The path's `FRESH_PATHS` requirement, if any.
+    pub freshness: Option<Freshness>,
+}
+
+/// How a gated request whose session check failed is answered, on both paths (this
+/// one and `fast_gate`): a navigation is redirected to sign in where signing in could
+/// help, anything else gets the same JSON as `GET /v1/session`.
+pub fn refusal(denial: Denial, gate: &GateConfig, request: &Refused<'_>) -> Result<Answer, ApiError> {
+    let Refused { navigation, path, query, origin, freshness } = *request;
+    match denial {
         // Too old or too weak for this path: a navigation goes to sign in again, saying
         // which level is needed; anything else gets the JSON.
-        Err(Denial::Refused(refusal @ Refusal::NotFresh { failed, .. })) => match &gate.login_url {
+        Denial::Refused(refusal @ Refusal::NotFresh { failed, .. }) => match &gate.login_url {
             Some(login) if navigation => {
-                let target = login_redirect(login, &return_to(path, req.query()));
+                let target = login_redirect(login, &return_to(path, query));
                 let level = freshness.and_then(|f| f.min_aal).filter(|_| failed.too_weak);
                 let extra = match level {
                     Some(aal) => format!("&reauth=1&aal={aal}"),
                     None => "&reauth=1".to_owned(),
                 };
-                Ok(redirect(&format!("{target}{extra}")))
+                Ok(Answer::redirect(&format!("{target}{extra}")))
             }
             _ => Err(refusal.into()),
         },
         // A drift hold (`DRIFT_POLICY` `step_up`): as step-up, to sign in again.
-        Err(Denial::Refused(Refusal::DriftStepUp)) => match &gate.login_url {
+        Denial::Refused(Refusal::DriftStepUp) => match &gate.login_url {
             Some(login) if navigation => {
-                Ok(redirect(&format!("{}&reauth=1", login_redirect(login, &return_to(path, req.query())))))
+                Ok(Answer::redirect(&format!("{}&reauth=1", login_redirect(login, &return_to(path, query)))))
             }
             _ => Err(Refusal::DriftStepUp.into()),
         },
-        Err(denial) => {
+        denial => {
             let refused = ApiError::from(denial);
             match &gate.login_url {
                 // Sent to sign in only when signing in could help: not for a rate limit,
@@ -110,7 +135,7 @@ pub async fn handle_gated(
                         && refused.status() < 500
                         && !matches!(refused.code(), ErrorCode::RateLimited | ErrorCode::ImpersonationForbidden) =>
                 {
-                    if login_would_loop(login, &req.origin(), &gate.public_paths) {
+                    if login_would_loop(login, origin, &gate.public_paths) {
                         // Redirecting would land on a gated page and redirect again, forever.
                         log_error(
                             "warn",
@@ -119,7 +144,7 @@ pub async fn handle_gated(
                         );
                         return Err(refused);
                     }
-                    Ok(redirect(&login_redirect(login, &return_to(path, req.query()))))
+                    Ok(Answer::redirect(&login_redirect(login, &return_to(path, query))))
                 }
                 _ => Err(refused),
             }
@@ -155,44 +180,28 @@ async fn forward(
     public_host: Option<&str>,
     identity: Option<Identity<'_>>,
 ) -> Result<Response, ApiError> {
-    let strip_credentials = !gate.forward_session_cookie;
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
-        if is_identity_header(&name) || gate.dropped_headers.drops(&name) {
-            continue;
-        }
-        if strip_credentials && name.eq_ignore_ascii_case("cookie") {
-            if let Some(rest) = strip_cookie(&value, cookie_name) {
-                let _ = headers.append("Cookie", &rest);
+        match gate.forwarded_header(cookie_name, &name, Some(&value)) {
+            ForwardedHeader::Unchanged => {
+                let _ = headers.append(&name, &value);
             }
-            continue;
-        }
-        if strip_credentials && name.eq_ignore_ascii_case("authorization") && is_session_bearer(&value) {
-            continue;
-        }
-        let _ = headers.append(&name, &value);
-    }
-    if let Some(Identity { record, assertion }) = identity {
-        if let Some(jwt) = assertion {
-            let _ = headers.set("X-Session-Assertion", jwt);
-        }
-        let _ = headers.set("X-Session-Account", record.account_id.as_str());
-        let _ = headers.set("X-Session-Id", record.session_id.as_str());
-        let _ = headers.set("X-Session-Expires", &rfc3339(record.idle_expires_at));
-        if let Some(imp) = &record.impersonation {
-            // Never forwarded without it: the origin would take the request as the user's.
-            headers
-                .set("X-Session-Actor", &imp.actor)
-                .map_err(|e| ApiError::internal("gatekeeper: X-Session-Actor", e))?;
+            ForwardedHeader::Rewritten(rest) => {
+                let _ = headers.append(&name, &rest);
+            }
+            ForwardedHeader::Removed => {}
         }
     }
-    // PUBLIC_HOST (or ISSUER's host) when configured: not a Host the client chose.
-    let _ = headers.set("X-Forwarded-Host", public_host.unwrap_or(req.authority()));
-    let _ = headers.set("X-Forwarded-Proto", req.scheme());
-    // The client's own X-Forwarded-For was dropped; the origin gets the address
-    // Cloudflare saw, or none.
-    if let Some(client) = forwarded_for(req.header("CF-Connecting-IP").as_deref()) {
-        let _ = headers.set("X-Forwarded-For", &client);
+    let identity = identity.map(|Identity { record, assertion }| (record, assertion));
+    let host = public_host.unwrap_or(req.authority());
+    let connecting_ip = req.header("CF-Connecting-IP");
+    for (name, value) in gatekeeper_headers(identity, host, req.scheme(), connecting_ip.as_deref()) {
+        if let Err(e) = headers.set(name, &value) {
+            // Never forwarded without the actor: the origin would take the request as the user's.
+            if name == ACTOR_HEADER {
+                return Err(ApiError::internal("gatekeeper: X-Session-Actor", e));
+            }
+        }
     }
 
     // Built with web_sys directly: workers-rs's `Method` maps methods it does not know
