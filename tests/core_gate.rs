@@ -80,7 +80,12 @@ fn session_bearers_are_recognised() {
     assert!(is_session_bearer("Bearer est_abc"));
     assert!(is_session_bearer("bearer   est_"));
     assert!(!is_session_bearer("Bearer eyJhbGciOi"));
-    assert!(!is_session_bearer("Basic est_abc"));
+    assert!(is_session_bearer("Basic est_abc"), "a token in any scheme is ours");
+    assert!(is_session_bearer("Basic eA==, Bearer est_T"), "two Authorization lines, joined");
+    assert!(is_session_bearer("Bearer\test_T"), "a tab for the space");
+    assert!(is_session_bearer("Bearer esb_AAAA"), "a bound cookie sent as a bearer");
+    assert!(!is_session_bearer("Bearer eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0X2tleSI6MX0.abcest_def"), "inside a JWT");
+    assert!(!is_session_bearer("Bearer interest_rate"));
 }
 
 #[test]
@@ -90,6 +95,9 @@ fn strip_cookie_removes_only_the_session_cookie() {
     assert_eq!(strip_cookie("s=1;s=2", "s"), None);
     assert_eq!(strip_cookie("session=x; s2=y", "s").as_deref(), Some("session=x; s2=y"));
     assert_eq!(strip_cookie("novalue; s=t", "s").as_deref(), Some("novalue"));
+    // Two Cookie lines, joined by the runtime with ", ".
+    assert_eq!(strip_cookie("a=1, s=tok", "s").as_deref(), Some("a=1"));
+    assert_eq!(strip_cookie("s=tok, b=2; c=3", "s").as_deref(), Some("b=2; c=3"));
 }
 
 #[test]

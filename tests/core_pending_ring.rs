@@ -34,3 +34,21 @@ fn the_ring_is_bounded_and_drops_entries_nobody_finished() {
     assert_eq!(ring.take(c), Some(3));
     assert_eq!(ring.len(), 0);
 }
+
+#[test]
+fn a_ring_started_elsewhere_does_not_answer_another_rings_numbers() {
+    // After a wasm reset a new ring is built; a request the old one numbered may come
+    // back. Started at different numbers, the new ring finds nothing under the old one's.
+    let mut old = PendingRing::starting_at(0, 8, 30);
+    let stale = old.insert("the old instance's request", T0).unwrap();
+    let mut new = PendingRing::starting_at(0x9e37_79b9, 8, 30);
+    let fresh = new.insert("a newer request", T0).unwrap();
+    assert_ne!(stale, fresh);
+    assert_eq!(new.take(stale), None);
+    assert_eq!(new.take(fresh), Some("a newer request"));
+    // Numbering wraps around u32 without losing an entry.
+    let mut edge = PendingRing::starting_at(u32::MAX, 8, 30);
+    let (x, y) = (edge.insert('x', T0).unwrap(), edge.insert('y', T0).unwrap());
+    assert_eq!((x, y), (u32::MAX, 0));
+    assert_eq!((edge.take(y), edge.take(x)), (Some('y'), Some('x')));
+}

@@ -190,17 +190,25 @@ function forward(plan, request, env, ctx) {
   const touch = line();
   const dataPoint = line(); // empty unless METRICS is bound
   const deleted = line();
-  const headers = new Headers(request.headers);
-  if (deleted !== "") for (const name of deleted.split(",")) headers.delete(name);
-  for (let end; (end = plan.indexOf("\n", at)) !== at; at = end + 1) {
-    const colon = plan.indexOf(":", at);
-    headers.set(plan.slice(at, colon), plan.slice(colon + 1, end));
+  const controller = new AbortController();
+  let sent;
+  try {
+    const headers = new Headers(request.headers);
+    if (deleted !== "") for (const name of deleted.split(",")) headers.delete(name);
+    for (let end; (end = plan.indexOf("\n", at)) !== at; at = end + 1) {
+      const colon = plan.indexOf(":", at);
+      headers.set(plan.slice(at, colon), plan.slice(colon + 1, end));
+    }
+    const init = { method, headers, redirect: "manual", signal: controller.signal };
+    if (flags.includes("n")) init.cache = "no-store";
+    if (flags.includes("b")) init.body = request.body;
+    sent = fetch(url, init);
+  } catch {
+    // A header or request the runtime refuses, before anything was sent: the full path
+    // builds the request through its own checks and answers with this worker's JSON.
+    return fullPath(request, env, ctx);
   }
   at += 1; // the empty line; what follows is appended to the origin's answer
-  const controller = new AbortController();
-  const init = { method, headers, redirect: "manual", signal: controller.signal };
-  if (flags.includes("n")) init.cache = "no-store";
-  if (flags.includes("b")) init.body = request.body;
   if (touch !== "") ctx.waitUntil(guarded(() => exports.touch_gated(Number(touch))));
   // Read only for a metrics data point: request.cf is built on first access.
   const colo = dataPoint === "" ? undefined : request.cf?.colo;
@@ -209,7 +217,7 @@ function forward(plan, request, env, ctx) {
     timedOut = true;
     controller.abort();
   }, timeoutMs);
-  return fetch(url, init).then(
+  return sent.then(
     (response) => {
       clearTimeout(timer);
       if (dataPoint !== "") callSync(() => exports.gated_answered(dataPoint, response.status, colo, env));

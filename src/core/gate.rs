@@ -236,16 +236,26 @@ pub fn login_would_loop(login_url: &str, request_origin: &str, public: &PathPatt
     !public.matches(path)
 }
 
-/// Whether an `Authorization` header value carries one of our session tokens, which the
-/// origin must never receive.
+/// Whether an `Authorization` header value carries one of our credentials (a session
+/// token `est_…` or a bound cookie `esb_…`), which the origin must never receive: in any
+/// scheme and anywhere in the value, since two `Authorization` lines arrive joined
+/// (`Basic eA==, Bearer est_…`) and a tab may stand for the space. A prefix inside a run
+/// of base64url characters (another party's JWT that happens to contain `est_`) is not one.
 pub fn is_session_bearer(value: &str) -> bool {
-    crate::core::credentials::bearer_value(value).is_some_and(|v| v.starts_with(crate::core::token::TOKEN_PREFIX))
+    use crate::core::{bound_cookie::BOUND_COOKIE_PREFIX, token::TOKEN_PREFIX};
+    let bytes = value.as_bytes();
+    let in_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    [TOKEN_PREFIX, BOUND_COOKIE_PREFIX]
+        .iter()
+        .any(|prefix| value.match_indices(prefix).any(|(at, _)| at == 0 || !in_token(bytes[at - 1])))
 }
 
 /// The `Cookie` header without the session cookie, or `None` when nothing else is left.
+/// Pairs are split at `;` and at `,` too: two `Cookie` lines arrive joined with `, `, and
+/// no cookie value may hold a comma (RFC 6265).
 pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
     let kept: Vec<&str> = header
-        .split(';')
+        .split([';', ','])
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
         .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k.trim() != name))

@@ -20,7 +20,16 @@ pub struct PendingRing<T> {
 
 impl<T> PendingRing<T> {
     pub fn new(capacity: usize, max_age_secs: i64) -> Self {
-        PendingRing { first: 0, entries: VecDeque::new(), capacity, max_age_secs }
+        Self::starting_at(0, capacity, max_age_secs)
+    }
+
+    /// Numbering from `first`. The hot path starts each wasm instance's rings at a random
+    /// number: after a reset (a trap) a new instance's ring is empty, and a request the old
+    /// one started may still come back with its number; from a random start, that number
+    /// finds nothing rather than a newer request's state (one chance in about a million
+    /// per request in flight across a reset, against a near certainty from zero).
+    pub fn starting_at(first: u32, capacity: usize, max_age_secs: i64) -> Self {
+        PendingRing { first, entries: VecDeque::new(), capacity, max_age_secs }
     }
 
     /// Keeps `value` and returns its number, or `None` when the ring is full of entries

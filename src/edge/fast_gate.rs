@@ -113,7 +113,7 @@ enum Waiting {
 thread_local! {
     static STARTED: RefCell<Option<Started>> = const { RefCell::new(None) };
     static PENDING: RefCell<PendingRing<Waiting>> =
-        RefCell::new(PendingRing::new(PENDING_CAPACITY, PENDING_MAX_AGE_SECS));
+        RefCell::new(PendingRing::starting_at(platform::random_u32(), PENDING_CAPACITY, PENDING_MAX_AGE_SECS));
 }
 
 /// Whether the router would hand this path to the gatekeeper: everything outside `/v1`
@@ -389,9 +389,10 @@ impl Forward<'_> {
         let parts = RequestUrl::split(url);
         let path = &url[parts.path.clone()];
         let query = parts.query.clone().map(|q| &url[q]);
+        let upstream = self.gate.upstream_url(path, query);
         let mut text = String::with_capacity(512);
         let _ = writeln!(text, "P{method}");
-        text.push_str(&self.gate.upstream_url(path, query));
+        text.push_str(&upstream);
         let _ = writeln!(text, "\n{}", self.gate.origin_timeout_ms);
         if identity.is_some() {
             // Per user: no cache may answer it.
@@ -437,6 +438,14 @@ impl Forward<'_> {
         let host = config.public_host.as_deref().unwrap_or(&url[parts.authority.clone()]);
         let scheme = &url[parts.scheme.clone()];
         set.extend(gatekeeper_headers(identity.map(|record| (record, None)), host, scheme, self.connecting_ip));
+        // The shim reads the plan a line at a time and a header at its first colon, so a
+        // value holding a line break would read as more headers. workerd never hands one
+        // over (header values and serialised URLs cannot hold CR or LF); should that ever
+        // change, such a request takes the full path, whose `Headers` refuses it.
+        let breaks = |s: &str| s.bytes().any(|b| b == b'\n' || b == b'\r');
+        if breaks(&upstream) || breaks(method) || set.iter().any(|(_, v)| breaks(v)) || offer.is_some_and(breaks) {
+            return FULL_PATH.to_owned();
+        }
         for (name, value) in &set {
             let _ = writeln!(text, "{name}:{value}");
         }

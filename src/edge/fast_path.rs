@@ -76,7 +76,7 @@ struct Pending {
 
 thread_local! {
     static PENDING: RefCell<PendingRing<Pending>> =
-        RefCell::new(PendingRing::new(PENDING_CAPACITY, PENDING_MAX_AGE_SECS));
+        RefCell::new(PendingRing::starting_at(platform::random_u32(), PENDING_CAPACITY, PENDING_MAX_AGE_SECS));
 }
 
 const FULL_PATH: &str = "F";

@@ -21,3 +21,11 @@ pub fn new_token() -> Result<SessionToken, getrandom::Error> {
     getrandom::fill(&mut bytes)?;
     Ok(SessionToken::from_random_bytes(bytes))
 }
+
+/// A random `u32`, for numbering that must not repeat across wasm instances (the pending
+/// rings' first number). Zero if the platform has no randomness, which only makes the
+/// numbering predictable again, never wrong within one instance.
+pub fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map(|()| u32::from_le_bytes(bytes)).unwrap_or(0)
+}
