@@ -39,6 +39,8 @@ const ONLY_AB = process.env.BENCH_ONLY === "ab";
 // BENCH_ONLY=validation: CPU per validation against the peers only (with
 // BENCH_COMPARE_SCRIPT, that build too), printed.
 const ONLY_VALIDATION = process.env.BENCH_ONLY === "validation";
+// BENCH_ONLY=gated: the gated forward's scenarios only, printed.
+const ONLY_GATED = process.env.BENCH_ONLY === "gated";
 // BENCH_ONLY=startup: only the cold start, attributed (bench/startup.mjs; STARTUP_ROUNDS).
 const ONLY_STARTUP = process.env.BENCH_ONLY === "startup";
 const STARTUP_ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 9);
@@ -154,6 +156,15 @@ async function main() {
   };
 
   const sessionsOptions = { scriptPath: countingEntry };
+  if (ONLY_GATED) {
+    const g = await gatedScenarios();
+    for (const [name, v] of Object.entries(g))
+      console.log(`${name}: median ${v.cpu_us_per_request} µs; rounds ${v.cpu_us_per_round.join(", ")}`);
+    console.log(
+      `gated fast path / JS gatekeeper peer: ${round(g.gated.cpu_us_per_request / g.gated_js_peer.cpu_us_per_request)}`,
+    );
+    return;
+  }
   if (ONLY_VALIDATION) {
     const v = await validationCpu();
     for (const name of Object.keys(v).filter((n) => v[n].cpu_us_per_round))

@@ -25,3 +25,13 @@ fn memory_is_bounded_and_per_token() {
     }
     assert!(!memory.is_empty());
 }
+
+#[test]
+fn a_touch_that_could_not_be_sent_is_forgotten() {
+    let hash = common::token(9).hash();
+    let mut memory = TouchMemory::new(8);
+    assert!(memory.should_send(&hash, 1_000, 300));
+    assert!(!memory.should_send(&hash, 1_001, 300), "remembered");
+    memory.forget(&hash); // the hot path's ring was full: nothing was sent
+    assert!(memory.should_send(&hash, 1_002, 300), "the next use asks again");
+}

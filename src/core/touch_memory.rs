@@ -37,6 +37,12 @@ impl TouchMemory {
         true
     }
 
+    /// Forgets that a touch was sent for `hash`: the caller could not send the one
+    /// `should_send` allowed, and the next use must be allowed to ask again.
+    pub fn forget(&mut self, hash: &TokenHash) {
+        self.sent.remove(hash);
+    }
+
     pub fn len(&self) -> usize {
         self.sent.len()
     }

@@ -56,7 +56,7 @@ use crate::edge::platform;
 use crate::edge::request::{CheckKind, DriftNote, SessionFacts};
 use crate::edge::routes::gatekeeper::{refusal, Refused};
 use crate::edge::session_store::{decode_value, SESSIONS_BINDING};
-use crate::edge::touch::{send_touch, touch_due};
+use crate::edge::touch::{send_touch, touch_due, touch_not_sent};
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -247,9 +247,11 @@ pub fn finish_gated(number: u32, value: Option<Vec<u8>>, client: Option<String>,
             hash: reading.hash.clone(),
             record: Box::new(record.clone()),
         };
-        // With the ring full the touch is skipped; a later request asks again once the
-        // touch interval has passed.
+        // With the ring full the touch is skipped, and the next request asks again.
         touch = PENDING.with(|ring| ring.borrow_mut().insert(waiting, now));
+        if touch.is_none() {
+            touch_not_sent(&reading.hash);
+        }
     }
     let data_point = metrics.map(|_| data_point_line(CheckKind::Eventual, Some(&record), touch.is_some()));
     // A browser's page load of an unbound session is offered a device key (DBSC), added

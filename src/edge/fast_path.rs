@@ -46,7 +46,7 @@ use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::request::{DriftNote, SessionFacts};
 use crate::edge::session_store::{decode_value, StoreError, SESSIONS_BINDING};
-use crate::edge::touch::{send_touch, touch_due};
+use crate::edge::touch::{send_touch, touch_due, touch_not_sent};
 use crate::edge::views::SessionView;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -163,9 +163,14 @@ pub fn finish_request(number: u32, value: Option<Vec<u8>>, client: Option<String
     }
     if touch_due(&config, &record, &pending.hash, now) {
         pending.touch = Some(record);
-        // Kept for `touch_request`. With the ring full the touch is skipped; a later
-        // request asks again once the touch interval has passed.
-        if let Some(again) = PENDING.with(|ring| ring.borrow_mut().insert(pending, now)) {
+        let hash = pending.hash.clone();
+        // Kept for `touch_request`. With the ring full the touch is skipped, and the
+        // next request asks again.
+        let kept = PENDING.with(|ring| ring.borrow_mut().insert(pending, now));
+        if kept.is_none() {
+            touch_not_sent(&hash);
+        }
+        if let Some(again) = kept {
             if let Some(metrics) = &metrics {
                 metrics.note_touch();
                 metrics.record(RouteClass::Validate, 200, None);

@@ -52,6 +52,12 @@ pub fn touch_due(config: &Config, record: &SessionRecord, hash: &TokenHash, now:
     SENT_TOUCHES.with(|m| m.borrow_mut().should_send(hash, now, interval))
 }
 
+/// Undoes `touch_due`'s note when the touch it allowed could not be sent (the hot path's
+/// ring was full), so that the next use asks again instead of a whole interval later.
+pub fn touch_not_sent(hash: &TokenHash) {
+    SENT_TOUCHES.with(|m| m.borrow_mut().forget(hash));
+}
+
 /// The touch itself, for `waitUntil`. A failed touch changes nothing; the next request
 /// will try again.
 pub fn send_touch(
