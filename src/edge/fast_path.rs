@@ -45,6 +45,7 @@ use crate::edge::fast_gate;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
 use crate::edge::platform;
 use crate::edge::request::{DriftNote, SessionFacts};
+use crate::edge::routes::public::health_answer;
 use crate::edge::session_store::{decode_value, StoreError, SESSIONS_BINDING};
 use crate::edge::touch::{send_touch, touch_due, touch_not_sent};
 use crate::edge::views::SessionView;
@@ -96,6 +97,14 @@ pub fn plan_request(
     env: Env,
 ) -> String {
     let parts = RequestUrl::split(url);
+    // `GET /v1/health` (any query: the router matches the path alone) is answered here,
+    // before anything is read, as the router answers it.
+    if method == "GET" && &url[parts.path.clone()] == "/v1/health" {
+        let mut text = String::with_capacity(160);
+        text.push('A');
+        health_answer().encode(&mut text);
+        return text;
+    }
     // Gatekeeper mode: the gated forward's own plan (`fast_gate`).
     if fast_gate::is_gated_path(&url[parts.path.clone()]) {
         return fast_gate::begin(method, url, cookie, authorization, colo, env);

@@ -203,6 +203,29 @@ describe("with device-bound sessions on, the fast path still answers as the full
   });
 });
 
+describe("GET /v1/health on the fast path", () => {
+  test("answers as the full path does, with any query, and reads nothing", async () => {
+    // both-paths-entry.mjs: X-Test-Path: full sends a request to the full-path twin.
+    const scriptPath = fileURLToPath(new URL("./both-paths-entry.mjs", import.meta.url));
+    const worker = await startWorker({ scriptPath });
+    try {
+      for (const path of ["/v1/health", "/v1/health?probe=1"]) {
+        const fast = await answerOf(await worker.fetch(path));
+        const full = await answerOf(await worker.fetch(path, { headers: { "X-Test-Path": "full" } }));
+        assert.deepEqual(fast, full, path);
+        assert.equal(fast.status, 200);
+        assert.equal(JSON.parse(fast.body).status, "ok");
+      }
+      // Another method is the full path's to refuse, as before.
+      const post = await worker.fetch("/v1/health", { method: "POST" });
+      assert.deepEqual([post.status, post.headers.get("allow")], [405, "GET"]);
+      assert.deepEqual(await (await worker.fetch("/__test/callers")).json(), []);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
 describe("which path a request takes", () => {
   test("GET /v1/session reads KV from the shim; a query, another route or a method takes wasm's full path", async () => {
     const scriptPath = fileURLToPath(new URL("./kv-caller-entry.mjs", import.meta.url));

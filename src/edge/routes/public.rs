@@ -2,8 +2,8 @@
 //! Readable by anyone, from any origin, with no session.
 
 use crate::core::config::Config;
+use crate::edge::answer::Answer;
 use crate::edge::error::ApiError;
-use crate::edge::response::json_response;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use worker::{web_sys, Response, ResponseBody};
@@ -17,7 +17,14 @@ struct Health {
 
 /// `GET /v1/health`: the worker answers, and which build it is.
 pub fn health() -> Response {
-    json_response(200, &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") })
+    health_answer().into_response()
+}
+
+/// The same answer, for the hot path's synchronous entry (`fast_path::plan_request`),
+/// which answers it without the full path: a load balancer's probe, and an isolate's first
+/// request, cost the least they can.
+pub fn health_answer() -> Answer {
+    Answer::json(200, &Health { status: "ok", name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") })
 }
 
 /// The API description: openapi.json at the repository root, gzipped by build.rs.
