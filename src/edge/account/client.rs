@@ -51,11 +51,11 @@ impl AccountClient {
         hash: &TokenHash,
         authenticated_at_ms: UnixMillis,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let command = AccountCommand::Create {
+        let command = AccountCommand::Create(CreateCommand {
             record: record.clone(),
             token_hash: hash.clone(),
             authenticated_at_ms: Some(authenticated_at_ms),
-        };
+        });
         let reply: CreateReply = match self.send(&command).await {
             Ok(reply) => reply.decode()?,
             Err(first) => {
@@ -72,7 +72,8 @@ impl AccountClient {
         hash: &TokenHash,
         kind: TouchKind,
     ) -> Result<TouchReply, ApiError> {
-        let command = AccountCommand::Touch { session_id: session_id.clone(), token_hash: hash.clone(), kind };
+        let command =
+            AccountCommand::Touch(TouchCommand { session_id: session_id.clone(), token_hash: hash.clone(), kind });
         self.call(&command).await
     }
 
@@ -84,7 +85,8 @@ impl AccountClient {
         reason: RevokeReason,
         caller: Option<&Caller>,
     ) -> Result<bool, ApiError> {
-        let command = AccountCommand::Revoke { session_id: session_id.clone(), reason, caller: caller.cloned() };
+        let command =
+            AccountCommand::Revoke(RevokeCommand { session_id: session_id.clone(), reason, caller: caller.cloned() });
         let reply: RevokeReply = self.call(&command).await?;
         Ok(reply.revoked)
     }
@@ -96,13 +98,14 @@ impl AccountClient {
         reason: RevokeReason,
         caller: Option<&Caller>,
     ) -> Result<u32, ApiError> {
-        let command = AccountCommand::RevokeAll { except: except.cloned(), reason, caller: caller.cloned() };
+        let command =
+            AccountCommand::RevokeAll(RevokeAllCommand { except: except.cloned(), reason, caller: caller.cloned() });
         let reply: RevokeAllReply = self.call(&command).await?;
         Ok(reply.revoked)
     }
 
     pub async fn list(&self, limit: u32, caller: Option<&Caller>) -> Result<Vec<SessionRecord>, ApiError> {
-        let reply: ListReply = self.call(&AccountCommand::List { limit, caller: caller.cloned() }).await?;
+        let reply: ListReply = self.call(&AccountCommand::List(ListCommand { limit, caller: caller.cloned() })).await?;
         Ok(reply.sessions)
     }
 
@@ -115,12 +118,12 @@ impl AccountClient {
         caller: Option<&Caller>,
         reauthenticated: Option<Reauthentication>,
     ) -> Result<Option<SessionRecord>, ApiError> {
-        let command = AccountCommand::Rotate {
+        let command = AccountCommand::Rotate(RotateCommand {
             session_id: session_id.clone(),
             new_token_hash: new_hash.clone(),
             caller: caller.cloned(),
             reauthenticated,
-        };
+        });
         match self.call(&command).await? {
             RotateReply::Rotated { record } => Ok(Some(*record)),
             RotateReply::NotFound => Ok(None),
@@ -134,7 +137,10 @@ impl AccountClient {
         session_id: Option<&SessionId>,
         claims: &SessionClaims,
     ) -> Result<Vec<SessionRecord>, ApiError> {
-        let command = AccountCommand::UpdateClaims { session_id: session_id.cloned(), claims: claims.clone() };
+        let command = AccountCommand::UpdateClaims(UpdateClaimsCommand {
+            session_id: session_id.cloned(),
+            claims: claims.clone(),
+        });
         let reply: ClaimsReply = self.call(&command).await?;
         Ok(reply.updated)
     }
@@ -147,8 +153,12 @@ impl AccountClient {
         binding: DeviceBinding,
         jwk: String,
     ) -> Result<BindReply, ApiError> {
-        let command =
-            AccountCommand::BindDevice { caller: caller.clone(), new_token_hash: new_hash.clone(), binding, jwk };
+        let command = AccountCommand::BindDevice(BindDeviceCommand {
+            caller: caller.clone(),
+            new_token_hash: new_hash.clone(),
+            binding,
+            jwk,
+        });
         self.call(&command).await
     }
 
@@ -159,11 +169,11 @@ impl AccountClient {
         hash: &TokenHash,
         challenge_issued_ms: UnixMillis,
     ) -> Result<RefreshReply, ApiError> {
-        let command = AccountCommand::RefreshBinding {
+        let command = AccountCommand::RefreshBinding(RefreshBindingCommand {
             session_id: session_id.clone(),
             token_hash: hash.clone(),
             challenge_issued_ms,
-        };
+        });
         self.call(&command).await
     }
 
@@ -174,18 +184,19 @@ impl AccountClient {
         hash: &TokenHash,
         observed: &Baseline,
     ) -> Result<Option<DriftVerdict>, ApiError> {
-        let command = AccountCommand::Observe {
+        let command = AccountCommand::Observe(ObserveCommand {
             session_id: session_id.clone(),
             token_hash: hash.clone(),
             observed: observed.clone(),
-        };
+        });
         let reply: ObserveReply = self.call(&command).await?;
         Ok(reply.verdict)
     }
 
     /// The index's record for a session, if it is indexed under this hash.
     pub async fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
-        let command = AccountCommand::Verify { session_id: session_id.clone(), token_hash: hash.clone() };
+        let command =
+            AccountCommand::Verify(VerifyCommand { session_id: session_id.clone(), token_hash: hash.clone() });
         self.call(&command).await
     }
 
@@ -196,8 +207,10 @@ impl AccountClient {
         session_id: Option<&SessionId>,
         actor: Option<&str>,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let command =
-            AccountCommand::EndImpersonations { session_id: session_id.cloned(), actor: actor.map(str::to_owned) };
+        let command = AccountCommand::EndImpersonations(EndImpersonationsCommand {
+            session_id: session_id.cloned(),
+            actor: actor.map(str::to_owned),
+        });
         let reply: EndImpersonationsReply = self.call(&command).await?;
         Ok(reply.ended)
     }
