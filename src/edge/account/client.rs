@@ -74,7 +74,7 @@ impl AccountClient {
     ) -> Result<TouchReply, ApiError> {
         let command =
             AccountCommand::Touch(TouchCommand { session_id: session_id.clone(), token_hash: hash.clone(), kind });
-        self.call(&command).await
+        decode(&self.exchange(&command).await?, TouchReply::from_json)
     }
 
     /// Revokes one session. `caller`: the session holder making the request, who must
@@ -124,7 +124,7 @@ impl AccountClient {
             caller: caller.cloned(),
             reauthenticated,
         });
-        match self.call(&command).await? {
+        match decode(&self.exchange(&command).await?, RotateReply::from_json)? {
             RotateReply::Rotated { record } => Ok(Some(*record)),
             RotateReply::NotFound => Ok(None),
         }
@@ -159,7 +159,7 @@ impl AccountClient {
             binding,
             jwk,
         });
-        self.call(&command).await
+        decode(&self.exchange(&command).await?, BindReply::from_json)
     }
 
     /// A bound session's refresh check, taking the challenge issued at `challenge_issued_ms`.
@@ -174,7 +174,7 @@ impl AccountClient {
             token_hash: hash.clone(),
             challenge_issued_ms,
         });
-        self.call(&command).await
+        decode(&self.exchange(&command).await?, RefreshReply::from_json)
     }
 
     /// Asks the object to classify a client's signals; `None`: no such live session.
@@ -216,7 +216,13 @@ impl AccountClient {
     }
 
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {
-        self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.decode()
+        decode(&self.exchange(command).await?, |bytes| serde_json::from_slice(bytes))
+    }
+
+    /// One round trip whose reply must arrive: the reply's bytes, or the error it
+    /// carries. Not generic over the reply, so its future exists once.
+    async fn exchange(&self, command: &AccountCommand) -> Result<Vec<u8>, ApiError> {
+        self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.into_bytes()
     }
 
     /// One round trip. `Err` means no reply arrived (the command may or may not have
@@ -241,12 +247,20 @@ struct Reply {
 }
 
 impl Reply {
-    fn decode<R: DeserializeOwned>(self) -> Result<R, ApiError> {
+    fn into_bytes(self) -> Result<Vec<u8>, ApiError> {
         if self.status != 200 {
             return Err(passed_through_error(&self.bytes));
         }
-        serde_json::from_slice(&self.bytes).map_err(|e| ApiError::internal("account: decode reply", e))
+        Ok(self.bytes)
     }
+
+    fn decode<R: DeserializeOwned>(self) -> Result<R, ApiError> {
+        decode(&self.into_bytes()?, |bytes| serde_json::from_slice(bytes))
+    }
+}
+
+fn decode<R>(bytes: &[u8], from_json: fn(&[u8]) -> serde_json::Result<R>) -> Result<R, ApiError> {
+    from_json(bytes).map_err(|e| ApiError::internal("account: decode reply", e))
 }
 
 /// The object's own errors that mean something to the caller (its session is gone, the

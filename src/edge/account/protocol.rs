@@ -197,7 +197,9 @@ pub struct EndImpersonationsReply {
     pub ended: Vec<SessionId>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// Replies with an `outcome` are decoded by their `from_json`, in two passes, like
+/// [`AccountCommand`].
+#[derive(Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum BindReply {
     /// Bound, under the new token.
@@ -208,7 +210,7 @@ pub enum BindReply {
     NotFound,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RefreshReply {
     /// The session may be used: check the proof with this key.
@@ -248,7 +250,7 @@ pub struct Reauthentication {
     pub amr: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RotateReply {
     /// The session as it now is, under the new token.
@@ -263,7 +265,7 @@ pub struct CreateReply {
 }
 
 /// What a touch did.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum TouchReply {
     /// The idle deadline moved; KV and the index hold this record.
@@ -300,4 +302,104 @@ pub struct VerifyReply {
     /// recently enough for the object to remember (metrics: the stale-hit age).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<UnixSeconds>,
+}
+
+/// The `outcome` of a reply, read before its fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Bound,
+    AlreadyBound,
+    NotFound,
+    Refreshable,
+    Replayed,
+    Ended,
+    Rotated,
+    Extended,
+    NotDue,
+    Expired,
+}
+
+/// The fields of the outcomes that carry data, each read in the second pass.
+#[derive(Deserialize)]
+struct RecordField {
+    record: Box<SessionRecord>,
+}
+
+#[derive(Deserialize)]
+struct RefreshableFields {
+    record: Box<SessionRecord>,
+    jwk: String,
+}
+
+#[derive(Deserialize)]
+struct ValidityField {
+    validity: Validity,
+}
+
+fn outcome(bytes: &[u8]) -> serde_json::Result<Outcome> {
+    #[derive(Deserialize)]
+    struct Tag {
+        outcome: Outcome,
+    }
+    Ok(serde_json::from_slice::<Tag>(bytes)?.outcome)
+}
+
+fn record_field(bytes: &[u8]) -> serde_json::Result<Box<SessionRecord>> {
+    Ok(serde_json::from_slice::<RecordField>(bytes)?.record)
+}
+
+/// An outcome of another reply type: the object and the edge disagree on the command.
+fn unexpected() -> serde_json::Error {
+    serde::de::Error::custom("an outcome this reply does not have")
+}
+
+impl BindReply {
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Self> {
+        match outcome(bytes)? {
+            Outcome::Bound => Ok(BindReply::Bound { record: record_field(bytes)? }),
+            Outcome::AlreadyBound => Ok(BindReply::AlreadyBound),
+            Outcome::NotFound => Ok(BindReply::NotFound),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+impl RefreshReply {
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Self> {
+        match outcome(bytes)? {
+            Outcome::Refreshable => {
+                let RefreshableFields { record, jwk } = serde_json::from_slice(bytes)?;
+                Ok(RefreshReply::Refreshable { record, jwk })
+            }
+            Outcome::Replayed => Ok(RefreshReply::Replayed),
+            Outcome::Ended => Ok(RefreshReply::Ended),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+impl RotateReply {
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Self> {
+        match outcome(bytes)? {
+            Outcome::Rotated => Ok(RotateReply::Rotated { record: record_field(bytes)? }),
+            Outcome::NotFound => Ok(RotateReply::NotFound),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+impl TouchReply {
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Self> {
+        match outcome(bytes)? {
+            Outcome::Extended => Ok(TouchReply::Extended { record: *record_field(bytes)? }),
+            Outcome::NotDue => Ok(TouchReply::NotDue { record: *record_field(bytes)? }),
+            Outcome::Expired => {
+                let ValidityField { validity } = serde_json::from_slice(bytes)?;
+                Ok(TouchReply::Expired { validity })
+            }
+            Outcome::NotFound => Ok(TouchReply::NotFound),
+            _ => Err(unexpected()),
+        }
+    }
 }
