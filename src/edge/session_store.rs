@@ -24,6 +24,32 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = get)]
     fn get_text(this: &KvNamespace, key: &str, value_type: &str) -> Result<js_sys::Promise, JsValue>;
+
+    /// `put(key, value, { expirationTtl, metadata })`, called directly too: workers-rs's
+    /// builder converts its options with serde-wasm-bindgen and formats numbers with
+    /// `f64`'s `Display`, 17 KB of the module for two writes (docs/performance.md, "Size").
+    #[wasm_bindgen(method, catch, js_name = put)]
+    fn put_text(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &js_sys::Object,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The options of a `put`: a time to live, and the key's metadata as JSON.
+fn put_options(ttl_secs: u64, metadata_json: Option<&str>) -> Result<js_sys::Object, JsValue> {
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"expirationTtl".into(), &JsValue::from_f64(ttl_secs as f64))?;
+    if let Some(json) = metadata_json {
+        js_sys::Reflect::set(&options, &"metadata".into(), &js_sys::JSON::parse(json)?)?;
+    }
+    Ok(options)
+}
+
+/// A platform error's own words, for the log.
+fn js_error(e: JsValue) -> StoreError {
+    StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
 pub struct SessionStore {
@@ -93,7 +119,6 @@ impl SessionStore {
 
     /// The one KV read of the hot path.
     pub async fn get(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
-        let js_error = |e: JsValue| StoreError::Kv(e.as_string().unwrap_or_else(|| format!("{e:?}")));
         let promise = self.namespace.get_text(&hash.kv_key(), "text").map_err(js_error)?;
         let value = JsFuture::from(promise).await.map_err(js_error)?;
         decode_value(value.as_string().as_deref())
@@ -124,16 +149,23 @@ impl SessionStore {
             absolute_expires_at: record.absolute_expires_at,
             actor: record.impersonation.as_ref().map(|imp| imp.actor.clone()),
         };
-        let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
-        self.kv()?
-            .put(&hash.kv_key(), record.encode())
-            .map_err(kv_err)?
-            .expiration_ttl(ttl_secs)
-            .metadata(metadata)
-            .map_err(kv_err)?
-            .execute()
-            .await
-            .map_err(kv_err)
+        // Serialising a struct of strings and integers to a String cannot fail.
+        let metadata = serde_json::to_string(&metadata).expect("key metadata serialises");
+        self.put_value(&hash.kv_key(), &record.encode(), ttl_secs, Some(&metadata)).await
+    }
+
+    /// One KV write, through the binding itself.
+    async fn put_value(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+        metadata_json: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let options = put_options(ttl_secs, metadata_json).map_err(js_error)?;
+        let promise = self.namespace.put_text(key, value, &options).map_err(js_error)?;
+        JsFuture::from(promise).await.map_err(js_error)?;
+        Ok(())
     }
 
     /// Leaves the marker that lets a rotated-away token retry its rotation
@@ -144,15 +176,8 @@ impl SessionStore {
         marker: &RotatedAway,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let kv_err = |e: worker::KvError| StoreError::Kv(e.to_string());
         let value = serde_json::to_string(marker).map_err(|e| StoreError::Kv(e.to_string()))?;
-        self.kv()?
-            .put(&RotatedAway::kv_key(old_hash), value)
-            .map_err(kv_err)?
-            .expiration_ttl(ttl_secs)
-            .execute()
-            .await
-            .map_err(kv_err)
+        self.put_value(&RotatedAway::kv_key(old_hash), &value, ttl_secs, None).await
     }
 
     /// The rotation marker a token left, if any. One that does not decode is no marker.
