@@ -13,12 +13,26 @@ use crate::core::UnixMillis;
 use crate::edge::account::protocol::*;
 use crate::edge::error::{log_error, ApiError};
 use serde::de::DeserializeOwned;
-use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::{web_sys, Env};
 
 pub const ACCOUNTS_BINDING: &str = "ACCOUNTS";
 
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub, called directly: workers-rs's `Stub::fetch_with_request`
+    /// takes its `RequestInit`, whose conversion serialises the (unused) `cf` options
+    /// with serde-wasm-bindgen on every call (docs/performance.md, "Size").
+    type ObjectStub;
+
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch_with_init(this: &ObjectStub, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
+}
+
 pub struct AccountClient {
-    stub: Stub,
+    stub: ObjectStub,
 }
 
 impl AccountClient {
@@ -39,7 +53,7 @@ impl AccountClient {
             .durable_object(ACCOUNTS_BINDING)
             .and_then(|ns| ns.id_from_name(name)?.get_stub())
             .map_err(|e| ApiError::internal("ACCOUNTS binding", e))?;
-        Ok(AccountClient { stub })
+        Ok(AccountClient { stub: stub.into_rpc() })
     }
 
     /// Creates a session. Sent a second time if the first reply is lost on the way
@@ -229,15 +243,17 @@ impl AccountClient {
     /// run); an error reply is a `Reply` like any other.
     async fn send(&self, command: &AccountCommand) -> Result<Reply, worker::Error> {
         let body = serde_json::to_string(command)?;
-        let headers = Headers::new();
-        let _ = headers.set("Content-Type", "application/json");
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://account.internal/command", &init)?;
-        let mut response = self.stub.fetch_with_request(request).await?;
-        let status = response.status_code();
-        let bytes = response.bytes().await?;
-        Ok(Reply { status, bytes })
+        let headers = web_sys::Headers::new()?;
+        headers.set("Content-Type", "application/json")?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+        let promise = self.stub.fetch_with_init("https://account.internal/command", &init)?;
+        let response: web_sys::Response = JsFuture::from(promise).await?.unchecked_into();
+        let status = response.status();
+        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        Ok(Reply { status, bytes: js_sys::Uint8Array::new(&buffer).to_vec() })
     }
 }
 
