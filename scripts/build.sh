@@ -5,7 +5,7 @@
 #
 # BUILD_MODE=release (the default: tests and deployments) is the optimised build:
 # worker-build --release, wasm-opt -Oz, and the name section stripped. BUILD_MODE=dev
-# (set by scripts/dev.sh) is the same Rust build without the two wasm-opt passes, which
+# (set by scripts/dev.sh) is the same Rust build without the wasm-opt passes, which
 # only make the module smaller (about 30 s each start, on 2 cores).
 #
 # Either mode skips the whole build when its inputs and outputs are what the last build
@@ -31,8 +31,9 @@ else
   log "building the worker (worker-build --release)"
   worker-build --release
   # worker-build runs wasm-opt with --debuginfo, which keeps the function-name section:
-  # 150 KB of the module that only a profile or a symbolicated trace reads. `npm run
-  # profile` builds its own copy with names (scripts/profile.sh).
-  wasm-opt build/index_bg.wasm --strip-debug -o build/index_bg.wasm $WASM_FEATURES
+  # 200 KB of the module that only a profile or a symbolicated trace reads. `npm run
+  # profile` builds its own copy with names (scripts/profile.sh). A second -Oz on the
+  # stripped module finds 1.9 KB gzip more for about 30 s (docs/performance.md, "Size").
+  wasm-opt build/index_bg.wasm --strip-debug -Oz -o build/index_bg.wasm $WASM_FEATURES
 fi
 record_build "$mode"

@@ -10,13 +10,12 @@
 //! `core::jwk`. It does no cryptography: the worker imports the private JWK into the
 //! platform's WebCrypto, which signs and hashes.
 
+use crate::core::base64::URL_SAFE_NO_PAD;
 use crate::core::impersonation::{Act, Impersonation};
 use crate::core::jwk::{KeyType, SigningJwk};
 use crate::core::record::SessionRecord;
 use crate::core::vars::{self, ConfigError, Vars};
 use crate::core::UnixSeconds;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

@@ -7,11 +7,10 @@
 //! It names the hash, never the token: the hash is only a KV key, and without the MAC
 //! key nobody can make a cookie for another hash, or move an expiry.
 
+use crate::core::base64::URL_SAFE_NO_PAD;
 use crate::core::device_challenge::BindingKeys;
 use crate::core::token::{SessionId, TokenHash};
 use crate::core::UnixSeconds;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use std::fmt;
 
 /// Every bound cookie starts with this; a session token starts with `est_`.

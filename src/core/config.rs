@@ -135,9 +135,8 @@ impl Config {
 
 /// RFC 3339 or whole unix seconds.
 fn parse_instant(raw: &str) -> Option<UnixSeconds> {
-    use time::format_description::well_known::Rfc3339;
     raw.parse::<i64>()
         .ok()
         .filter(|n| (0..=253_402_300_799).contains(n))
-        .or_else(|| time::OffsetDateTime::parse(raw, &Rfc3339).ok().map(|t| t.unix_timestamp()))
+        .or_else(|| crate::core::timestamp::parse_rfc3339(raw).map(|t| t.secs))
 }

@@ -6,8 +6,7 @@
 //! The core parses and checks the shape; the worker checks the signature with WebCrypto
 //! (`edge::device_binding`), which needs the key as JWK JSON ([`ProofKey::jwk_json`]).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::core::base64::URL_SAFE_NO_PAD;
 use serde_json::{json, Map, Value};
 use std::fmt;
 

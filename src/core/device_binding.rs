@@ -8,13 +8,12 @@
 //! (`core::bound_cookie`) under the session cookie's own name, so everything that reads
 //! the session cookie reads either form.
 
+use crate::core::base64::{STANDARD, URL_SAFE_NO_PAD};
 use crate::core::bound_cookie::Thumbprint;
 use crate::core::device_challenge::{self, BindingKeys, Purpose, SECRET_MIN_BYTES};
 use crate::core::token::SessionId;
 use crate::core::vars::{self, whole_number, ConfigError};
 use crate::core::{UnixMillis, UnixSeconds};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

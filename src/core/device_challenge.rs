@@ -8,10 +8,9 @@
 //! The keys come from `DEVICE_BINDING_SECRET` through blake3's key derivation, one per
 //! use, so a challenge can never pass for a bound cookie's MAC or the other way round.
 
+use crate::core::base64::URL_SAFE_NO_PAD;
 use crate::core::token::SessionId;
 use crate::core::UnixMillis;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use std::fmt;
 
 /// The smallest `DEVICE_BINDING_SECRET`, in bytes.

@@ -8,8 +8,7 @@
 //! so no webhook signature is a seal and no seal is a webhook signature. The HMACs are
 //! the platform's (WebCrypto); this module only frames and reads the message.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use crate::core::base64::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

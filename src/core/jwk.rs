@@ -2,8 +2,7 @@
 //! public form, and the RFC 7638 thumbprint that names them (`kid`). Shared by the
 //! assertions the worker signs and by checks of keys a client presents.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::core::base64::URL_SAFE_NO_PAD;
 use serde_json::{json, Map, Value};
 
 /// The two key types: JOSE `alg` and WebCrypto curve follow from it.

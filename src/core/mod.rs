@@ -5,6 +5,7 @@ pub mod account;
 pub mod act;
 pub mod admin_key;
 pub mod assertion;
+pub mod base64;
 pub mod bound_cookie;
 pub mod claims;
 pub mod client_memory;

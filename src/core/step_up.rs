@@ -6,10 +6,9 @@
 //! long-lived, active session still needs a recent login for a sensitive action, and a
 //! reauthentication makes it fresh again without a new session.
 
+use crate::core::timestamp::parse_rfc3339;
 use crate::core::{UnixMillis, UnixSeconds};
 use std::fmt;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub const AAL_MIN: u8 = 1;
 pub const AAL_MAX: u8 = 3;
@@ -114,12 +113,12 @@ pub fn parse_authenticated_at(value: &serde_json::Value, now: UnixSeconds) -> Re
             crate::core::whole_number::from_number(n).ok_or(AuthFactsError::AuthenticatedAtFormat)?,
         ),
         serde_json::Value::String(s) => {
-            let time = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?;
+            let time = parse_rfc3339(s).ok_or(AuthFactsError::AuthenticatedAtFormat)?;
             if s.contains('.') {
-                let millis = time.unix_timestamp_nanos().div_euclid(1_000_000);
-                AuthenticatedAt::exact(UnixMillis::try_from(millis).map_err(|_| AuthFactsError::AuthenticatedAtFormat)?)
+                let millis: UnixMillis = time.secs * 1000 + i64::from(time.nanos / 1_000_000);
+                AuthenticatedAt::exact(millis)
             } else {
-                AuthenticatedAt::whole_second(time.unix_timestamp())
+                AuthenticatedAt::whole_second(time.secs)
             }
         }
         _ => return Err(AuthFactsError::AuthenticatedAtFormat),

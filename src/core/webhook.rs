@@ -2,10 +2,9 @@
 //! signed content, the signature header and the retry schedule. The HMAC itself is the
 //! platform's (WebCrypto), never computed here.
 
+use crate::core::base64::STANDARD;
 use crate::core::event::EventType;
 use crate::core::vars::{self, ConfigError, Vars};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// Prefix of a Standard Webhooks secret: `whsec_` + base64 of the key bytes.

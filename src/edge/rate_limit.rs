@@ -9,7 +9,31 @@
 
 use crate::core::token::SessionId;
 use crate::edge::error::{log_error, ApiError};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use worker::Env;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The binding, called directly: workers-rs's `RateLimiter::limit` converts the
+    /// options and the outcome with serde-wasm-bindgen (docs/performance.md, "Size").
+    type Limiter;
+
+    #[wasm_bindgen(method, catch, js_name = limit)]
+    fn limit(this: &Limiter, options: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// `limit({ key })`: whether the call is within the limit (`success`, which must be a
+/// boolean, as workers-rs's typed outcome required).
+async fn within_limit(limiter: &Limiter, key: &str) -> Result<bool, worker::Error> {
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"key".into(), &JsValue::from_str(key))?;
+    let outcome = JsFuture::from(limiter.limit(&options)?).await?;
+    js_sys::Reflect::get(&outcome, &"success".into())?
+        .as_bool()
+        .ok_or_else(|| worker::Error::RustError("the rate limiter's outcome has no boolean success".into()))
+}
 
 pub const SESSION_LIMITER_BINDING: &str = "SESSION_LIMITER";
 
@@ -31,9 +55,10 @@ pub async fn limit_session(env: &Env, session_id: &SessionId) -> Result<(), ApiE
         }
         return Ok(());
     };
-    match limiter.limit(session_id.as_str().to_owned()).await {
-        Ok(outcome) if outcome.success => Ok(()),
-        Ok(_) => Err(ApiError::rate_limited(RETRY_AFTER_SECS)),
+    let limiter: Limiter = JsValue::from(limiter).unchecked_into();
+    match within_limit(&limiter, session_id.as_str()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::rate_limited(RETRY_AFTER_SECS)),
         Err(e) => {
             log_error("warn", "rate limiter failed; allowing the call", &e);
             Ok(())

@@ -13,12 +13,28 @@ use crate::core::UnixMillis;
 use crate::edge::account::protocol::*;
 use crate::edge::error::{log_error, ApiError};
 use serde::de::DeserializeOwned;
-use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::{web_sys, Env};
 
 pub const ACCOUNTS_BINDING: &str = "ACCOUNTS";
 
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub, called directly: workers-rs's `Stub::fetch_with_request`
+    /// takes its `RequestInit`, whose conversion serialises the (unused) `cf` options
+    /// with serde-wasm-bindgen on every call (docs/performance.md, "Size").
+    type ObjectStub;
+
+    /// `fetch(request)`: a `Request`, as workers-rs sent it (the tests' fault wrappers
+    /// read the command from it).
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch_request(this: &ObjectStub, request: &web_sys::Request) -> Result<js_sys::Promise, JsValue>;
+}
+
 pub struct AccountClient {
-    stub: Stub,
+    stub: ObjectStub,
 }
 
 impl AccountClient {
@@ -39,7 +55,7 @@ impl AccountClient {
             .durable_object(ACCOUNTS_BINDING)
             .and_then(|ns| ns.id_from_name(name)?.get_stub())
             .map_err(|e| ApiError::internal("ACCOUNTS binding", e))?;
-        Ok(AccountClient { stub })
+        Ok(AccountClient { stub: stub.into_rpc() })
     }
 
     /// Creates a session. Sent a second time if the first reply is lost on the way
@@ -51,11 +67,11 @@ impl AccountClient {
         hash: &TokenHash,
         authenticated_at_ms: UnixMillis,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let command = AccountCommand::Create {
+        let command = AccountCommand::Create(CreateCommand {
             record: record.clone(),
             token_hash: hash.clone(),
             authenticated_at_ms: Some(authenticated_at_ms),
-        };
+        });
         let reply: CreateReply = match self.send(&command).await {
             Ok(reply) => reply.decode()?,
             Err(first) => {
@@ -72,8 +88,9 @@ impl AccountClient {
         hash: &TokenHash,
         kind: TouchKind,
     ) -> Result<TouchReply, ApiError> {
-        let command = AccountCommand::Touch { session_id: session_id.clone(), token_hash: hash.clone(), kind };
-        self.call(&command).await
+        let command =
+            AccountCommand::Touch(TouchCommand { session_id: session_id.clone(), token_hash: hash.clone(), kind });
+        decode(&self.exchange(&command).await?, TouchReply::from_json)
     }
 
     /// Revokes one session. `caller`: the session holder making the request, who must
@@ -84,7 +101,8 @@ impl AccountClient {
         reason: RevokeReason,
         caller: Option<&Caller>,
     ) -> Result<bool, ApiError> {
-        let command = AccountCommand::Revoke { session_id: session_id.clone(), reason, caller: caller.cloned() };
+        let command =
+            AccountCommand::Revoke(RevokeCommand { session_id: session_id.clone(), reason, caller: caller.cloned() });
         let reply: RevokeReply = self.call(&command).await?;
         Ok(reply.revoked)
     }
@@ -96,13 +114,14 @@ impl AccountClient {
         reason: RevokeReason,
         caller: Option<&Caller>,
     ) -> Result<u32, ApiError> {
-        let command = AccountCommand::RevokeAll { except: except.cloned(), reason, caller: caller.cloned() };
+        let command =
+            AccountCommand::RevokeAll(RevokeAllCommand { except: except.cloned(), reason, caller: caller.cloned() });
         let reply: RevokeAllReply = self.call(&command).await?;
         Ok(reply.revoked)
     }
 
     pub async fn list(&self, limit: u32, caller: Option<&Caller>) -> Result<Vec<SessionRecord>, ApiError> {
-        let reply: ListReply = self.call(&AccountCommand::List { limit, caller: caller.cloned() }).await?;
+        let reply: ListReply = self.call(&AccountCommand::List(ListCommand { limit, caller: caller.cloned() })).await?;
         Ok(reply.sessions)
     }
 
@@ -115,13 +134,13 @@ impl AccountClient {
         caller: Option<&Caller>,
         reauthenticated: Option<Reauthentication>,
     ) -> Result<Option<SessionRecord>, ApiError> {
-        let command = AccountCommand::Rotate {
+        let command = AccountCommand::Rotate(RotateCommand {
             session_id: session_id.clone(),
             new_token_hash: new_hash.clone(),
             caller: caller.cloned(),
             reauthenticated,
-        };
-        match self.call(&command).await? {
+        });
+        match decode(&self.exchange(&command).await?, RotateReply::from_json)? {
             RotateReply::Rotated { record } => Ok(Some(*record)),
             RotateReply::NotFound => Ok(None),
         }
@@ -134,7 +153,10 @@ impl AccountClient {
         session_id: Option<&SessionId>,
         claims: &SessionClaims,
     ) -> Result<Vec<SessionRecord>, ApiError> {
-        let command = AccountCommand::UpdateClaims { session_id: session_id.cloned(), claims: claims.clone() };
+        let command = AccountCommand::UpdateClaims(UpdateClaimsCommand {
+            session_id: session_id.cloned(),
+            claims: claims.clone(),
+        });
         let reply: ClaimsReply = self.call(&command).await?;
         Ok(reply.updated)
     }
@@ -147,9 +169,13 @@ impl AccountClient {
         binding: DeviceBinding,
         jwk: String,
     ) -> Result<BindReply, ApiError> {
-        let command =
-            AccountCommand::BindDevice { caller: caller.clone(), new_token_hash: new_hash.clone(), binding, jwk };
-        self.call(&command).await
+        let command = AccountCommand::BindDevice(BindDeviceCommand {
+            caller: caller.clone(),
+            new_token_hash: new_hash.clone(),
+            binding,
+            jwk,
+        });
+        decode(&self.exchange(&command).await?, BindReply::from_json)
     }
 
     /// A bound session's refresh check, taking the challenge issued at `challenge_issued_ms`.
@@ -159,12 +185,12 @@ impl AccountClient {
         hash: &TokenHash,
         challenge_issued_ms: UnixMillis,
     ) -> Result<RefreshReply, ApiError> {
-        let command = AccountCommand::RefreshBinding {
+        let command = AccountCommand::RefreshBinding(RefreshBindingCommand {
             session_id: session_id.clone(),
             token_hash: hash.clone(),
             challenge_issued_ms,
-        };
-        self.call(&command).await
+        });
+        decode(&self.exchange(&command).await?, RefreshReply::from_json)
     }
 
     /// Asks the object to classify a client's signals; `None`: no such live session.
@@ -174,18 +200,19 @@ impl AccountClient {
         hash: &TokenHash,
         observed: &Baseline,
     ) -> Result<Option<DriftVerdict>, ApiError> {
-        let command = AccountCommand::Observe {
+        let command = AccountCommand::Observe(ObserveCommand {
             session_id: session_id.clone(),
             token_hash: hash.clone(),
             observed: observed.clone(),
-        };
+        });
         let reply: ObserveReply = self.call(&command).await?;
         Ok(reply.verdict)
     }
 
     /// The index's record for a session, if it is indexed under this hash.
     pub async fn verify(&self, session_id: &SessionId, hash: &TokenHash) -> Result<VerifyReply, ApiError> {
-        let command = AccountCommand::Verify { session_id: session_id.clone(), token_hash: hash.clone() };
+        let command =
+            AccountCommand::Verify(VerifyCommand { session_id: session_id.clone(), token_hash: hash.clone() });
         self.call(&command).await
     }
 
@@ -196,29 +223,40 @@ impl AccountClient {
         session_id: Option<&SessionId>,
         actor: Option<&str>,
     ) -> Result<Vec<SessionId>, ApiError> {
-        let command =
-            AccountCommand::EndImpersonations { session_id: session_id.cloned(), actor: actor.map(str::to_owned) };
+        let command = AccountCommand::EndImpersonations(EndImpersonationsCommand {
+            session_id: session_id.cloned(),
+            actor: actor.map(str::to_owned),
+        });
         let reply: EndImpersonationsReply = self.call(&command).await?;
         Ok(reply.ended)
     }
 
     async fn call<R: DeserializeOwned>(&self, command: &AccountCommand) -> Result<R, ApiError> {
-        self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.decode()
+        decode(&self.exchange(command).await?, |bytes| serde_json::from_slice(bytes))
+    }
+
+    /// One round trip whose reply must arrive: the reply's bytes, or the error it
+    /// carries. Not generic over the reply, so its future exists once.
+    async fn exchange(&self, command: &AccountCommand) -> Result<Vec<u8>, ApiError> {
+        self.send(command).await.map_err(|e| ApiError::internal("account: call", e))?.into_bytes()
     }
 
     /// One round trip. `Err` means no reply arrived (the command may or may not have
     /// run); an error reply is a `Reply` like any other.
     async fn send(&self, command: &AccountCommand) -> Result<Reply, worker::Error> {
         let body = serde_json::to_string(command)?;
-        let headers = Headers::new();
-        let _ = headers.set("Content-Type", "application/json");
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://account.internal/command", &init)?;
-        let mut response = self.stub.fetch_with_request(request).await?;
-        let status = response.status_code();
-        let bytes = response.bytes().await?;
-        Ok(Reply { status, bytes })
+        let headers = web_sys::Headers::new()?;
+        headers.set("Content-Type", "application/json")?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+        let request = web_sys::Request::new_with_str_and_init("https://account.internal/command", &init)?;
+        let promise = self.stub.fetch_request(&request)?;
+        let response: web_sys::Response = JsFuture::from(promise).await?.unchecked_into();
+        let status = response.status();
+        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        Ok(Reply { status, bytes: js_sys::Uint8Array::new(&buffer).to_vec() })
     }
 }
 
@@ -228,12 +266,20 @@ struct Reply {
 }
 
 impl Reply {
-    fn decode<R: DeserializeOwned>(self) -> Result<R, ApiError> {
+    fn into_bytes(self) -> Result<Vec<u8>, ApiError> {
         if self.status != 200 {
             return Err(passed_through_error(&self.bytes));
         }
-        serde_json::from_slice(&self.bytes).map_err(|e| ApiError::internal("account: decode reply", e))
+        Ok(self.bytes)
     }
+
+    fn decode<R: DeserializeOwned>(self) -> Result<R, ApiError> {
+        decode(&self.into_bytes()?, |bytes| serde_json::from_slice(bytes))
+    }
+}
+
+fn decode<R>(bytes: &[u8], from_json: fn(&[u8]) -> serde_json::Result<R>) -> Result<R, ApiError> {
+    from_json(bytes).map_err(|e| ApiError::internal("account: decode reply", e))
 }
 
 /// The object's own errors that mean something to the caller (its session is gone, the

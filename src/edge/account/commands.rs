@@ -3,7 +3,9 @@
 //! (`core::session_check`), as at the edge.
 //!
 //! Adding a command:
-//! 1. a variant of `AccountCommand` (and its reply type) in `protocol.rs`;
+//! 1. a variant of `AccountCommand` holding its own struct, its `Op` and its arm in
+//!    `AccountCommand::from_json`, and its reply type, in `protocol.rs` (a reply with an
+//!    `outcome` tag gets a `from_json` too: serde's derived tagged enums buffer);
 //! 2. a method here taking the `CommandContext`;
 //! 3. its arm in `AccountSessions::handle` (`object.rs`);
 //! 4. a typed call in `client.rs`, and an end-to-end test through a route.

@@ -17,10 +17,39 @@ use crate::edge::account::event_outbox::{log_event, BATCH_LIMIT};
 use crate::edge::account::object::{AccountSessions, CommandContext};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::event_seal::seal_all;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use worker::ScheduledTime;
 
 /// The Queues producer that lifecycle events go to. Without it, events are log lines.
 pub const EVENTS_BINDING: &str = "EVENTS";
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `EVENTS` producer, called directly: workers-rs's `Queue::send_batch` converts
+    /// every message and option with serde-wasm-bindgen (docs/performance.md, "Size").
+    type EventsQueue;
+
+    #[wasm_bindgen(method, catch, js_name = sendBatch)]
+    fn send_batch(this: &EventsQueue, messages: &js_sys::Array) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Sends sealed events as one batch, each as workers-rs sent a `String`: the text as the
+/// body, content type `json`.
+async fn send_sealed(queue: &worker::Queue, messages: &[String]) -> Result<(), worker::Error> {
+    let batch = js_sys::Array::new();
+    for message in messages {
+        let request = js_sys::Object::new();
+        js_sys::Reflect::set(&request, &"body".into(), &JsValue::from_str(message))?;
+        js_sys::Reflect::set(&request, &"contentType".into(), &"json".into())?;
+        js_sys::Reflect::set(&request, &"delaySeconds".into(), &JsValue::UNDEFINED)?;
+        batch.push(&request);
+    }
+    let queue: &EventsQueue = queue.as_ref().unchecked_ref();
+    JsFuture::from(queue.send_batch(&batch)?).await?;
+    Ok(())
+}
 
 /// How long to wait before retrying KV deletes that failed.
 const PENDING_RETRY_SECS: i64 = 10;
@@ -157,7 +186,7 @@ impl AccountSessions {
             let full = due.len() as u32 == BATCH_LIMIT;
             let (seqs, bodies): (Vec<i64>, Vec<String>) = due.into_iter().map(|e| (e.seq, e.body)).unzip();
             let sent = match seal_all(cx.config.webhook.as_ref(), &bodies).await {
-                Ok(messages) => queue.send_batch(messages).await.map_err(|e| e.to_string()),
+                Ok(messages) => send_sealed(&queue, &messages).await.map_err(|e| e.to_string()),
                 Err(e) => Err(format!("sealing: {e}")),
             };
             match sent {

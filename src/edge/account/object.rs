@@ -91,22 +91,21 @@ impl AccountSessions {
 
     async fn handle(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
         let body = req.bytes().await.map_err(|e| ApiError::internal("account: read command", e))?;
-        let command: AccountCommand =
-            serde_json::from_slice(&body).map_err(|e| ApiError::internal("account: decode command", e))?;
+        let command = AccountCommand::from_json(&body).map_err(|e| ApiError::internal("account: decode command", e))?;
 
         let _guard = self.serial.lock().await;
         let cx = self.context()?;
         match command {
-            AccountCommand::Create { record, token_hash, authenticated_at_ms } => {
+            AccountCommand::Create(CreateCommand { record, token_hash, authenticated_at_ms }) => {
                 let authenticated_at = authenticated_at_ms
                     .map_or_else(|| AuthenticatedAt::whole_second(record.authenticated_at), AuthenticatedAt::exact);
                 let evicted = self.create(&cx, record, &token_hash, authenticated_at).await?;
                 Ok(json_response(200, &CreateReply { evicted }))
             }
-            AccountCommand::Touch { session_id, token_hash, kind } => {
+            AccountCommand::Touch(TouchCommand { session_id, token_hash, kind }) => {
                 Ok(json_response(200, &self.touch(&cx, &session_id, &token_hash, kind).await?))
             }
-            AccountCommand::Revoke { session_id, reason, caller } => {
+            AccountCommand::Revoke(RevokeCommand { session_id, reason, caller }) => {
                 let revoked = match caller {
                     // Ending one's own session (logout): the presented token must be the
                     // session's current one, so a rotated-away token whose KV copy
@@ -119,40 +118,40 @@ impl AccountSessions {
                 };
                 Ok(json_response(200, &RevokeReply { revoked }))
             }
-            AccountCommand::RevokeAll { except, reason, caller } => {
+            AccountCommand::RevokeAll(RevokeAllCommand { except, reason, caller }) => {
                 self.require_live_caller(&cx, caller.as_ref())?;
                 let revoked = self.revoke_all(&cx, except.as_ref(), reason).await?;
                 Ok(json_response(200, &RevokeAllReply { revoked }))
             }
-            AccountCommand::List { limit, caller } => {
+            AccountCommand::List(ListCommand { limit, caller }) => {
                 self.require_live_caller(&cx, caller.as_ref())?;
                 Ok(json_response(200, &ListReply { sessions: self.list(&cx, limit)? }))
             }
-            AccountCommand::Verify { session_id, token_hash } => {
+            AccountCommand::Verify(VerifyCommand { session_id, token_hash }) => {
                 Ok(json_response(200, &self.verify(&session_id, &token_hash)?))
             }
-            AccountCommand::BindDevice { caller, new_token_hash, binding, jwk } => {
+            AccountCommand::BindDevice(BindDeviceCommand { caller, new_token_hash, binding, jwk }) => {
                 Ok(json_response(200, &self.bind_device(&cx, &caller, &new_token_hash, binding, &jwk).await?))
             }
-            AccountCommand::RefreshBinding { session_id, token_hash, challenge_issued_ms } => {
+            AccountCommand::RefreshBinding(RefreshBindingCommand { session_id, token_hash, challenge_issued_ms }) => {
                 Ok(json_response(200, &self.refresh_binding(&cx, &session_id, &token_hash, challenge_issued_ms)?))
             }
-            AccountCommand::EndImpersonations { session_id, actor } => {
+            AccountCommand::EndImpersonations(EndImpersonationsCommand { session_id, actor }) => {
                 let ended = self.end_impersonations(&cx, session_id.as_ref(), actor.as_deref()).await?;
                 Ok(json_response(200, &EndImpersonationsReply { ended }))
             }
-            AccountCommand::Observe { session_id, token_hash, observed } => {
+            AccountCommand::Observe(ObserveCommand { session_id, token_hash, observed }) => {
                 let verdict = self.observe(&cx, &session_id, &token_hash, observed).await?;
                 Ok(json_response(200, &ObserveReply { verdict }))
             }
-            AccountCommand::UpdateClaims { session_id, claims } => {
+            AccountCommand::UpdateClaims(UpdateClaimsCommand { session_id, claims }) => {
                 let updated = self.update_claims(&cx, session_id.as_ref(), &claims).await?;
                 Ok(json_response(200, &ClaimsReply { updated }))
             }
             // One command on the wire (older edges send it in this shape during a
             // gradual deployment), two meanings: the holder moving their own session to
             // a new token, or the admin renewing its authentication.
-            AccountCommand::Rotate { session_id, new_token_hash, caller, reauthenticated } => {
+            AccountCommand::Rotate(RotateCommand { session_id, new_token_hash, caller, reauthenticated }) => {
                 let reply = match (caller, reauthenticated) {
                     (Some(caller), None) if caller.session_id == session_id => {
                         self.rotate(&cx, &caller, &new_token_hash).await?

@@ -17,7 +17,7 @@ use crate::edge::config::{admin_key, load_config};
 use crate::edge::error::log_error;
 use crate::edge::rate_limit::SESSION_LIMITER_BINDING;
 use crate::edge::response::json_response;
-use crate::edge::session_store::SESSIONS_BINDING;
+use crate::edge::session_store::{probe_read, SESSIONS_BINDING};
 use serde::Serialize;
 use worker::{Env, Response};
 
@@ -131,11 +131,11 @@ fn admin_key_checks(env: &Env) -> Vec<Check> {
 }
 
 async fn sessions_check(env: &Env) -> Check {
-    let Ok(kv) = env.kv(SESSIONS_BINDING) else {
+    let Some(read) = probe_read(env, PROBE_KEY).await else {
         return Check::failed(SESSIONS_BINDING, "no KV namespace is bound under this name");
     };
-    match kv.get(PROBE_KEY).text().await {
-        Ok(_) => Check::ok(SESSIONS_BINDING),
+    match read {
+        Ok(()) => Check::ok(SESSIONS_BINDING),
         Err(e) => {
             log_error("error", "readiness: SESSIONS read", &e);
             Check::platform_failed(SESSIONS_BINDING, "the KV read failed (the worker's log has the detail)")
