@@ -23,6 +23,8 @@ if build_is_fresh "$mode"; then
   exit 0
 fi
 rm -f "$BUILD_STAMP"
+# Hashed before building: what the stamp will say this build was made from.
+inputs="$(build_inputs_hash "$mode")"
 bash scripts/setup.sh
 if [ "$mode" = dev ]; then
   log "building the worker (worker-build --release --no-opt: a dev build, not for deployment)"
@@ -36,4 +38,4 @@ else
   # stripped module finds 1.9 KB gzip more for about 30 s (docs/performance.md, "Size").
   wasm-opt build/index_bg.wasm --strip-debug -Oz -o build/index_bg.wasm $WASM_FEATURES
 fi
-record_build "$mode"
+record_build "$mode" "$inputs"

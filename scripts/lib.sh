@@ -67,9 +67,11 @@ build_is_fresh() {
   [ "$(cat "$BUILD_STAMP")" = "$mode $(build_inputs_hash "$mode") $(build_outputs_hash)" ]
 }
 
+# Records a build of MODE from inputs that hashed to INPUTS when it started: a source
+# edited while it ran then differs from the stamp, and the next build runs again.
 record_build() {
-  local mode="$1"
-  echo "$mode $(build_inputs_hash "$mode") $(build_outputs_hash)" > "$BUILD_STAMP"
+  local mode="$1" inputs="$2"
+  echo "$mode $inputs $(build_outputs_hash)" > "$BUILD_STAMP"
 }
 
 # `wrangler dev`'s arguments for `npm run dev -- ARGS`: this repository's defaults

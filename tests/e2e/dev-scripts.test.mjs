@@ -191,9 +191,10 @@ function scratchBuild() {
   tool(
     "worker-build",
     // The real one also writes the full-path twin (scripts/shim/esbuild).
-    '[ -n "${STAND_IN_FAILS:-}" ] && exit 1; echo "js $*" > build/index.js; echo "wasm $*" > build/index_bg.wasm; echo "twin $*" > build/full-path.js',
+    '[ -n "${STAND_IN_FAILS:-}" ] && exit 1; [ -n "${STAND_IN_EDITS:-}" ] && echo "// edited" >> src/lib.rs; echo "js $*" > build/index.js; echo "wasm $*" > build/index_bg.wasm; echo "twin $*" > build/full-path.js',
   );
-  tool("wasm-opt", 'echo stripped >> "$4"');
+  // Appends to the file after -o (the output).
+  tool("wasm-opt", 'while [ $# -gt 0 ]; do [ "$1" = -o ] && echo stripped >> "$2"; shift; done');
   const build = (mode, env = {}) => {
     writeFileSync(log, "");
     execFileSync("bash", ["scripts/build.sh"], {
@@ -214,9 +215,24 @@ test("build.sh: a release build is the optimised one, and the same build again r
   try {
     assert.deepEqual(build("release"), [
       "worker-build --release",
-      "wasm-opt build/index_bg.wasm --strip-debug -o build/index_bg.wasm",
+      "wasm-opt build/index_bg.wasm --strip-debug -Oz -o build/index_bg.wasm",
     ]);
     assert.deepEqual(build("release"), [], "nothing changed: nothing runs");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("build.sh: a source edited while a build runs is built again by the next one", () => {
+  const { dir, build } = scratchBuild();
+  try {
+    // The stamp names the inputs as the build found them, not as they are when it ends.
+    assert.deepEqual(build("release", { STAND_IN_EDITS: "1" }).length, 2);
+    assert.deepEqual(build("release"), [
+      "worker-build --release",
+      "wasm-opt build/index_bg.wasm --strip-debug -Oz -o build/index_bg.wasm",
+    ]);
+    assert.deepEqual(build("release"), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -231,7 +247,7 @@ test("build.sh: a dev build skips the size passes, and never passes for a releas
     // A test or a deployment after `npm run dev` gets the optimised build, not the dev one.
     assert.deepEqual(build("release"), [
       "worker-build --release",
-      "wasm-opt build/index_bg.wasm --strip-debug -o build/index_bg.wasm",
+      "wasm-opt build/index_bg.wasm --strip-debug -Oz -o build/index_bg.wasm",
     ]);
     assert.equal(readFileSync(join(repo, "build/index_bg.wasm"), "utf8"), "wasm --release\nstripped\n");
     assert.deepEqual(build("dev"), ["worker-build --release --no-opt"]);
