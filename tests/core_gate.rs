@@ -77,15 +77,15 @@ fn hop_by_hop_and_forwarding_headers_are_dropped() {
 
 #[test]
 fn session_bearers_are_recognised() {
-    assert!(is_session_bearer("Bearer est_abc"));
-    assert!(is_session_bearer("bearer   est_"));
-    assert!(!is_session_bearer("Bearer eyJhbGciOi"));
-    assert!(is_session_bearer("Basic est_abc"), "a token in any scheme is ours");
-    assert!(is_session_bearer("Basic eA==, Bearer est_T"), "two Authorization lines, joined");
-    assert!(is_session_bearer("Bearer\test_T"), "a tab for the space");
-    assert!(is_session_bearer("Bearer esb_AAAA"), "a bound cookie sent as a bearer");
-    assert!(!is_session_bearer("Bearer eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0X2tleSI6MX0.abcest_def"), "inside a JWT");
-    assert!(!is_session_bearer("Bearer interest_rate"));
+    assert!(carries_session_credential("Bearer est_abc"));
+    assert!(carries_session_credential("bearer   est_"));
+    assert!(!carries_session_credential("Bearer eyJhbGciOi"));
+    assert!(carries_session_credential("Basic est_abc"), "a token in any scheme is ours");
+    assert!(carries_session_credential("Basic eA==, Bearer est_T"), "two Authorization lines, joined");
+    assert!(carries_session_credential("Bearer\test_T"), "a tab for the space");
+    assert!(carries_session_credential("Bearer esb_AAAA"), "a bound cookie sent as a bearer");
+    assert!(!carries_session_credential("Bearer eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0X2tleSI6MX0.abcest_def"), "inside a JWT");
+    assert!(!carries_session_credential("Bearer interest_rate"));
 }
 
 #[test]

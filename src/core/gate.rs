@@ -75,7 +75,7 @@ impl GateConfig {
                     None => ForwardedHeader::Removed,
                 };
             }
-            if name.eq_ignore_ascii_case("authorization") && value.is_some_and(is_session_bearer) {
+            if name.eq_ignore_ascii_case("authorization") && value.is_some_and(carries_session_credential) {
                 return ForwardedHeader::Removed;
             }
         }
@@ -241,7 +241,7 @@ pub fn login_would_loop(login_url: &str, request_origin: &str, public: &PathPatt
 /// scheme and anywhere in the value, since two `Authorization` lines arrive joined
 /// (`Basic eA==, Bearer est_…`) and a tab may stand for the space. A prefix inside a run
 /// of base64url characters (another party's JWT that happens to contain `est_`) is not one.
-pub fn is_session_bearer(value: &str) -> bool {
+pub fn carries_session_credential(value: &str) -> bool {
     use crate::core::{bound_cookie::BOUND_COOKIE_PREFIX, token::TOKEN_PREFIX};
     let bytes = value.as_bytes();
     let in_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';

@@ -23,7 +23,7 @@ use crate::edge::account::client::AccountClient;
 use crate::edge::account::protocol::Caller;
 use crate::edge::client_signals::ClientReading;
 use crate::edge::config::admin_key;
-use crate::edge::drift::{client_matches, remember, remember_client, remembered};
+use crate::edge::drift::{digest_read, remember, remembered, remembered_match};
 use crate::edge::error::{log_error, ApiError};
 use crate::edge::platform;
 use crate::edge::rate_limit::limit_session;
@@ -166,13 +166,13 @@ impl SessionCheck {
         let expected = read.as_ref().ok().and_then(Option::as_ref).and_then(SessionRecord::baseline_digest);
         let reading = ClientReading::headers_of(req);
         let client_key = reading.client_key();
-        let (observed, digest) = if client_matches(client_key.as_ref(), expected, now) {
-            (None, expected.cloned())
-        } else {
-            let observed = Baseline::observe(&reading.with_cf(req).signals());
-            let digest = (!observed.is_empty()).then(|| observed.digest());
-            remember_client(client_key, digest.as_ref(), now);
-            (Some(observed), digest)
+        let (observed, digest) = match remembered_match(client_key.as_ref(), expected, now) {
+            Some(digest) => (None, Some(digest)),
+            None => {
+                let observed = Baseline::observe(&reading.with_cf(req).signals());
+                let digest = digest_read(client_key, &observed, now);
+                (Some(observed), digest)
+            }
         };
         let Judged { record, drift } = self.judge_read(config, &hash, digest.as_ref(), read, now, device)?;
         if self.csrf && !is_safe_method(req.method()) {

@@ -5,7 +5,7 @@
 //! again within a minute is not asked for `request.cf` again.
 
 use crate::core::client_memory::{ClientKey, ClientMemory};
-use crate::core::drift::{BaselineDigest, DriftVerdict};
+use crate::core::drift::{Baseline, BaselineDigest, DriftVerdict};
 use crate::core::drift_memory::DriftMemory;
 use crate::core::token::TokenHash;
 use crate::core::UnixSeconds;
@@ -27,20 +27,25 @@ thread_local! {
         RefCell::new(ClientMemory::new(CLIENT_MEMORY_CAPACITY, CLIENT_MEMORY_MAX_AGE_SECS));
 }
 
-/// Whether this client's signals were read and digested to `expected` within the last
-/// minute: then the request matches the session's baseline without `request.cf`.
-pub fn client_matches(client: Option<&ClientKey>, expected: Option<&BaselineDigest>, now: UnixSeconds) -> bool {
-    match (client, expected) {
-        (Some(client), Some(expected)) => CLIENT_DIGESTS.with(|m| m.borrow().matches(client, expected, now)),
-        _ => false,
-    }
+/// The session's expected digest, if this client's signals were read and digested to it
+/// within the last minute: then the request matches without reading `request.cf`.
+pub fn remembered_match(
+    client: Option<&ClientKey>,
+    expected: Option<&BaselineDigest>,
+    now: UnixSeconds,
+) -> Option<BaselineDigest> {
+    let (client, expected) = (client?, expected?);
+    CLIENT_DIGESTS.with(|m| m.borrow().matches(client, expected, now)).then(|| expected.clone())
 }
 
-/// What this client's signals, read just now, digested to.
-pub fn remember_client(client: Option<ClientKey>, digest: Option<&BaselineDigest>, now: UnixSeconds) {
-    if let (Some(client), Some(digest)) = (client, digest) {
+/// The digest of this client's signals, read just now (`None`: they carried nothing to
+/// compare), remembered for the client's next requests.
+pub fn digest_read(client: Option<ClientKey>, observed: &Baseline, now: UnixSeconds) -> Option<BaselineDigest> {
+    let digest = (!observed.is_empty()).then(|| observed.digest())?;
+    if let Some(client) = client {
         CLIENT_DIGESTS.with(|m| m.borrow_mut().remember(client, digest.clone(), now));
     }
+    Some(digest)
 }
 
 /// What this isolate was already told about these signals for this session.

@@ -39,7 +39,7 @@ use crate::edge::auth::{DriftNext, Judged, SessionCheck};
 use crate::edge::config::load_config;
 use crate::edge::cors::apply_cors_to_answer;
 use crate::edge::device_binding::{registration_offer, REGISTRATION_HEADER};
-use crate::edge::drift::{client_matches, remember_client};
+use crate::edge::drift::{digest_read, remembered_match};
 use crate::edge::error::ApiError;
 use crate::edge::fast_gate;
 use crate::edge::metrics::{AnswerMetrics, RouteClass};
@@ -231,15 +231,11 @@ pub(crate) fn observed_digest(
     let (Ok(Some(record)), Some(headers)) = (read, client) else { return Some(None) };
     let signals = ClientSignals::from_lines(headers, cf);
     let client_key = ClientKey::of(signals.address, signals.user_agent, signals.ch_platform);
-    let expected = record.baseline_digest();
-    if client_matches(client_key.as_ref(), expected, now) {
-        return Some(expected.cloned());
+    if let Some(digest) = remembered_match(client_key.as_ref(), record.baseline_digest(), now) {
+        return Some(Some(digest));
     }
     cf?;
-    let observed = Baseline::observe(&signals);
-    let digest = (!observed.is_empty()).then(|| observed.digest());
-    remember_client(client_key, digest.as_ref(), now);
-    Some(digest)
+    Some(digest_read(client_key, &Baseline::observe(&signals), now))
 }
 
 fn answer_now(error: ApiError, config: &Config, origin: Option<&str>, metrics: Option<&AnswerMetrics>) -> String {
